@@ -1,0 +1,119 @@
+//! HTTP: REST v1 (and later OGC API Features), problem+json errors, the page.
+//!
+//! Owns: routing, request parsing at the boundary, response shapes. Must not: hold
+//! a lock across `.await` or keep `proj::Proj` in shared state.
+
+mod geojson_out;
+mod params;
+mod problem;
+mod registry;
+mod spatial_api;
+
+pub use problem::{FieldError, Problem};
+
+use crate::spatial::Snapshot;
+use crate::store::{Store, StoreResult};
+use arc_swap::ArcSwap;
+use axum::extract::Request;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// What every handler shares: the store (truth) and the current snapshot (derived).
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    snapshot: ArcSwap<Snapshot>,
+    generation: AtomicU64,
+    /// Serialises rebuilds so a slower, older rebuild never replaces a newer one.
+    rebuild: tokio::sync::Mutex<()>,
+    web_dir: Option<PathBuf>,
+}
+
+impl AppState {
+    /// Read the registry and build the first snapshot.
+    pub async fn new(store: Arc<dyn Store>, web_dir: Option<PathBuf>) -> StoreResult<Self> {
+        let snapshot = build_snapshot(store.as_ref(), 1).await?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                store,
+                snapshot: ArcSwap::from_pointee(snapshot),
+                generation: AtomicU64::new(1),
+                rebuild: tokio::sync::Mutex::new(()),
+                web_dir,
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    /// The current snapshot; cheap, never blocks.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.snapshot.load_full()
+    }
+
+    /// Rebuild the snapshot from the store and swap it in; call after every
+    /// committed write, before answering, so the next query sees the write.
+    pub async fn refresh(&self) -> StoreResult<()> {
+        let _guard = self.inner.rebuild.lock().await;
+        let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let snapshot = build_snapshot(self.inner.store.as_ref(), generation).await?;
+        self.inner.snapshot.store(Arc::new(snapshot));
+        Ok(())
+    }
+}
+
+async fn build_snapshot(store: &dyn Store, generation: u64) -> StoreResult<Snapshot> {
+    let divisions = store.divisions().await?;
+    let settlements = store.settlements().await?;
+    let facilities = store.facilities().await?;
+    // CPU work (parsing, indexing, rendering) off the async workers.
+    let built = tokio::task::spawn_blocking(move || Snapshot::build(generation, divisions, settlements, facilities))
+        .await
+        .map_err(|e| crate::store::StoreError::Corrupt(format!("snapshot build failed: {e}")))?;
+    Ok(built)
+}
+
+/// The whole HTTP surface. Pure: tests serve it on `127.0.0.1:0`.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/divisions", get(registry::list_divisions))
+        .route("/divisions/{code}", get(registry::get_division))
+        .route("/settlements", get(registry::list_settlements))
+        .route("/settlements/{code}", get(registry::get_settlement))
+        .route("/facilities", get(registry::list_facilities))
+        .route("/facilities/nearest", get(spatial_api::nearest))
+        .route("/facilities/within", get(spatial_api::within))
+        .route("/facilities/{id}", get(registry::get_facility))
+        .route("/locate", get(spatial_api::locate));
+    let router = Router::new()
+        .route("/health", get(health))
+        .nest("/api/v1", api)
+        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() });
+    let router = match &state.inner.web_dir {
+        Some(dir) => router.fallback_service(
+            tower_http::services::ServeDir::new(dir)
+                .append_index_html_on_directories(true)
+                .not_found_service(axum::routing::any(not_found)),
+        ),
+        None => router.fallback(not_found),
+    };
+    router.layer(tower_http::trace::TraceLayer::new_for_http()).with_state(state)
+}
+
+async fn health() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn not_found(req: Request) -> Problem {
+    Problem::not_found(format!("没有这个地址 (no such resource): {}", req.uri().path()))
+}

@@ -1,0 +1,165 @@
+use super::DomainError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// An official division code at its own level: 6 digits for a county (`652324`),
+/// 9 for a township (`652324100`), 12 for a village-level unit (`652324100201`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DivisionCode(String);
+
+impl DivisionCode {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn level(&self) -> DivisionLevel {
+        match self.0.len() {
+            6 => DivisionLevel::County,
+            9 => DivisionLevel::Township,
+            _ => DivisionLevel::Village,
+        }
+    }
+    /// The code of the unit this one lies in (a village's township, a township's county).
+    pub fn parent(&self) -> Option<DivisionCode> {
+        match self.0.len() {
+            12 => Some(DivisionCode(self.0[..9].to_string())),
+            9 => Some(DivisionCode(self.0[..6].to_string())),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for DivisionCode {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        if matches!(s.len(), 6 | 9 | 12) && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(DivisionCode(s.to_string()))
+        } else {
+            Err(DomainError::new(
+                "区划代码须为 6 位（县级）、9 位（乡级）或 12 位（村级）数字 (a division code has 6, 9 or 12 digits)",
+            ))
+        }
+    }
+}
+
+impl TryFrom<String> for DivisionCode {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        s.parse()
+    }
+}
+
+impl From<DivisionCode> for String {
+    fn from(c: DivisionCode) -> String {
+        c.0
+    }
+}
+
+impl fmt::Display for DivisionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DivisionLevel {
+    County,
+    Township,
+    Village,
+}
+
+impl DivisionLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DivisionLevel::County => "county",
+            DivisionLevel::Township => "township",
+            DivisionLevel::Village => "village",
+        }
+    }
+}
+
+impl FromStr for DivisionLevel {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        match s {
+            "county" => Ok(DivisionLevel::County),
+            "township" => Ok(DivisionLevel::Township),
+            "village" => Ok(DivisionLevel::Village),
+            _ => Err(DomainError::new("级别须为 county、township 或 village (level must be county, township or village)")),
+        }
+    }
+}
+
+/// Where a record comes from. `synthetic` records were made by
+/// `scripts/make_manas_dataset.py` and must be labelled as sample data wherever shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provenance {
+    /// Published open data (see data/README.md for the source of each layer).
+    Real,
+    /// Made up by the dataset script, deterministically; sample data.
+    Synthetic,
+    /// Entered or imported by an officer through diming.
+    Registered,
+}
+
+impl Provenance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provenance::Real => "real",
+            Provenance::Synthetic => "synthetic",
+            Provenance::Registered => "registered",
+        }
+    }
+}
+
+impl FromStr for Provenance {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        match s {
+            "real" => Ok(Provenance::Real),
+            "synthetic" => Ok(Provenance::Synthetic),
+            "registered" => Ok(Provenance::Registered),
+            _ => Err(DomainError::new("provenance must be real, synthetic or registered")),
+        }
+    }
+}
+
+/// An administrative division (行政区划): the county, a township-level unit or a
+/// village-level unit. County and township geometries are MultiPolygons; a
+/// village-level unit's geometry is its seat point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Division {
+    pub code: DivisionCode,
+    pub level: DivisionLevel,
+    pub name: String,
+    /// Hanyu Pinyin romanization per the place-name spelling rules (e.g. `Letuyi Zhen`).
+    pub pinyin: String,
+    pub parent_code: Option<DivisionCode>,
+    pub geometry: Option<geo_types::Geometry<f64>>,
+    /// A unit of the Xinjiang Production and Construction Corps (兵团), not run by the county.
+    pub is_xpcc: bool,
+    pub provenance: Provenance,
+    /// ISO date from which this record is in force.
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+    /// Further facts kept with the record (seat point, kind of unit, sources).
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    pub version: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_know_their_level_and_parent() {
+        let c: DivisionCode = "652324100201".parse().expect("valid");
+        assert_eq!(c.level(), DivisionLevel::Village);
+        assert_eq!(c.parent().map(String::from).as_deref(), Some("652324100"));
+        assert!("65232410".parse::<DivisionCode>().is_err());
+        assert!("65232410x".parse::<DivisionCode>().is_err());
+    }
+}

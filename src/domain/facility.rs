@@ -1,0 +1,167 @@
+use super::{DivisionCode, DomainError, LonLat, Provenance};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The kinds of service facility a civil-affairs bureau keeps (see API.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FacilityKind {
+    CommunityService,
+    CareHome,
+    Cemetery,
+    FuneralHome,
+    DayCare,
+    ReliefStation,
+    MarriageRegistry,
+    ChildWelfare,
+}
+
+impl FacilityKind {
+    pub const ALL: [FacilityKind; 8] = [
+        FacilityKind::CommunityService,
+        FacilityKind::CareHome,
+        FacilityKind::Cemetery,
+        FacilityKind::FuneralHome,
+        FacilityKind::DayCare,
+        FacilityKind::ReliefStation,
+        FacilityKind::MarriageRegistry,
+        FacilityKind::ChildWelfare,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FacilityKind::CommunityService => "community_service",
+            FacilityKind::CareHome => "care_home",
+            FacilityKind::Cemetery => "cemetery",
+            FacilityKind::FuneralHome => "funeral_home",
+            FacilityKind::DayCare => "day_care",
+            FacilityKind::ReliefStation => "relief_station",
+            FacilityKind::MarriageRegistry => "marriage_registry",
+            FacilityKind::ChildWelfare => "child_welfare",
+        }
+    }
+
+    /// The Chinese name of the kind, as officers call it.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            FacilityKind::CommunityService => "城乡社区综合服务设施",
+            FacilityKind::CareHome => "养老机构",
+            FacilityKind::Cemetery => "公墓",
+            FacilityKind::FuneralHome => "殡仪馆",
+            FacilityKind::DayCare => "日间照料中心",
+            FacilityKind::ReliefStation => "救助管理站",
+            FacilityKind::MarriageRegistry => "婚姻登记处",
+            FacilityKind::ChildWelfare => "儿童福利机构",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl FromStr for FacilityKind {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        FacilityKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            DomainError::new(format!(
+                "未知的设施类型 '{s}' (unknown facility kind; one of: {})",
+                FacilityKind::ALL.map(|k| k.as_str()).join(", ")
+            ))
+        })
+    }
+}
+
+impl fmt::Display for FacilityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `open` facilities count in nearest, within and coverage unless a request names others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FacilityStatus {
+    Open,
+    Planned,
+    Closed,
+}
+
+impl FacilityStatus {
+    pub const ALL: [FacilityStatus; 3] = [FacilityStatus::Open, FacilityStatus::Planned, FacilityStatus::Closed];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FacilityStatus::Open => "open",
+            FacilityStatus::Planned => "planned",
+            FacilityStatus::Closed => "closed",
+        }
+    }
+    /// A bit for status sets (`StatusSet`).
+    pub fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl FromStr for FacilityStatus {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        match s {
+            "open" => Ok(FacilityStatus::Open),
+            "planned" => Ok(FacilityStatus::Planned),
+            "closed" => Ok(FacilityStatus::Closed),
+            _ => Err(DomainError::new(format!(
+                "未知的状态 '{s}' (unknown status; one of: open, planned, closed)"
+            ))),
+        }
+    }
+}
+
+/// A service facility (设施) as the registry keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facility {
+    /// Stable string id, e.g. `f0001`.
+    pub id: String,
+    pub name: String,
+    pub kind: FacilityKind,
+    /// The township the point lies in.
+    pub township_code: DivisionCode,
+    pub location: LonLat,
+    pub status: FacilityStatus,
+    pub capacity_beds: Option<u32>,
+    /// `public` (公办), `public_private` (公建民营) or `private` (民办).
+    pub operator: Option<String>,
+    /// Kind-specific facts (nursing beds, cemetery type, plots, the settlement served…).
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub provenance: Provenance,
+    pub version: i64,
+    /// RFC 3339 time of the last change.
+    pub updated_at: String,
+}
+
+/// A facility to be registered; the store gives it an id and version 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFacility {
+    pub name: String,
+    pub kind: FacilityKind,
+    pub township_code: DivisionCode,
+    pub location: LonLat,
+    pub status: FacilityStatus,
+    pub capacity_beds: Option<u32>,
+    pub operator: Option<String>,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub provenance: Provenance,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_slugs() {
+        for k in FacilityKind::ALL {
+            assert_eq!(k.as_str().parse::<FacilityKind>(), Ok(k));
+        }
+        assert!("nursing_home".parse::<FacilityKind>().is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! The registry's nouns, validated on construction.
+//!
+//! Owns: coordinates, codes, kinds, statuses and the records built from them.
+//! Must not: do I/O or depend on axum, sqlx or any other framework.
+
+mod coord;
+mod division;
+mod facility;
+mod settlement;
+
+pub use coord::{Lat, LonLat, Lon};
+pub use division::{Division, DivisionCode, DivisionLevel, Provenance};
+pub use facility::{Facility, FacilityKind, FacilityStatus, NewFacility};
+pub use settlement::Settlement;
+
+/// A value that failed validation, with a message meant for the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DomainError {
+    pub message: String,
+}
+
+impl DomainError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into() }
+    }
+}

@@ -1,0 +1,219 @@
+//! The bundled dataset in `data/<county>/`: `divisions.geojson`,
+//! `settlements.geojson` and `facilities.geojson`, as written by
+//! `scripts/make_manas_dataset.py` (see `data/README.md`).
+
+use super::ImportError;
+use crate::domain::{
+    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, Provenance, Settlement,
+};
+use crate::naming::romanize;
+use crate::store::Dataset;
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// The date the NBS 2023 division codes were fixed (统计用区划代码 cut-off).
+const NBS_2023_VALID_FROM: &str = "2023-06-30";
+
+struct Reader<'a> {
+    file: &'a str,
+    index: usize,
+    id: String,
+    props: &'a Map<String, Value>,
+}
+
+impl Reader<'_> {
+    fn err(&self, field: &str, message: impl Into<String>) -> ImportError {
+        ImportError::Field {
+            file: self.file.to_string(),
+            index: self.index,
+            id: self.id.clone(),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+    fn str(&self, field: &str) -> Result<String, ImportError> {
+        match self.props.get(field) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+            _ => Err(self.err(field, "missing or not a non-empty string")),
+        }
+    }
+    fn opt_str(&self, field: &str) -> Option<String> {
+        self.props.get(field).and_then(Value::as_str).map(str::to_string)
+    }
+    fn bool(&self, field: &str) -> bool {
+        self.props.get(field).and_then(Value::as_bool).unwrap_or(false)
+    }
+    fn opt_u64(&self, field: &str) -> Result<Option<u64>, ImportError> {
+        match self.props.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| self.err(field, "not a non-negative integer")),
+        }
+    }
+    fn parse<T: std::str::FromStr>(&self, field: &str) -> Result<T, ImportError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.str(field)?.parse::<T>().map_err(|e| self.err(field, e.to_string()))
+    }
+}
+
+fn read_features(dir: &Path, name: &str) -> Result<(String, Vec<geojson::Feature>), ImportError> {
+    let path = dir.join(name);
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|e| ImportError::Read { file: file.clone(), message: e.to_string() })?;
+    let fc: geojson::FeatureCollection =
+        serde_json::from_str(&text).map_err(|e| ImportError::Read { file: file.clone(), message: e.to_string() })?;
+    Ok((file, fc.features))
+}
+
+fn point(r: &Reader, f: &geojson::Feature) -> Result<LonLat, ImportError> {
+    let g = f.geometry.as_ref().ok_or_else(|| r.err("geometry", "missing"))?;
+    match geo_types::Geometry::<f64>::try_from(g.clone()) {
+        Ok(geo_types::Geometry::Point(p)) => LonLat::try_from([p.x(), p.y()]).map_err(|e| r.err("geometry", e.message)),
+        _ => Err(r.err("geometry", "not a Point")),
+    }
+}
+
+/// Read and validate a bundled dataset directory.
+pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
+    let (dfile, dfeatures) = read_features(dir, "divisions.geojson")?;
+    let (sfile, sfeatures) = read_features(dir, "settlements.geojson")?;
+    let (ffile, ffeatures) = read_features(dir, "facilities.geojson")?;
+    let empty = Map::new();
+
+    let mut divisions = Vec::with_capacity(dfeatures.len());
+    for (index, f) in dfeatures.iter().enumerate() {
+        let props = f.properties.as_ref().unwrap_or(&empty);
+        let mut r = Reader { file: &dfile, index, id: String::new(), props };
+        r.id = r.opt_str("code").unwrap_or_default();
+        let code: DivisionCode = r.parse("code")?;
+        let level: DivisionLevel = r.parse("level")?;
+        if code.level() != level {
+            return Err(r.err("level", format!("{} does not match the code's length", level.as_str())));
+        }
+        let name = r.str("name")?;
+        let geometry = match &f.geometry {
+            Some(g) => Some(geo_types::Geometry::<f64>::try_from(g.clone()).map_err(|e| r.err("geometry", e.to_string()))?),
+            None => None,
+        };
+        let mut extra = Map::new();
+        for (k, v) in props {
+            if !matches!(k.as_str(), "code" | "level" | "name" | "parent_code" | "is_xpcc" | "provenance") {
+                extra.insert(k.clone(), v.clone());
+            }
+        }
+        let pinyin = romanize(strip_committee(&name));
+        divisions.push(Division {
+            parent_code: r.opt_str("parent_code").map(|p| p.parse::<DivisionCode>()).transpose().map_err(|e| r.err("parent_code", e.message))?,
+            code,
+            level,
+            pinyin,
+            name,
+            geometry,
+            is_xpcc: r.bool("is_xpcc"),
+            provenance: r.parse::<Provenance>("provenance")?,
+            valid_from: NBS_2023_VALID_FROM.to_string(),
+            valid_to: None,
+            properties: extra,
+            version: 1,
+        });
+    }
+    // The county's own parent (the prefecture) is not in the registry.
+    let codes: std::collections::HashSet<String> = divisions.iter().map(|d| d.code.to_string()).collect();
+    for d in &mut divisions {
+        if d.parent_code.as_ref().is_some_and(|p| !codes.contains(p.as_str())) {
+            if let Some(p) = d.parent_code.take() {
+                d.properties.insert("parent_code_outside_registry".into(), Value::String(p.to_string()));
+            }
+        }
+    }
+
+    let mut settlements = Vec::with_capacity(sfeatures.len());
+    for (index, f) in sfeatures.iter().enumerate() {
+        let props = f.properties.as_ref().unwrap_or(&empty);
+        let mut r = Reader { file: &sfile, index, id: String::new(), props };
+        r.id = r.opt_str("code").unwrap_or_default();
+        settlements.push(Settlement {
+            code: r.parse("code")?,
+            name: r.str("name")?,
+            short_name: r.str("short_name")?,
+            township_code: r.parse("township_code")?,
+            village_kind: r.str("village_kind")?,
+            location: point(&r, f)?,
+            population: r.opt_u64("population")?,
+            population_60plus: r.opt_u64("population_60plus")?,
+            is_xpcc: r.bool("is_xpcc"),
+            provenance: r.parse("provenance")?,
+            version: 1,
+        });
+    }
+
+    let mut facilities = Vec::with_capacity(ffeatures.len());
+    for (index, f) in ffeatures.iter().enumerate() {
+        let props = f.properties.as_ref().unwrap_or(&empty);
+        let mut r = Reader { file: &ffile, index, id: String::new(), props };
+        r.id = r.opt_str("id").unwrap_or_default();
+        let mut attributes = Map::new();
+        for (k, v) in props {
+            if !matches!(
+                k.as_str(),
+                "id" | "name" | "kind" | "township_code" | "status" | "capacity_beds" | "operator" | "provenance"
+            ) {
+                attributes.insert(k.clone(), v.clone());
+            }
+        }
+        let beds = r.opt_u64("capacity_beds")?;
+        facilities.push(Facility {
+            id: r.str("id")?,
+            name: r.str("name")?,
+            kind: r.parse::<FacilityKind>("kind")?,
+            township_code: r.parse("township_code")?,
+            location: point(&r, f)?,
+            status: r.parse::<FacilityStatus>("status")?,
+            capacity_beds: beds.map(|b| u32::try_from(b).map_err(|_| r.err("capacity_beds", "too large"))).transpose()?,
+            operator: r.opt_str("operator"),
+            attributes,
+            provenance: r.parse("provenance")?,
+            version: 1,
+            updated_at: format!("{NBS_2023_VALID_FROM}T00:00:00Z"),
+        });
+    }
+
+    let mut hash = Fnv::default();
+    for name in ["divisions.geojson", "settlements.geojson", "facilities.geojson"] {
+        hash.write(&std::fs::read(dir.join(name)).unwrap_or_default());
+    }
+    let county = dir.file_name().and_then(|n| n.to_str()).unwrap_or("dataset");
+    Ok(Dataset { id: format!("{county}@{:016x}", hash.0), divisions, settlements, facilities })
+}
+
+/// `楼南村村民委员会` → `楼南村`: the committee (居委会/村委会) suffix is not part of
+/// the settlement's name.
+fn strip_committee(name: &str) -> &str {
+    for suffix in ["村民委员会", "居民委员会", "村民委会", "村委会"] {
+        if let Some(rest) = name.strip_suffix(suffix) {
+            if !rest.is_empty() {
+                return rest;
+            }
+        }
+    }
+    name
+}
+
+/// FNV-1a, to name a dataset by its content.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! diming (地名) — the geographic registry of a county civil-affairs bureau.
+//!
+//! Administrative divisions, settlements (the demand points of coverage), service
+//! facilities and standard place names, held in SQL (the source of truth, with
+//! history and audit) and served from an in-memory spatial snapshot.
+//!
+//! Data flows `import → store → spatial snapshot → api`; dependencies point
+//! downward: `api → coverage, spatial, naming, store → domain`.
+//!
+//! # Units
+//! Coordinates are `[lon, lat]` degrees in CGCS2000 (EPSG:4490). Every distance is a
+//! geodesic distance in metres on the GRS80 ellipsoid (Karney's method).
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod import;
+pub mod naming;
+pub mod spatial;
+pub mod store;
+
+pub use api::{app, AppState};

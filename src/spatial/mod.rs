@@ -1,0 +1,18 @@
+//! The spatial snapshot and its indexes: nearest, within-radius, bbox and locate.
+//!
+//! Owns: the in-memory, read-only picture of the registry that queries run against,
+//! and the geodesic arithmetic. Must not: write to the store or know about HTTP.
+//!
+//! # Units
+//! Positions are `[lon, lat]` degrees (CGCS2000); distances are geodesic metres on
+//! the GRS80 ellipsoid.
+
+pub mod crs;
+pub mod geodesic;
+mod points;
+mod polygons;
+mod snapshot;
+
+pub use points::{Hit, PointIndex, StatusSet};
+pub use polygons::{PolygonIndex, RingEdges};
+pub use snapshot::{DivisionEntry, FacilityEntry, SettlementEntry, Snapshot};

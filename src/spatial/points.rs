@@ -1,0 +1,181 @@
+//! Exact geodesic nearest-k and within-radius over points.
+//!
+//! Points live in an R-tree in earth-centred cartesian metres (ECEF on GRS80).
+//! The straight chord between two surface points is never longer than the
+//! geodesic between them, so walking the tree in chord order and stopping once the
+//! next chord exceeds the k-th best geodesic distance yields the exact geodesic
+//! nearest-k; for short distances chord and geodesic agree to ~d³/24R², so the
+//! walk rarely evaluates more than k geodesics. A second tree in lon/lat answers
+//! bounding-box queries.
+//!
+//! # Units
+//! Metres; positions `[lon, lat]` degrees.
+
+use super::geodesic::{distance_m, ecef};
+use rstar::primitives::GeomWithData;
+use rstar::{RTree, AABB};
+
+/// Slack, metres, added to chord bounds so float rounding in the chord (~1e-9 m)
+/// can never cut off a candidate whose geodesic is equal within rounding.
+const SLACK_M: f64 = 1e-6;
+
+/// A set of facility statuses as bits (see `FacilityStatus::bit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusSet(pub u8);
+
+impl StatusSet {
+    pub const ANY: StatusSet = StatusSet(0xff);
+    pub fn contains(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+}
+
+/// One answer: the item's index in the caller's table and its geodesic distance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub idx: u32,
+    pub distance_m: f64,
+}
+
+/// Points with a status bit each; indices refer to the caller's table, whose order
+/// is the tie-break (ties in distance go to the smaller index).
+pub struct PointIndex {
+    ecef: RTree<GeomWithData<[f64; 3], u32>>,
+    lonlat: RTree<GeomWithData<[f64; 2], u32>>,
+    /// `lonlat` and status per table index (sparse tables keep unused slots).
+    points: Vec<([f64; 2], u8)>,
+}
+
+impl PointIndex {
+    /// `items`: (table index, `[lon, lat]`, status bit). The table is `0..table_len`.
+    pub fn new(table_len: usize, items: impl IntoIterator<Item = (u32, [f64; 2], u8)>) -> Self {
+        let mut points = vec![([f64::NAN, f64::NAN], 0u8); table_len];
+        let mut e = Vec::new();
+        let mut l = Vec::new();
+        for (i, p, status) in items {
+            points[i as usize] = (p, status);
+            e.push(GeomWithData::new(ecef(p), i));
+            l.push(GeomWithData::new(p, i));
+        }
+        Self { ecef: RTree::bulk_load(e), lonlat: RTree::bulk_load(l), points }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ecef.size()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ecef.size() == 0
+    }
+
+    /// The `k` nearest points whose status is in `statuses`, at most `max_m` away,
+    /// ordered by geodesic distance then index.
+    pub fn nearest(&self, at: [f64; 2], k: usize, max_m: Option<f64>, statuses: StatusSet) -> Vec<Hit> {
+        let mut best: Vec<Hit> = Vec::with_capacity(k + 1);
+        if k == 0 {
+            return best;
+        }
+        let q = ecef(at);
+        let max_chord = max_m.map_or(f64::INFINITY, |m| m + SLACK_M);
+        for (item, d2) in self.ecef.nearest_neighbor_iter_with_distance_2(&q) {
+            let chord = d2.sqrt();
+            if chord > max_chord {
+                break;
+            }
+            if best.len() == k && chord > best[k - 1].distance_m + SLACK_M {
+                break;
+            }
+            let (p, status) = self.points[item.data as usize];
+            if !statuses.contains(status) {
+                continue;
+            }
+            let g = distance_m(at, p);
+            if max_m.is_some_and(|m| g > m) {
+                continue;
+            }
+            let hit = Hit { idx: item.data, distance_m: g };
+            if best.len() == k && !before(&hit, &best[k - 1]) {
+                continue;
+            }
+            let pos = best.partition_point(|h| before(h, &hit));
+            best.insert(pos, hit);
+            best.truncate(k);
+        }
+        best
+    }
+
+    /// Every point with a status in `statuses` within `radius_m`, nearest first.
+    pub fn within(&self, at: [f64; 2], radius_m: f64, statuses: StatusSet) -> Vec<Hit> {
+        let q = ecef(at);
+        let r = radius_m + SLACK_M;
+        let mut hits: Vec<Hit> = self
+            .ecef
+            .locate_within_distance(q, r * r)
+            .filter_map(|item| {
+                let (p, status) = self.points[item.data as usize];
+                if !statuses.contains(status) {
+                    return None;
+                }
+                let g = distance_m(at, p);
+                (g <= radius_m).then_some(Hit { idx: item.data, distance_m: g })
+            })
+            .collect();
+        hits.sort_by(|a, b| if before(a, b) { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater });
+        hits
+    }
+
+    /// Indices of the points inside a `[min_lon, min_lat, max_lon, max_lat]` box
+    /// (edges included), in index order.
+    pub fn in_bbox(&self, bbox: [f64; 4], statuses: StatusSet) -> Vec<u32> {
+        let env = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+        let mut v: Vec<u32> = self
+            .lonlat
+            .locate_in_envelope(&env)
+            .map(|item| item.data)
+            .filter(|&i| statuses.contains(self.points[i as usize].1))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Whether the table index is in this index.
+    pub fn has(&self, idx: u32) -> bool {
+        self.points.get(idx as usize).is_some_and(|p| p.1 != 0)
+    }
+
+    /// The oracle for tests: geodesic distance to every point, sorted.
+    pub fn brute_force(&self, at: [f64; 2], statuses: StatusSet) -> Vec<Hit> {
+        let mut all: Vec<Hit> = self
+            .points
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, s))| *s != 0 && statuses.contains(*s))
+            .map(|(i, (p, _))| Hit { idx: i as u32, distance_m: distance_m(at, *p) })
+            .collect();
+        all.sort_by(|a, b| if before(a, b) { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater });
+        all
+    }
+}
+
+#[inline]
+fn before(a: &Hit, b: &Hit) -> bool {
+    (a.distance_m, a.idx) < (b.distance_m, b.idx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_is_ordered_by_geodesic_distance_then_index() {
+        let pts = [[86.20, 44.30], [86.21, 44.30], [86.19, 44.30], [86.20, 44.40]];
+        let idx = PointIndex::new(4, pts.iter().enumerate().map(|(i, p)| (i as u32, *p, 1)));
+        let got = idx.nearest([86.20, 44.30], 3, None, StatusSet::ANY);
+        assert_eq!(got[0].idx, 0);
+        assert_eq!(got[0].distance_m, 0.0);
+        // 86.19 and 86.21 are equidistant: the smaller index first.
+        assert_eq!((got[1].idx, got[2].idx), (1, 2));
+        assert!((got[1].distance_m - got[2].distance_m).abs() < 1e-9);
+        assert!(idx.nearest([86.2, 44.3], 5, Some(500.0), StatusSet::ANY).len() == 1);
+    }
+}

@@ -1,0 +1,225 @@
+//! Point-in-MultiPolygon for many polygons: an R-tree of polygon envelopes to find
+//! candidates, then, per polygon, its edges sorted into horizontal bands so that a
+//! crossing-number test only looks at the few edges of one band.
+//!
+//! Border rule: a point is tested as if moved an infinitesimal step towards +lon and
+//! +lat (edges are half-open in latitude and a crossing counts only strictly east
+//! of the point). Each edge is stored with its endpoints in one canonical order, so
+//! neighbours that share an edge compute the same crossing; a point on a border
+//! shared by two polygons of a partition is therefore inside exactly one of them —
+//! the one north-east of it. Holes and multiple parts need no special case: all
+//! rings of a MultiPolygon count together (even-odd).
+
+use geo_types::{Coord, MultiPolygon};
+use rstar::{RTree, RTreeObject, AABB};
+
+/// The edges of all rings of one MultiPolygon, banded by latitude.
+#[derive(Debug, Clone)]
+pub struct RingEdges {
+    /// Edges as `[x1, y1, x2, y2]` with `(y1, x1) < (y2, x2)`; horizontal edges dropped.
+    edges: Vec<[f64; 4]>,
+    /// Edge indices per band (CSR layout: `band_start[b]..band_start[b + 1]`).
+    band_start: Vec<u32>,
+    band_edges: Vec<u32>,
+    min_y: f64,
+    band_h_inv: f64,
+    bands: usize,
+    bbox: [f64; 4],
+}
+
+impl RingEdges {
+    pub fn new(mp: &MultiPolygon<f64>) -> Self {
+        let mut edges = Vec::new();
+        let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        for poly in &mp.0 {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                for line in ring.lines() {
+                    let (a, b) = canonical(line.start, line.end);
+                    bbox = [bbox[0].min(a.x).min(b.x), bbox[1].min(a.y), bbox[2].max(a.x).max(b.x), bbox[3].max(b.y)];
+                    if a.y != b.y {
+                        edges.push([a.x, a.y, b.x, b.y]);
+                    }
+                }
+            }
+        }
+        let bands = (edges.len() / 2).clamp(1, 1 << 16);
+        let height = (bbox[3] - bbox[1]).max(f64::MIN_POSITIVE);
+        let band_h_inv = bands as f64 / height;
+        let band_of = |y: f64| (((y - bbox[1]) * band_h_inv) as usize).min(bands - 1);
+        let mut counts = vec![0u32; bands + 1];
+        for e in &edges {
+            for b in band_of(e[1])..=band_of(e[3]) {
+                counts[b + 1] += 1;
+            }
+        }
+        for b in 0..bands {
+            counts[b + 1] += counts[b];
+        }
+        let mut fill = counts.clone();
+        let mut band_edges = vec![0u32; counts[bands] as usize];
+        for (i, e) in edges.iter().enumerate() {
+            for b in band_of(e[1])..=band_of(e[3]) {
+                band_edges[fill[b] as usize] = i as u32;
+                fill[b] += 1;
+            }
+        }
+        Self { edges, band_start: counts, band_edges, min_y: bbox[1], band_h_inv, bands, bbox }
+    }
+
+    /// `[min_lon, min_lat, max_lon, max_lat]`.
+    pub fn bbox(&self) -> [f64; 4] {
+        self.bbox
+    }
+
+    /// Whether `(x, y)` is inside, by the border rule in the module docs.
+    #[inline]
+    pub fn contains(&self, x: f64, y: f64) -> bool {
+        if !(y >= self.bbox[1] && y < self.bbox[3] && x < self.bbox[2]) {
+            return false;
+        }
+        let b = (((y - self.min_y) * self.band_h_inv) as usize).min(self.bands - 1);
+        let mut inside = false;
+        for &i in &self.band_edges[self.band_start[b] as usize..self.band_start[b + 1] as usize] {
+            inside ^= crosses(&self.edges[i as usize], x, y);
+        }
+        inside
+    }
+
+    /// The same test over every edge, without the bands: the oracle for tests.
+    pub fn contains_brute_force(&self, x: f64, y: f64) -> bool {
+        self.edges.iter().fold(false, |inside, e| inside ^ crosses(e, x, y))
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.edges.len()
+    }
+}
+
+#[inline]
+fn canonical(a: Coord<f64>, b: Coord<f64>) -> (Coord<f64>, Coord<f64>) {
+    if (a.y, a.x) <= (b.y, b.x) {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+#[inline(always)]
+fn crosses(e: &[f64; 4], x: f64, y: f64) -> bool {
+    // Half-open in y: [y1, y2). The ray goes east; count crossings strictly east.
+    if y < e[1] || y >= e[3] {
+        return false;
+    }
+    if x < e[0].min(e[2]) {
+        return true;
+    }
+    if x >= e[0].max(e[2]) {
+        return false;
+    }
+    let xi = e[0] + (y - e[1]) * (e[2] - e[0]) / (e[3] - e[1]);
+    x < xi
+}
+
+struct Envelope {
+    bbox: [f64; 4],
+    idx: u32,
+}
+
+impl RTreeObject for Envelope {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_corners([self.bbox[0], self.bbox[1]], [self.bbox[2], self.bbox[3]])
+    }
+}
+
+/// Many MultiPolygons, for "which of them contains this point".
+pub struct PolygonIndex {
+    polygons: Vec<RingEdges>,
+    tree: RTree<Envelope>,
+}
+
+impl PolygonIndex {
+    pub fn new(polygons: Vec<RingEdges>) -> Self {
+        let tree = RTree::bulk_load(
+            polygons.iter().enumerate().map(|(i, p)| Envelope { bbox: p.bbox(), idx: i as u32 }).collect(),
+        );
+        Self { polygons, tree }
+    }
+
+    pub fn len(&self) -> usize {
+        self.polygons.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.polygons.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> &RingEdges {
+        &self.polygons[i]
+    }
+
+    /// The smallest index of a polygon containing the point, if any. In a partition
+    /// at most one polygon contains any point, so "smallest" only matters for
+    /// overlapping inputs, where it keeps the answer deterministic.
+    pub fn locate(&self, lon: f64, lat: f64) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for env in self.tree.locate_in_envelope_intersecting(&AABB::from_point([lon, lat])) {
+            let i = env.idx as usize;
+            if best.is_none_or(|b| i < b) && self.polygons[i].contains(lon, lat) {
+                best = Some(i);
+            }
+        }
+        best
+    }
+
+    /// Every polygon containing the point, in index order.
+    pub fn locate_all(&self, lon: f64, lat: f64) -> Vec<usize> {
+        let mut v: Vec<usize> = self
+            .tree
+            .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
+            .map(|e| e.idx as usize)
+            .filter(|&i| self.polygons[i].contains(lon, lat))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The oracle: every polygon, every edge, no index.
+    pub fn locate_brute_force(&self, lon: f64, lat: f64) -> Option<usize> {
+        self.polygons.iter().position(|p| p.contains_brute_force(lon, lat))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::{polygon, MultiPolygon};
+
+    fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
+        MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)]])
+    }
+
+    #[test]
+    fn a_point_on_a_shared_border_belongs_to_exactly_one_side() {
+        let idx = PolygonIndex::new(vec![RingEdges::new(&square(0.0, 0.0, 1.0, 1.0)), RingEdges::new(&square(1.0, 0.0, 2.0, 1.0))]);
+        // On the shared edge x = 1: the eastern square (north-east rule).
+        assert_eq!(idx.locate_all(1.0, 0.5), vec![1]);
+        // Shared vertex at the bottom: north-east again.
+        assert_eq!(idx.locate_all(1.0, 0.0), vec![1]);
+        // Top edge is exclusive, west edge inclusive.
+        assert_eq!(idx.locate_all(0.5, 1.0), Vec::<usize>::new());
+        assert_eq!(idx.locate_all(0.0, 0.5), vec![0]);
+    }
+
+    #[test]
+    fn a_hole_is_outside() {
+        let outer = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0), (x: 0.0, y: 0.0)],
+            interiors: [[(x: 1.0, y: 1.0), (x: 2.0, y: 1.0), (x: 2.0, y: 2.0), (x: 1.0, y: 2.0), (x: 1.0, y: 1.0)]],
+        );
+        let r = RingEdges::new(&MultiPolygon(vec![outer]));
+        assert!(r.contains(0.5, 0.5));
+        assert!(!r.contains(1.5, 1.5));
+        assert!(r.contains(3.0, 3.0));
+    }
+}

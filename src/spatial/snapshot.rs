@@ -1,0 +1,314 @@
+//! The snapshot: one consistent, read-only picture of the registry with its
+//! indexes and each record's GeoJSON rendered once, swapped in whole after every
+//! committed write (readers hold an `Arc` and never wait).
+
+use super::points::{Hit, PointIndex, StatusSet};
+use super::polygons::{PolygonIndex, RingEdges};
+use crate::domain::{Division, DivisionLevel, Facility, FacilityKind, Settlement};
+use geo_types::{Geometry, MultiPolygon};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+pub struct DivisionEntry {
+    pub division: Division,
+    /// The whole GeoJSON Feature.
+    pub feature_json: String,
+    /// Geodesic area, km², for county and township polygons.
+    pub area_km2: Option<f64>,
+}
+
+pub struct SettlementEntry {
+    pub settlement: Settlement,
+    pub feature_json: String,
+}
+
+pub struct FacilityEntry {
+    pub facility: Facility,
+    /// `{"type":"Feature",…,"properties":{` — a distance can be spliced in after it.
+    pub feature_head: String,
+    /// `"id":…}}` — the properties and the closing braces.
+    pub feature_tail: String,
+}
+
+impl FacilityEntry {
+    pub fn feature_json(&self) -> String {
+        let mut s = String::with_capacity(self.feature_head.len() + self.feature_tail.len());
+        s.push_str(&self.feature_head);
+        s.push_str(&self.feature_tail);
+        s
+    }
+}
+
+pub struct Snapshot {
+    /// Increases with every rebuild; caches derived from a snapshot key on it.
+    pub generation: u64,
+    divisions: Vec<DivisionEntry>,
+    division_by_code: HashMap<String, usize>,
+    counties: PolygonIndex,
+    county_div: Vec<usize>,
+    townships: PolygonIndex,
+    township_div: Vec<usize>,
+    settlements: Vec<SettlementEntry>,
+    settlement_by_code: HashMap<String, usize>,
+    facilities: Vec<FacilityEntry>,
+    facility_by_id: HashMap<String, usize>,
+    all_facilities: PointIndex,
+    by_kind: Vec<PointIndex>,
+}
+
+impl Snapshot {
+    pub fn build(
+        generation: u64,
+        mut divisions: Vec<Division>,
+        mut settlements: Vec<Settlement>,
+        mut facilities: Vec<Facility>,
+    ) -> Self {
+        divisions.sort_by(|a, b| a.code.cmp(&b.code));
+        settlements.sort_by(|a, b| a.code.cmp(&b.code));
+        facilities.sort_by(|a, b| a.id.cmp(&b.id));
+        let names: HashMap<String, String> =
+            divisions.iter().map(|d| (d.code.as_str().to_string(), d.name.clone())).collect();
+
+        let mut county_polys = Vec::new();
+        let mut county_div = Vec::new();
+        let mut township_polys = Vec::new();
+        let mut township_div = Vec::new();
+        let divisions: Vec<DivisionEntry> = divisions
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mp = as_multipolygon(d.geometry.as_ref());
+                let area_km2 = mp.as_ref().map(super::geodesic::multipolygon_area_km2);
+                if let Some(mp) = &mp {
+                    match d.level {
+                        DivisionLevel::County => {
+                            county_polys.push(RingEdges::new(mp));
+                            county_div.push(i);
+                        }
+                        DivisionLevel::Township => {
+                            township_polys.push(RingEdges::new(mp));
+                            township_div.push(i);
+                        }
+                        DivisionLevel::Village => {}
+                    }
+                }
+                DivisionEntry { feature_json: render_division(&d, area_km2), division: d, area_km2 }
+            })
+            .collect();
+        let division_by_code = divisions.iter().enumerate().map(|(i, d)| (d.division.code.to_string(), i)).collect();
+
+        let settlements: Vec<SettlementEntry> = settlements
+            .into_iter()
+            .map(|s| SettlementEntry { feature_json: render_settlement(&s, &names), settlement: s })
+            .collect();
+        let settlement_by_code =
+            settlements.iter().enumerate().map(|(i, s)| (s.settlement.code.to_string(), i)).collect();
+
+        let facilities: Vec<FacilityEntry> = facilities
+            .into_iter()
+            .map(|f| {
+                let (feature_head, feature_tail) = render_facility(&f, &names);
+                FacilityEntry { facility: f, feature_head, feature_tail }
+            })
+            .collect();
+        let facility_by_id = facilities.iter().enumerate().map(|(i, f)| (f.facility.id.clone(), i)).collect();
+        let point = |(i, f): (usize, &FacilityEntry)| {
+            (i as u32, [f.facility.location.lon(), f.facility.location.lat()], f.facility.status.bit())
+        };
+        let all_facilities = PointIndex::new(facilities.len(), facilities.iter().enumerate().map(point));
+        let by_kind = FacilityKind::ALL
+            .iter()
+            .map(|k| {
+                PointIndex::new(
+                    facilities.len(),
+                    facilities.iter().enumerate().filter(|(_, f)| f.facility.kind == *k).map(point),
+                )
+            })
+            .collect();
+
+        Self {
+            generation,
+            divisions,
+            division_by_code,
+            counties: PolygonIndex::new(county_polys),
+            county_div,
+            townships: PolygonIndex::new(township_polys),
+            township_div,
+            settlements,
+            settlement_by_code,
+            facilities,
+            facility_by_id,
+            all_facilities,
+            by_kind,
+        }
+    }
+
+    pub fn divisions(&self) -> &[DivisionEntry] {
+        &self.divisions
+    }
+    pub fn division(&self, code: &str) -> Option<&DivisionEntry> {
+        self.division_by_code.get(code).map(|&i| &self.divisions[i])
+    }
+    pub fn settlements(&self) -> &[SettlementEntry] {
+        &self.settlements
+    }
+    pub fn settlement(&self, code: &str) -> Option<&SettlementEntry> {
+        self.settlement_by_code.get(code).map(|&i| &self.settlements[i])
+    }
+    pub fn facilities(&self) -> &[FacilityEntry] {
+        &self.facilities
+    }
+    pub fn facility(&self, id: &str) -> Option<&FacilityEntry> {
+        self.facility_by_id.get(id).map(|&i| &self.facilities[i])
+    }
+    pub fn facility_at(&self, idx: u32) -> &FacilityEntry {
+        &self.facilities[idx as usize]
+    }
+
+    fn index(&self, kind: Option<FacilityKind>) -> &PointIndex {
+        match kind {
+            Some(k) => &self.by_kind[k.index()],
+            None => &self.all_facilities,
+        }
+    }
+
+    /// The `limit` nearest facilities (of `kind` if given), exact geodesic order.
+    pub fn nearest(
+        &self,
+        at: [f64; 2],
+        kind: Option<FacilityKind>,
+        limit: usize,
+        max_distance_m: Option<f64>,
+        statuses: StatusSet,
+    ) -> Vec<Hit> {
+        self.index(kind).nearest(at, limit, max_distance_m, statuses)
+    }
+
+    /// Every facility (of `kind` if given) within `radius_m`, nearest first.
+    pub fn within(&self, at: [f64; 2], kind: Option<FacilityKind>, radius_m: f64, statuses: StatusSet) -> Vec<Hit> {
+        self.index(kind).within(at, radius_m, statuses)
+    }
+
+    /// Facilities inside a lon/lat box, in id order.
+    pub fn facilities_in_bbox(&self, bbox: [f64; 4], kind: Option<FacilityKind>, statuses: StatusSet) -> Vec<u32> {
+        self.index(kind).in_bbox(bbox, statuses)
+    }
+
+    /// The brute-force oracle over one kind's facilities (tests only).
+    pub fn nearest_brute_force(&self, at: [f64; 2], kind: Option<FacilityKind>, statuses: StatusSet) -> Vec<Hit> {
+        self.index(kind).brute_force(at, statuses)
+    }
+
+    /// Divisions containing the point, largest first: the county, then the
+    /// township. A point on a border shared by two townships is in exactly one
+    /// (see `spatial::polygons` for the rule).
+    pub fn locate(&self, lon: f64, lat: f64) -> Vec<&DivisionEntry> {
+        let mut out = Vec::with_capacity(2);
+        let township = self.townships.locate(lon, lat).map(|i| &self.divisions[self.township_div[i]]);
+        let county = match township.and_then(|t| t.division.parent_code.as_ref()) {
+            Some(parent) => self.division(parent.as_str()),
+            None => self.counties.locate(lon, lat).map(|i| &self.divisions[self.county_div[i]]),
+        };
+        out.extend(county);
+        out.extend(township);
+        out
+    }
+
+    /// The township containing the point, by the same rule as `locate`.
+    pub fn township_at(&self, lon: f64, lat: f64) -> Option<&DivisionEntry> {
+        self.townships.locate(lon, lat).map(|i| &self.divisions[self.township_div[i]])
+    }
+
+    /// The oracle for `township_at`: every township polygon, every edge.
+    pub fn township_at_brute_force(&self, lon: f64, lat: f64) -> Option<&DivisionEntry> {
+        self.townships.locate_brute_force(lon, lat).map(|i| &self.divisions[self.township_div[i]])
+    }
+}
+
+fn as_multipolygon(g: Option<&Geometry<f64>>) -> Option<MultiPolygon<f64>> {
+    match g? {
+        Geometry::MultiPolygon(mp) => Some(mp.clone()),
+        Geometry::Polygon(p) => Some(MultiPolygon(vec![p.clone()])),
+        _ => None,
+    }
+}
+
+fn geometry_json(g: Option<&Geometry<f64>>) -> Value {
+    match g {
+        Some(g) => serde_json::to_value(geojson::Geometry::from(g)).unwrap_or(Value::Null),
+        None => Value::Null,
+    }
+}
+
+fn render_division(d: &Division, area_km2: Option<f64>) -> String {
+    let mut props = Map::new();
+    props.insert("code".into(), json!(d.code.as_str()));
+    props.insert("level".into(), json!(d.level.as_str()));
+    props.insert("name".into(), json!(d.name));
+    props.insert("parent_code".into(), json!(d.parent_code.as_ref().map(|c| c.as_str())));
+    props.insert("pinyin".into(), json!(d.pinyin));
+    props.insert("is_xpcc".into(), json!(d.is_xpcc));
+    props.insert("provenance".into(), json!(d.provenance.as_str()));
+    props.insert("valid_from".into(), json!(d.valid_from));
+    props.insert("valid_to".into(), json!(d.valid_to));
+    if let Some(a) = area_km2 {
+        props.insert("area_km2".into(), json!((a * 1000.0).round() / 1000.0));
+    }
+    for (k, v) in &d.properties {
+        props.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    props.insert("version".into(), json!(d.version));
+    let f = json!({"type": "Feature", "id": d.code.as_str(), "geometry": geometry_json(d.geometry.as_ref()), "properties": props});
+    f.to_string()
+}
+
+fn render_settlement(s: &Settlement, names: &HashMap<String, String>) -> String {
+    let f = json!({
+        "type": "Feature",
+        "id": s.code.as_str(),
+        "geometry": {"type": "Point", "coordinates": [s.location.lon(), s.location.lat()]},
+        "properties": {
+            "code": s.code.as_str(),
+            "name": s.name,
+            "short_name": s.short_name,
+            "township_code": s.township_code.as_str(),
+            "township_name": names.get(s.township_code.as_str()),
+            "village_kind": s.village_kind,
+            "population": s.population,
+            "population_60plus": s.population_60plus,
+            "is_xpcc": s.is_xpcc,
+            "provenance": s.provenance.as_str(),
+            "version": s.version,
+        }
+    });
+    f.to_string()
+}
+
+fn render_facility(f: &Facility, names: &HashMap<String, String>) -> (String, String) {
+    let head = format!(
+        r#"{{"type":"Feature","id":{},"geometry":{{"type":"Point","coordinates":[{},{}]}},"properties":{{"#,
+        json!(f.id),
+        json!(f.location.lon()),
+        json!(f.location.lat())
+    );
+    let mut props = Map::new();
+    props.insert("id".into(), json!(f.id));
+    props.insert("name".into(), json!(f.name));
+    props.insert("kind".into(), json!(f.kind.as_str()));
+    props.insert("kind_label".into(), json!(f.kind.label_zh()));
+    props.insert("township_code".into(), json!(f.township_code.as_str()));
+    props.insert("township_name".into(), json!(names.get(f.township_code.as_str())));
+    props.insert("capacity_beds".into(), json!(f.capacity_beds));
+    props.insert("operator".into(), json!(f.operator));
+    props.insert("status".into(), json!(f.status.as_str()));
+    props.insert("provenance".into(), json!(f.provenance.as_str()));
+    for (k, v) in &f.attributes {
+        props.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    props.insert("updated_at".into(), json!(f.updated_at));
+    props.insert("version".into(), json!(f.version));
+    let body = Value::Object(props).to_string();
+    // `body` is `{…}`: drop its opening brace, and close the Feature too.
+    let tail = format!("{}}}", &body[1..]);
+    (head, tail)
+}

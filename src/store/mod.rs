@@ -1,0 +1,137 @@
+//! The registry's source of truth: SQL tables, history and audit, behind one trait.
+//!
+//! Owns: transactions, version checks, history rows and audit entries. Every write
+//! is one transaction that changes the record, appends its history row and its audit
+//! entry, or changes nothing. Must not: know about HTTP or the spatial snapshot;
+//! dialect-specific SQL stays inside its backend module (`sqlite`, later `postgres`).
+
+mod records;
+mod sqlite;
+
+pub use records::{facility_json, Dataset};
+pub use sqlite::SqliteStore;
+
+use crate::domain::{Division, Facility, NewFacility, Settlement};
+use async_trait::async_trait;
+use serde::Serialize;
+use std::sync::Arc;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("无法打开数据库 {target} (cannot open the database): {reason}")]
+    Open { target: String, reason: String },
+    #[error("{target} 不是 diming 地名库 (is not a diming registry): {reason}")]
+    Foreign { target: String, reason: String },
+    #[error("不支持的数据库地址 {0} (unsupported database URL; use sqlite://FILE)")]
+    UnsupportedUrl(String),
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: String },
+    #[error("{entity} {id} is at version {current}, not {expected}")]
+    Stale { entity: &'static str, id: String, current: i64, expected: i64 },
+    #[error("stored record is not valid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Who made a change: `user:NAME`, `token:NAME` or `system:WHAT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    pub fn system(what: &str) -> Self {
+        Actor(format!("system:{what}"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadOutcome {
+    Loaded { dataset: String, divisions: usize, settlements: usize, facilities: usize },
+    AlreadyLoaded { dataset: String },
+}
+
+/// One stored version of a record.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryRow {
+    pub entity: String,
+    pub entity_id: String,
+    pub version: i64,
+    pub data: serde_json::Value,
+    pub changed_at: String,
+    pub actor: String,
+    pub action: String,
+}
+
+/// One audited action, with the record before and after.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// What the application needs from a database. Implementations: `SqliteStore`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The database location, without secrets, for logs and errors.
+    fn describe(&self) -> String;
+
+    /// The id of the bundled dataset this database was loaded from, if any.
+    async fn loaded_dataset(&self) -> StoreResult<Option<String>>;
+
+    /// Load a dataset into an empty registry, once: every record with its history
+    /// row and audit entry, in one transaction. A second call (from this or another
+    /// process) finds the marker and loads nothing.
+    async fn load_dataset(&self, dataset: &Dataset, actor: &Actor) -> StoreResult<LoadOutcome>;
+
+    async fn divisions(&self) -> StoreResult<Vec<Division>>;
+    async fn settlements(&self) -> StoreResult<Vec<Settlement>>;
+    async fn facilities(&self) -> StoreResult<Vec<Facility>>;
+    async fn facility(&self, id: &str) -> StoreResult<Option<Facility>>;
+
+    /// Register a facility; it gets a fresh id and version 1.
+    async fn create_facility(&self, new: &NewFacility, actor: &Actor) -> StoreResult<Facility>;
+
+    /// Replace a facility's fields if it is still at `expected_version`
+    /// (`StoreError::Stale` otherwise); `action` names the change for the audit
+    /// (`update`, `move`, `close`…).
+    async fn update_facility(
+        &self,
+        id: &str,
+        expected_version: i64,
+        fields: &NewFacility,
+        action: &str,
+        actor: &Actor,
+    ) -> StoreResult<Facility>;
+
+    /// Every stored version of a record, oldest first.
+    async fn history(&self, entity: &str, id: &str) -> StoreResult<Vec<HistoryRow>>;
+
+    /// Audit entries for a record, oldest first.
+    async fn audit(&self, entity: &str, id: &str) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Open the store a URL names, applying any pending migrations.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+}

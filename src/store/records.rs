@@ -1,0 +1,44 @@
+//! Backend-neutral pieces: the dataset bundle and the JSON form of a record that
+//! history and audit keep.
+
+use crate::domain::{Division, Facility, Settlement};
+use serde_json::{json, Value};
+
+/// A complete registry to load into an empty database.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Names the dataset and its content, e.g. `manas-nbs2023@1a2b3c4d`.
+    pub id: String,
+    pub divisions: Vec<Division>,
+    pub settlements: Vec<Settlement>,
+    pub facilities: Vec<Facility>,
+}
+
+pub fn division_json(d: &Division) -> Value {
+    json!({
+        "code": d.code.as_str(), "level": d.level.as_str(), "name": d.name, "pinyin": d.pinyin,
+        "parent_code": d.parent_code.as_ref().map(|c| c.as_str()),
+        "geometry": d.geometry.as_ref().map(|g| serde_json::to_value(geojson::Geometry::from(g)).unwrap_or(Value::Null)),
+        "is_xpcc": d.is_xpcc, "provenance": d.provenance.as_str(),
+        "valid_from": d.valid_from, "valid_to": d.valid_to, "properties": d.properties, "version": d.version,
+    })
+}
+
+pub fn settlement_json(s: &Settlement) -> Value {
+    json!({
+        "code": s.code.as_str(), "name": s.name, "short_name": s.short_name,
+        "township_code": s.township_code.as_str(), "village_kind": s.village_kind,
+        "lon": s.location.lon(), "lat": s.location.lat(),
+        "population": s.population, "population_60plus": s.population_60plus,
+        "is_xpcc": s.is_xpcc, "provenance": s.provenance.as_str(), "version": s.version,
+    })
+}
+
+pub fn facility_json(f: &Facility) -> Value {
+    json!({
+        "id": f.id, "name": f.name, "kind": f.kind.as_str(), "township_code": f.township_code.as_str(),
+        "lon": f.location.lon(), "lat": f.location.lat(), "status": f.status.as_str(),
+        "capacity_beds": f.capacity_beds, "operator": f.operator, "attributes": f.attributes,
+        "provenance": f.provenance.as_str(), "version": f.version, "updated_at": f.updated_at,
+    })
+}

@@ -1,0 +1,486 @@
+//! SQLite backend: the embedded default (`sqlite://diming.db`), WAL, foreign keys on.
+
+use super::records::{division_json, facility_json, settlement_json};
+use super::{now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, LoadOutcome, Store, StoreError, StoreResult};
+use crate::domain::{
+    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, NewFacility, Provenance,
+    Settlement,
+};
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// `PRAGMA application_id` of a diming registry ('dimg').
+const APPLICATION_ID: i64 = 0x6469_6d67;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    url: String,
+}
+
+impl SqliteStore {
+    /// Open (creating if missing) and migrate. A file that is not SQLite, or a SQLite
+    /// file of another application, is refused with an error naming the file.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let target = url.to_string();
+        let open_err = |reason: String| StoreError::Open { target: target.clone(), reason };
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| open_err(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        let store = SqliteStore { pool, url: target.clone() };
+        store.check_ownership().await?;
+        MIGRATOR.run(&store.pool).await?;
+        Ok(store)
+    }
+
+    async fn check_ownership(&self) -> StoreResult<()> {
+        let foreign = |reason: String| StoreError::Foreign { target: self.url.clone(), reason };
+        let app_id: i64 = sqlx::query_scalar("PRAGMA application_id")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| StoreError::Open { target: self.url.clone(), reason: e.to_string() })?;
+        if app_id == APPLICATION_ID {
+            return Ok(());
+        }
+        if app_id != 0 {
+            return Err(foreign(format!("application_id is {app_id:#x}, not diming's")));
+        }
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        let ours = tables.iter().all(|t| t == "_sqlx_migrations");
+        if ours {
+            Ok(())
+        } else {
+            Err(foreign(format!("it already holds other tables ({})", tables.join(", "))))
+        }
+    }
+
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        // IMMEDIATE takes the write lock up front, so two writers queue on the busy
+        // timeout instead of failing on a lock upgrade.
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+async fn record(
+    tx: &mut Transaction<'static, Sqlite>,
+    entity: &str,
+    entity_id: &str,
+    version: i64,
+    action: &str,
+    actor: &Actor,
+    before: Option<&Value>,
+    after: &Value,
+    at: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO history (entity, entity_id, version, data, changed_at, actor, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(entity)
+    .bind(entity_id)
+    .bind(version)
+    .bind(after.to_string())
+    .bind(at)
+    .bind(&actor.0)
+    .bind(action)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(at)
+        .bind(&actor.0)
+        .bind(action)
+        .bind(entity)
+        .bind(entity_id)
+        .bind(before.map(|b| b.to_string()))
+        .bind(after.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn parse_json_map(s: &str, what: &str) -> StoreResult<serde_json::Map<String, Value>> {
+    match serde_json::from_str::<Value>(s).map_err(|e| corrupt(what, e))? {
+        Value::Object(m) => Ok(m),
+        _ => Err(corrupt(what, "not a JSON object")),
+    }
+}
+
+fn division_from_row(r: &SqliteRow) -> StoreResult<Division> {
+    let code: String = r.try_get("code")?;
+    let what = format!("division {code}");
+    let geometry: Option<String> = r.try_get("geometry")?;
+    let geometry = match geometry {
+        Some(g) => {
+            let g: geojson::Geometry = g.parse::<geojson::Geometry>().map_err(|e| corrupt(&what, e))?;
+            Some(geo_types::Geometry::<f64>::try_from(g).map_err(|e| corrupt(&what, e))?)
+        }
+        None => None,
+    };
+    let parent: Option<String> = r.try_get("parent_code")?;
+    Ok(Division {
+        code: code.parse().map_err(|e| corrupt(&what, e))?,
+        level: r.try_get::<String, _>("level")?.parse::<DivisionLevel>().map_err(|e| corrupt(&what, e))?,
+        name: r.try_get("name")?,
+        pinyin: r.try_get("pinyin")?,
+        parent_code: parent.map(|p| p.parse::<DivisionCode>()).transpose().map_err(|e| corrupt(&what, e))?,
+        geometry,
+        is_xpcc: r.try_get("is_xpcc")?,
+        provenance: r.try_get::<String, _>("provenance")?.parse().map_err(|e| corrupt(&what, e))?,
+        valid_from: r.try_get("valid_from")?,
+        valid_to: r.try_get("valid_to")?,
+        properties: parse_json_map(&r.try_get::<String, _>("properties")?, &what)?,
+        version: r.try_get("version")?,
+    })
+}
+
+fn settlement_from_row(r: &SqliteRow) -> StoreResult<Settlement> {
+    let code: String = r.try_get("code")?;
+    let what = format!("settlement {code}");
+    let population: Option<i64> = r.try_get("population")?;
+    let population_60plus: Option<i64> = r.try_get("population_60plus")?;
+    Ok(Settlement {
+        code: code.parse().map_err(|e| corrupt(&what, e))?,
+        name: r.try_get("name")?,
+        short_name: r.try_get("short_name")?,
+        township_code: r.try_get::<String, _>("township_code")?.parse().map_err(|e| corrupt(&what, e))?,
+        village_kind: r.try_get("village_kind")?,
+        location: LonLat::try_from([r.try_get("lon")?, r.try_get("lat")?]).map_err(|e| corrupt(&what, e))?,
+        population: population.map(|p| p.max(0) as u64),
+        population_60plus: population_60plus.map(|p| p.max(0) as u64),
+        is_xpcc: r.try_get("is_xpcc")?,
+        provenance: r.try_get::<String, _>("provenance")?.parse().map_err(|e| corrupt(&what, e))?,
+        version: r.try_get("version")?,
+    })
+}
+
+fn facility_from_row(r: &SqliteRow) -> StoreResult<Facility> {
+    let id: String = r.try_get("id")?;
+    let what = format!("facility {id}");
+    let beds: Option<i64> = r.try_get("capacity_beds")?;
+    Ok(Facility {
+        name: r.try_get("name")?,
+        kind: r.try_get::<String, _>("kind")?.parse::<FacilityKind>().map_err(|e| corrupt(&what, e))?,
+        township_code: r.try_get::<String, _>("township_code")?.parse().map_err(|e| corrupt(&what, e))?,
+        location: LonLat::try_from([r.try_get("lon")?, r.try_get("lat")?]).map_err(|e| corrupt(&what, e))?,
+        status: r.try_get::<String, _>("status")?.parse::<FacilityStatus>().map_err(|e| corrupt(&what, e))?,
+        capacity_beds: beds.map(|b| u32::try_from(b).unwrap_or(u32::MAX)),
+        operator: r.try_get("operator")?,
+        attributes: parse_json_map(&r.try_get::<String, _>("attributes")?, &what)?,
+        provenance: r.try_get::<String, _>("provenance")?.parse::<Provenance>().map_err(|e| corrupt(&what, e))?,
+        version: r.try_get("version")?,
+        updated_at: r.try_get("updated_at")?,
+        id,
+    })
+}
+
+async fn insert_facility(tx: &mut Transaction<'static, Sqlite>, f: &Facility) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO facilities (id, name, kind, township_code, lon, lat, status, capacity_beds, operator, attributes, provenance, version, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&f.id)
+    .bind(&f.name)
+    .bind(f.kind.as_str())
+    .bind(f.township_code.as_str())
+    .bind(f.location.lon())
+    .bind(f.location.lat())
+    .bind(f.status.as_str())
+    .bind(f.capacity_beds.map(i64::from))
+    .bind(&f.operator)
+    .bind(Value::Object(f.attributes.clone()).to_string())
+    .bind(f.provenance.as_str())
+    .bind(f.version)
+    .bind(&f.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+
+    async fn loaded_dataset(&self) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'").fetch_optional(&self.pool).await?)
+    }
+
+    async fn load_dataset(&self, ds: &Dataset, actor: &Actor) -> StoreResult<LoadOutcome> {
+        let mut tx = self.begin_write().await?;
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'").fetch_optional(&mut *tx).await?;
+        if let Some(dataset) = existing {
+            return Ok(LoadOutcome::AlreadyLoaded { dataset });
+        }
+        let at = now_rfc3339();
+        // Parents before children, so foreign keys hold row by row.
+        let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
+        divisions.sort_by_key(|d| (d.level, d.code.clone()));
+        for d in divisions {
+            let geometry = d.geometry.as_ref().map(|g| geojson::Geometry::from(g).to_string());
+            sqlx::query(
+                "INSERT INTO divisions (code, level, name, pinyin, parent_code, geometry, is_xpcc, provenance, valid_from, valid_to, properties, version)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(d.code.as_str())
+            .bind(d.level.as_str())
+            .bind(&d.name)
+            .bind(&d.pinyin)
+            .bind(d.parent_code.as_ref().map(|c| c.as_str()))
+            .bind(geometry)
+            .bind(d.is_xpcc)
+            .bind(d.provenance.as_str())
+            .bind(&d.valid_from)
+            .bind(&d.valid_to)
+            .bind(Value::Object(d.properties.clone()).to_string())
+            .bind(d.version)
+            .execute(&mut *tx)
+            .await?;
+            record(&mut tx, "division", d.code.as_str(), d.version, "load", actor, None, &division_json(d), &at).await?;
+        }
+        for s in &ds.settlements {
+            sqlx::query(
+                "INSERT INTO settlements (code, name, short_name, township_code, village_kind, lon, lat, population, population_60plus, is_xpcc, provenance, version)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(s.code.as_str())
+            .bind(&s.name)
+            .bind(&s.short_name)
+            .bind(s.township_code.as_str())
+            .bind(&s.village_kind)
+            .bind(s.location.lon())
+            .bind(s.location.lat())
+            .bind(s.population.map(|p| p as i64))
+            .bind(s.population_60plus.map(|p| p as i64))
+            .bind(s.is_xpcc)
+            .bind(s.provenance.as_str())
+            .bind(s.version)
+            .execute(&mut *tx)
+            .await?;
+            record(&mut tx, "settlement", s.code.as_str(), s.version, "load", actor, None, &settlement_json(s), &at)
+                .await?;
+        }
+        for f in &ds.facilities {
+            insert_facility(&mut tx, f).await?;
+            record(&mut tx, "facility", &f.id, f.version, "load", actor, None, &facility_json(f), &at).await?;
+        }
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('dataset', ?), ('dataset_loaded_at', ?)")
+            .bind(&ds.id)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(LoadOutcome::Loaded {
+            dataset: ds.id.clone(),
+            divisions: ds.divisions.len(),
+            settlements: ds.settlements.len(),
+            facilities: ds.facilities.len(),
+        })
+    }
+
+    async fn divisions(&self) -> StoreResult<Vec<Division>> {
+        sqlx::query("SELECT * FROM divisions ORDER BY code")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(division_from_row)
+            .collect()
+    }
+
+    async fn settlements(&self) -> StoreResult<Vec<Settlement>> {
+        sqlx::query("SELECT * FROM settlements ORDER BY code")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(settlement_from_row)
+            .collect()
+    }
+
+    async fn facilities(&self) -> StoreResult<Vec<Facility>> {
+        sqlx::query("SELECT * FROM facilities ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(facility_from_row)
+            .collect()
+    }
+
+    async fn facility(&self, id: &str) -> StoreResult<Option<Facility>> {
+        sqlx::query("SELECT * FROM facilities WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(facility_from_row)
+            .transpose()
+    }
+
+    async fn create_facility(&self, new: &NewFacility, actor: &Actor) -> StoreResult<Facility> {
+        let mut tx = self.begin_write().await?;
+        let max: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(CAST(substr(id, 2) AS INTEGER)) FROM facilities WHERE id GLOB 'f[0-9]*'",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let at = now_rfc3339();
+        let f = Facility {
+            id: format!("f{:04}", max.unwrap_or(0) + 1),
+            name: new.name.clone(),
+            kind: new.kind,
+            township_code: new.township_code.clone(),
+            location: new.location,
+            status: new.status,
+            capacity_beds: new.capacity_beds,
+            operator: new.operator.clone(),
+            attributes: new.attributes.clone(),
+            provenance: new.provenance,
+            version: 1,
+            updated_at: at.clone(),
+        };
+        insert_facility(&mut tx, &f).await?;
+        record(&mut tx, "facility", &f.id, 1, "create", actor, None, &facility_json(&f), &at).await?;
+        tx.commit().await?;
+        Ok(f)
+    }
+
+    async fn update_facility(
+        &self,
+        id: &str,
+        expected_version: i64,
+        fields: &NewFacility,
+        action: &str,
+        actor: &Actor,
+    ) -> StoreResult<Facility> {
+        let mut tx = self.begin_write().await?;
+        let before = sqlx::query("SELECT * FROM facilities WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
+        let Some(before) = before.as_ref().map(facility_from_row).transpose()? else {
+            return Err(StoreError::NotFound { entity: "facility", id: id.to_string() });
+        };
+        if before.version != expected_version {
+            return Err(StoreError::Stale {
+                entity: "facility",
+                id: id.to_string(),
+                current: before.version,
+                expected: expected_version,
+            });
+        }
+        let at = now_rfc3339();
+        let after = Facility {
+            id: before.id.clone(),
+            name: fields.name.clone(),
+            kind: fields.kind,
+            township_code: fields.township_code.clone(),
+            location: fields.location,
+            status: fields.status,
+            capacity_beds: fields.capacity_beds,
+            operator: fields.operator.clone(),
+            attributes: fields.attributes.clone(),
+            provenance: fields.provenance,
+            version: before.version + 1,
+            updated_at: at.clone(),
+        };
+        // The version check is repeated in SQL, so it also holds against writers
+        // that do not share this process.
+        let done = sqlx::query(
+            "UPDATE facilities SET name = ?, kind = ?, township_code = ?, lon = ?, lat = ?, status = ?, capacity_beds = ?,
+                 operator = ?, attributes = ?, provenance = ?, version = version + 1, updated_at = ?
+             WHERE id = ? AND version = ?",
+        )
+        .bind(&after.name)
+        .bind(after.kind.as_str())
+        .bind(after.township_code.as_str())
+        .bind(after.location.lon())
+        .bind(after.location.lat())
+        .bind(after.status.as_str())
+        .bind(after.capacity_beds.map(i64::from))
+        .bind(&after.operator)
+        .bind(Value::Object(after.attributes.clone()).to_string())
+        .bind(after.provenance.as_str())
+        .bind(&at)
+        .bind(id)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Stale {
+                entity: "facility",
+                id: id.to_string(),
+                current: before.version,
+                expected: expected_version,
+            });
+        }
+        let before_json = facility_json(&before);
+        record(&mut tx, "facility", id, after.version, action, actor, Some(&before_json), &facility_json(&after), &at)
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn history(&self, entity: &str, id: &str) -> StoreResult<Vec<HistoryRow>> {
+        let rows = sqlx::query("SELECT * FROM history WHERE entity = ? AND entity_id = ? ORDER BY version")
+            .bind(entity)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let data: String = r.try_get("data")?;
+                Ok(HistoryRow {
+                    entity: r.try_get("entity")?,
+                    entity_id: r.try_get("entity_id")?,
+                    version: r.try_get("version")?,
+                    data: serde_json::from_str(&data).map_err(|e| corrupt("history", e))?,
+                    changed_at: r.try_get("changed_at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit(&self, entity: &str, id: &str) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT * FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id")
+            .bind(entity)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        let parse = |s: Option<String>| -> StoreResult<Option<Value>> {
+            s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("audit", e))).transpose()
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    entity: r.try_get("entity")?,
+                    entity_id: r.try_get("entity_id")?,
+                    before: parse(r.try_get("before")?)?,
+                    after: parse(r.try_get("after")?)?,
+                })
+            })
+            .collect()
+    }
+}
