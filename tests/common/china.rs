@@ -1,0 +1,47 @@
+//! The 2,877 real county-level polygons of China (../shared/data/china, copied
+//! nowhere: read in place), for oracle tests and benchmarks at national scale.
+
+#![allow(dead_code)]
+
+use geo_types::{Geometry, MultiPolygon};
+use std::io::Read;
+use std::path::PathBuf;
+
+pub struct County {
+    pub adcode: String,
+    pub name: String,
+    pub polygon: MultiPolygon<f64>,
+}
+
+/// Where the shared reference data lives: `DIMING_SHARED_DATA`, else `../shared/data`.
+pub fn shared_data_dir() -> PathBuf {
+    std::env::var_os("DIMING_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+}
+
+pub fn read_gz(path: &std::path::Path) -> String {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(file).read_to_string(&mut s).expect("gzip");
+    s
+}
+
+pub fn counties() -> Vec<County> {
+    let text = read_gz(&shared_data_dir().join("china/county_boundaries_amap_wgs84.geojson.gz"));
+    let fc: geojson::FeatureCollection = serde_json::from_str(&text).expect("geojson");
+    fc.features
+        .into_iter()
+        .map(|f| {
+            let props = f.properties.clone().unwrap_or_default();
+            let s = |k: &str| props.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let g: Geometry<f64> = Geometry::try_from(f.geometry.expect("geometry")).expect("geometry");
+            let polygon = match g {
+                Geometry::Polygon(p) => MultiPolygon(vec![p]),
+                Geometry::MultiPolygon(mp) => mp,
+                other => panic!("unexpected geometry {other:?}"),
+            };
+            County { adcode: s("adcode"), name: s("name"), polygon }
+        })
+        .collect()
+}

@@ -1,0 +1,153 @@
+//! Test harness: the real binary or the real router on 127.0.0.1:0, and HTTP.
+
+#![allow(dead_code)]
+
+pub mod china;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let p = std::env::temp_dir().join(format!("diming-test-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    pub fn sqlite_url(&self, name: &str) -> String {
+        format!("sqlite://{}", self.0.join(name).display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `diming serve` as a child process; killed on drop.
+pub struct Served {
+    pub child: Child,
+    pub base: String,
+    pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start the real binary on port 0 and wait for its `listening on` line.
+pub fn spawn_serve(database_url: &str, extra_args: &[&str]) -> Result<Served, String> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_diming"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database_url])
+        .args(extra_args)
+        .current_dir(manifest_dir())
+        .env("DIMING_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let stderr_buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let stderr = child.stderr.take().expect("stderr");
+    let sb = stderr_buf.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(mut s) = sb.lock() {
+                s.push_str(&line);
+                s.push('\n');
+            }
+        }
+    });
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                let _ = tx.send(addr.trim().to_string());
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(base) => Ok(Served { child, base, stderr: stderr_buf }),
+        Err(_) => {
+            let _ = child.kill();
+            let status = child.wait().ok();
+            std::thread::sleep(Duration::from_millis(100));
+            let err = stderr_buf.lock().map(|s| s.clone()).unwrap_or_default();
+            Err(format!("serve did not start (status {status:?}): {err}"))
+        }
+    }
+}
+
+/// Run `diming serve` expecting it to fail; returns (exit success?, stderr).
+pub fn serve_expecting_failure(database_url: &str) -> (bool, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_diming"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database_url])
+        .current_dir(manifest_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                use std::io::Read;
+                let _ = e.read_to_string(&mut err);
+            }
+            return (status.success(), err);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return (true, "still running after 30 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The real router, in process, on 127.0.0.1:0, over a fresh loaded SQLite file.
+pub struct InProcess {
+    pub base: String,
+    pub state: diming::AppState,
+    pub _dir: TempDir,
+}
+
+pub async fn start_in_process() -> InProcess {
+    let dir = TempDir::new("inproc");
+    let store = diming::store::open(&dir.sqlite_url("t.db")).await.expect("open");
+    let ds = diming::import::dataset::load_dir(&manifest_dir().join("data/manas")).expect("dataset");
+    store.load_dataset(&ds, &diming::store::Actor::system("test")).await.expect("load");
+    let state = diming::AppState::new(store, Some(manifest_dir().join("web"))).await.expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = diming::app(state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    InProcess { base: format!("http://{addr}"), state, _dir: dir }
+}
+
+pub async fn get_json(url: &str) -> (u16, String, serde_json::Value) {
+    let res = reqwest::get(url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = res.status().as_u16();
+    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let text = res.text().await.expect("body");
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {text}"));
+    (status, ct, v)
+}
