@@ -32,7 +32,9 @@ const LAT: (f64, f64) = (18.0, 53.0);
 const QUERIES: usize = 4096;
 
 fn random_points(rng: &mut ChaCha8Rng, n: usize) -> Vec<[f64; 2]> {
-    (0..n).map(|_| [rng.gen_range(LON.0..LON.1), rng.gen_range(LAT.0..LAT.1)]).collect()
+    (0..n)
+        .map(|_| [rng.gen_range(LON.0..LON.1), rng.gen_range(LAT.0..LAT.1)])
+        .collect()
 }
 
 fn bench_nearest(c: &mut Criterion) {
@@ -43,7 +45,10 @@ fn bench_nearest(c: &mut Criterion) {
 
     for (label, n) in [("100k", 100_000usize), ("1M", 1_000_000)] {
         let points = random_points(&mut ChaCha8Rng::seed_from_u64(42), n);
-        let index = PointIndex::new(n, points.iter().enumerate().map(|(i, p)| (i as u32, *p, 1u8)));
+        let index = PointIndex::new(
+            n,
+            points.iter().enumerate().map(|(i, p)| (i as u32, *p, 1u8)),
+        );
         assert_eq!(index.len(), n);
         let mut i = 0usize;
         group.bench_function(BenchmarkId::from_parameter(label), |b| {
@@ -60,13 +65,19 @@ fn bench_nearest(c: &mut Criterion) {
             // Naive: nearest 5 in degrees, then the geodesic distance of those 5.
             let tree: RTree<[f64; 2]> = RTree::bulk_load(points.clone());
             let mut i = 0usize;
-            group.bench_function(BenchmarkId::new("nearest5_baseline_rstar_lonlat", label), |b| {
-                b.iter(|| {
-                    let q = black_box(queries[i & (QUERIES - 1)]);
-                    i += 1;
-                    tree.nearest_neighbor_iter(&q).take(5).map(|p| (*p, distance_m(q, *p))).collect::<Vec<_>>()
-                })
-            });
+            group.bench_function(
+                BenchmarkId::new("nearest5_baseline_rstar_lonlat", label),
+                |b| {
+                    b.iter(|| {
+                        let q = black_box(queries[i & (QUERIES - 1)]);
+                        i += 1;
+                        tree.nearest_neighbor_iter(&q)
+                            .take(5)
+                            .map(|p| (*p, distance_m(q, *p)))
+                            .collect::<Vec<_>>()
+                    })
+                },
+            );
         }
     }
     group.finish();
@@ -78,8 +89,13 @@ fn bench_nearest(c: &mut Criterion) {
 /// Where the time of `nearest5/1M` goes: one geodesic distance, and the ECEF
 /// R-tree walk alone (5 nearest by chord, no geodesics). Diagnostic only.
 fn bench_nearest_parts(c: &mut Criterion, points: &[[f64; 2]], queries: &[[f64; 2]]) {
-    let tree: RTree<GeomWithData<[f64; 3], u32>> =
-        RTree::bulk_load(points.iter().enumerate().map(|(i, p)| GeomWithData::new(ecef(*p), i as u32)).collect());
+    let tree: RTree<GeomWithData<[f64; 3], u32>> = RTree::bulk_load(
+        points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| GeomWithData::new(ecef(*p), i as u32))
+            .collect(),
+    );
     // How many geodesics an exact chord-bounded walk evaluates per nearest-5 query
     // (the same stopping rule as `PointIndex::nearest`), printed once.
     let evals: usize = queries
@@ -99,13 +115,23 @@ fn bench_nearest_parts(c: &mut Criterion, points: &[[f64; 2]], queries: &[[f64; 
             evals
         })
         .sum();
-    eprintln!("nearest5/1M: {:.2} geodesic evaluations per query on average", evals as f64 / queries.len() as f64);
+    eprintln!(
+        "nearest5/1M: {:.2} geodesic evaluations per query on average",
+        evals as f64 / queries.len() as f64
+    );
 
     let mut group = c.benchmark_group("parts");
     group.throughput(Throughput::Elements(1));
     let pairs: Vec<([f64; 2], [f64; 2])> = queries
         .iter()
-        .map(|q| (*q, points[tree.nearest_neighbor(&ecef(*q)).map_or(0, |n| n.data as usize)]))
+        .map(|q| {
+            (
+                *q,
+                points[tree
+                    .nearest_neighbor(&ecef(*q))
+                    .map_or(0, |n| n.data as usize)],
+            )
+        })
         .collect();
     let mut i = 0usize;
     group.bench_function("geodesic_distance_m_to_nearest", |b| {
@@ -120,20 +146,10 @@ fn bench_nearest_parts(c: &mut Criterion, points: &[[f64; 2]], queries: &[[f64; 
         b.iter(|| {
             let q = black_box(queries[i & (QUERIES - 1)]);
             i += 1;
-            tree.nearest_neighbor_iter_with_distance_2(&ecef(q)).take(6).map(|(g, d2)| (g.data, d2)).collect::<Vec<_>>()
-        })
-    });
-    drop(tree);
-    // The same walk in a tree with wider nodes (rstar's default is 6 per node).
-    let wide: RTree<GeomWithData<[f64; 3], u32>, Wide> = RTree::bulk_load_with_params(
-        points.iter().enumerate().map(|(i, p)| GeomWithData::new(ecef(*p), i as u32)).collect(),
-    );
-    let mut i = 0usize;
-    group.bench_function("ecef_rtree_nearest5_walk_only_node16/1M", |b| {
-        b.iter(|| {
-            let q = black_box(queries[i & (QUERIES - 1)]);
-            i += 1;
-            wide.nearest_neighbor_iter_with_distance_2(&ecef(q)).take(6).map(|(g, d2)| (g.data, d2)).collect::<Vec<_>>()
+            tree.nearest_neighbor_iter_with_distance_2(&ecef(q))
+                .take(6)
+                .map(|(g, d2)| (g.data, d2))
+                .collect::<Vec<_>>()
         })
     });
     let mut i = 0usize;
@@ -147,19 +163,15 @@ fn bench_nearest_parts(c: &mut Criterion, points: &[[f64; 2]], queries: &[[f64; 
     group.finish();
 }
 
-/// R-tree parameters with 16 entries per node.
-struct Wide;
-impl rstar::RTreeParams for Wide {
-    const MIN_SIZE: usize = 6;
-    const MAX_SIZE: usize = 16;
-    const REINSERTION_COUNT: usize = 4;
-    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
-}
-
 fn bench_locate(c: &mut Criterion) {
     let counties = china::counties();
     assert_eq!(counties.len(), 2877, "county polygons");
-    let index = PolygonIndex::new(counties.iter().map(|c| RingEdges::new(&c.polygon)).collect());
+    let index = PolygonIndex::new(
+        counties
+            .iter()
+            .map(|c| RingEdges::new(&c.polygon))
+            .collect(),
+    );
 
     // Random points in the bbox that fall inside some county, by diming's own index.
     let mut rng = ChaCha8Rng::seed_from_u64(11);
@@ -185,7 +197,10 @@ fn bench_locate(c: &mut Criterion) {
             a != b
         })
         .count();
-    assert!(disagree <= QUERIES / 1000, "diming and baseline disagree on {disagree} of {QUERIES} points");
+    assert!(
+        disagree <= QUERIES / 1000,
+        "diming and baseline disagree on {disagree} of {QUERIES} points"
+    );
 
     let mut group = c.benchmark_group("locate");
     group.throughput(Throughput::Elements(1));
@@ -225,7 +240,9 @@ fn baseline_locate(
     lat: f64,
 ) -> Option<usize> {
     let p = geo::Point::new(lon, lat);
-    tree.locate_all_at_point(&[lon, lat]).map(|g| g.data).find(|&i| polygons[i].contains(&p))
+    tree.locate_all_at_point(&[lon, lat])
+        .map(|g| g.data)
+        .find(|&i| polygons[i].contains(&p))
 }
 
 criterion_group! {

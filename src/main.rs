@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "diming", version, about = "地名 — county civil-affairs geographic registry")]
+#[command(
+    name = "diming",
+    version,
+    about = "地名 — county civil-affairs geographic registry"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,7 +29,11 @@ enum Command {
         #[arg(long, env = "DIMING_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// Database URL.
-        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        #[arg(
+            long,
+            env = "DIMING_DATABASE_URL",
+            default_value = "sqlite://diming.db"
+        )]
         database: String,
         /// The bundled dataset to load into an empty database.
         #[arg(long, env = "DIMING_DATA_DIR")]
@@ -39,12 +47,16 @@ enum Command {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DIMING_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("DIMING_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("错误 (error): cannot start the runtime: {e}");
@@ -62,7 +74,12 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, database, data, web } => {
+        Command::Serve {
+            listen,
+            database,
+            data,
+            web,
+        } => {
             let config = Config {
                 listen,
                 database_url: normalize_sqlite_url(&database),
@@ -83,26 +100,47 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = store::open(&config.database_url).await?;
     if store.loaded_dataset().await?.is_none() {
-        let dataset = diming::import::dataset::load_dir(&config.data_dir)
-            .with_context(|| format!("cannot read the bundled dataset in {}", config.data_dir.display()))?;
-        match store.load_dataset(&dataset, &Actor::system("dataset")).await? {
-            LoadOutcome::Loaded { dataset, divisions, settlements, facilities } => tracing::info!(
+        let dataset = diming::import::dataset::load_dir(&config.data_dir).with_context(|| {
+            format!(
+                "cannot read the bundled dataset in {}",
+                config.data_dir.display()
+            )
+        })?;
+        match store
+            .load_dataset(&dataset, &Actor::system("dataset"))
+            .await?
+        {
+            LoadOutcome::Loaded {
+                dataset,
+                divisions,
+                settlements,
+                facilities,
+            } => tracing::info!(
                 %dataset, divisions, settlements, facilities,
                 "loaded the bundled dataset (synthetic layers are labelled provenance=synthetic)"
             ),
-            LoadOutcome::AlreadyLoaded { dataset } => tracing::info!(%dataset, "dataset already loaded by another process"),
+            LoadOutcome::AlreadyLoaded { dataset } => {
+                tracing::info!(%dataset, "dataset already loaded by another process")
+            }
         }
     }
     let web_dir = config.web_dir.is_dir().then(|| config.web_dir.clone());
     let state = AppState::new(store, web_dir).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (--listen / DIMING_LISTEN)", config.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (--listen / DIMING_LISTEN)",
+                config.listen
+            )
+        })?;
     let addr = listener.local_addr()?;
     tracing::info!(database = %config.database_for_log(), startup_ms = started.elapsed().as_millis() as u64, "ready");
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 
@@ -112,7 +150,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -49,12 +49,19 @@ impl IntoResponse for Collection {
 
 pub fn geo_json(status: StatusCode, body: String) -> Response {
     let mut res = (status, body).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GEO_JSON));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEO_JSON));
     res
 }
 
 /// `limit`/`offset` paging over `total` matches: the slice bounds and the links.
-pub fn page(path: &str, query: &str, total: usize, limit: usize, offset: usize) -> (std::ops::Range<usize>, Option<String>, Option<String>) {
+pub fn page(
+    path: &str,
+    query: &str,
+    total: usize,
+    limit: usize,
+    offset: usize,
+) -> (std::ops::Range<usize>, Option<String>, Option<String>) {
     let start = offset.min(total);
     let end = (start + limit).min(total);
     let rest: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())

@@ -77,9 +77,11 @@ async fn build_snapshot(store: &dyn Store, generation: u64) -> StoreResult<Snaps
     let settlements = store.settlements().await?;
     let facilities = store.facilities().await?;
     // CPU work (parsing, indexing, rendering) off the async workers.
-    let built = tokio::task::spawn_blocking(move || Snapshot::build(generation, divisions, settlements, facilities))
-        .await
-        .map_err(|e| crate::store::StoreError::Corrupt(format!("snapshot build failed: {e}")))?;
+    let built = tokio::task::spawn_blocking(move || {
+        Snapshot::build(generation, divisions, settlements, facilities)
+    })
+    .await
+    .map_err(|e| crate::store::StoreError::Corrupt(format!("snapshot build failed: {e}")))?;
     Ok(built)
 }
 
@@ -107,7 +109,9 @@ pub fn app(state: AppState) -> Router {
         ),
         None => router.fallback(not_found),
     };
-    router.layer(tower_http::trace::TraceLayer::new_for_http()).with_state(state)
+    router
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 async fn health() -> impl IntoResponse {
@@ -115,5 +119,8 @@ async fn health() -> impl IntoResponse {
 }
 
 async fn not_found(req: Request) -> Problem {
-    Problem::not_found(format!("没有这个地址 (no such resource): {}", req.uri().path()))
+    Problem::not_found(format!(
+        "没有这个地址 (no such resource): {}",
+        req.uri().path()
+    ))
 }

@@ -2,7 +2,7 @@
 //! error per bad field so that one 400 names every problem.
 
 use super::problem::{FieldError, Problem};
-use crate::domain::{DivisionCode, FacilityKind, FacilityStatus, Lat, Lon, LonLat};
+use crate::domain::{DivisionCode, DivisionLevel, FacilityKind, FacilityStatus, Lat, Lon, LonLat};
 use crate::spatial::StatusSet;
 
 /// Upper bound for `radius_m` and `max_distance_m`, metres (API.md).
@@ -16,20 +16,34 @@ pub struct Params {
 impl Params {
     pub fn parse(raw: Option<&str>) -> Self {
         let pairs = raw
-            .map(|q| form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+            .map(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
-        Params { pairs, errors: Vec::new() }
+        Params {
+            pairs,
+            errors: Vec::new(),
+        }
     }
 
     fn fail(&mut self, field: &str, message: impl Into<String>) {
         if !self.errors.iter().any(|e| e.field == field) {
-            self.errors.push(FieldError { field: field.to_string(), message: message.into() });
+            self.errors.push(FieldError {
+                field: field.to_string(),
+                message: message.into(),
+            });
         }
     }
 
     /// The value of a parameter; given twice is an error.
     pub fn raw(&mut self, name: &str) -> Option<String> {
-        let mut values = self.pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let mut values = self
+            .pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone());
         let first = values.next();
         if values.next().is_some() {
             self.fail(name, "参数重复 (given more than once)");
@@ -59,21 +73,25 @@ impl Params {
     /// A required point from `lon` and `lat`.
     pub fn point(&mut self) -> Option<LonLat> {
         let lon = self.number("lon");
-        let lon = self.required("lon", lon).and_then(|x| match Lon::try_from(x) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                self.fail("lon", e.message);
-                None
-            }
-        });
+        let lon = self
+            .required("lon", lon)
+            .and_then(|x| match Lon::try_from(x) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    self.fail("lon", e.message);
+                    None
+                }
+            });
         let lat = self.number("lat");
-        let lat = self.required("lat", lat).and_then(|x| match Lat::try_from(x) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                self.fail("lat", e.message);
-                None
-            }
-        });
+        let lat = self
+            .required("lat", lat)
+            .and_then(|x| match Lat::try_from(x) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    self.fail("lat", e.message);
+                    None
+                }
+            });
         Some(LonLat::new(lon?, lat?))
     }
 
@@ -85,18 +103,26 @@ impl Params {
         if v > 0.0 && v <= MAX_DISTANCE_M {
             Some(v)
         } else {
-            self.fail(name, "须大于 0 且不超过 1000000 米 (must be > 0 and ≤ 1,000,000 metres)");
+            self.fail(
+                name,
+                "须大于 0 且不超过 1000000 米 (must be > 0 and ≤ 1,000,000 metres)",
+            );
             None
         }
     }
 
     /// An integer in `min..=max`, or `default` when absent.
     pub fn integer(&mut self, name: &str, default: usize, min: usize, max: usize) -> usize {
-        let Some(v) = self.raw(name) else { return default };
+        let Some(v) = self.raw(name) else {
+            return default;
+        };
         match v.trim().parse::<usize>() {
             Ok(n) if (min..=max).contains(&n) => n,
             _ => {
-                self.fail(name, format!("须为 {min} 到 {max} 之间的整数 (must be an integer in {min}..={max})"));
+                self.fail(
+                    name,
+                    format!("须为 {min} 到 {max} 之间的整数 (must be an integer in {min}..={max})"),
+                );
                 default
             }
         }
@@ -115,7 +141,9 @@ impl Params {
 
     /// `status=open,planned`; `default` when absent.
     pub fn statuses(&mut self, default: StatusSet) -> StatusSet {
-        let Some(v) = self.raw("status") else { return default };
+        let Some(v) = self.raw("status") else {
+            return default;
+        };
         let mut set = 0u8;
         for part in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match part.parse::<FacilityStatus>() {
@@ -127,7 +155,10 @@ impl Params {
             }
         }
         if set == 0 {
-            self.fail("status", "须至少给出一个状态 (name at least one of open, planned, closed)");
+            self.fail(
+                "status",
+                "须至少给出一个状态 (name at least one of open, planned, closed)",
+            );
             return default;
         }
         StatusSet(set)
@@ -136,7 +167,10 @@ impl Params {
     /// `bbox=minLon,minLat,maxLon,maxLat`.
     pub fn bbox(&mut self) -> Option<[f64; 4]> {
         let v = self.raw("bbox")?;
-        let nums: Vec<f64> = v.split(',').filter_map(|s| s.trim().parse::<f64>().ok()).collect();
+        let nums: Vec<f64> = v
+            .split(',')
+            .filter_map(|s| s.trim().parse::<f64>().ok())
+            .collect();
         let ok = nums.len() == 4
             && nums.iter().all(|x| x.is_finite())
             && (-180.0..=180.0).contains(&nums[0])
@@ -150,6 +184,18 @@ impl Params {
         } else {
             self.fail("bbox", "须为 minLon,minLat,maxLon,maxLat 四个数且最小值不大于最大值 (four numbers minLon,minLat,maxLon,maxLat)");
             None
+        }
+    }
+
+    pub fn level(&mut self) -> Option<DivisionLevel> {
+        let v = self.raw("level")?;
+        match v.parse() {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let e: crate::domain::DomainError = e;
+                self.fail("level", e.message);
+                None
+            }
         }
     }
 

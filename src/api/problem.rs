@@ -29,8 +29,19 @@ fn ser_status<S: serde::Serializer>(s: &StatusCode, ser: S) -> Result<S::Ok, S::
 }
 
 impl Problem {
-    fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Problem { kind, title, status, detail: detail.into(), errors: Vec::new() }
+    fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Problem {
+            kind,
+            title,
+            status,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
     }
 
     /// 400: the request's parameters or body are malformed; one entry per bad field.
@@ -47,11 +58,19 @@ impl Problem {
     }
 
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
-        Problem::invalid(vec![FieldError { field: field.to_string(), message: message.into() }])
+        Problem::invalid(vec![FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        }])
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::NOT_FOUND, "/problems/not-found", "未找到 (not found)", detail)
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "/problems/not-found",
+            "未找到 (not found)",
+            detail,
+        )
     }
 
     pub fn method_not_allowed() -> Self {
@@ -88,8 +107,10 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = serde_json::to_string(&self).unwrap_or_else(|_| "{}".to_string());
         let mut res = (self.status, body).into_response();
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         res
     }
 }

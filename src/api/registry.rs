@@ -4,7 +4,6 @@ use super::geojson_out::{geo_json, page, Collection};
 use super::params::Params;
 use super::problem::Problem;
 use super::AppState;
-use crate::domain::DivisionLevel;
 use crate::spatial::StatusSet;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -15,23 +14,29 @@ use axum::response::{IntoResponse, Response};
 const LIST_DEFAULT: usize = 1000;
 const LIST_MAX: usize = 10_000;
 
-fn paged(path: &str, query: &str, features: Vec<String>, limit: usize, offset: usize) -> Collection {
+fn paged(
+    path: &str,
+    query: &str,
+    features: Vec<String>,
+    limit: usize,
+    offset: usize,
+) -> Collection {
     let total = features.len();
     let (range, next, prev) = page(path, query, total, limit, offset);
-    Collection { features: features[range].to_vec(), number_matched: Some(total), next, prev }
+    Collection {
+        features: features[range].to_vec(),
+        number_matched: Some(total),
+        next,
+        prev,
+    }
 }
 
-pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
+pub async fn list_divisions(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
-    let level = p.raw("level").and_then(|v| match v.parse::<DivisionLevel>() {
-        Ok(l) => Some(Ok(l)),
-        Err(e) => Some(Err(e)),
-    });
-    let level = match level {
-        Some(Ok(l)) => Some(l),
-        Some(Err(e)) => return Err(Problem::invalid_field("level", e.message)),
-        None => None,
-    };
+    let level = p.level();
     let parent = p.code("parent");
     let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
     let offset = p.integer("offset", 0, 0, usize::MAX);
@@ -41,21 +46,39 @@ pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery
         .divisions()
         .iter()
         .filter(|d| level.is_none_or(|l| d.division.level == l))
-        .filter(|d| parent.as_ref().is_none_or(|c| d.division.parent_code.as_ref() == Some(c)))
+        .filter(|d| {
+            parent
+                .as_ref()
+                .is_none_or(|c| d.division.parent_code.as_ref() == Some(c))
+        })
         .map(|d| d.feature_json.clone())
         .collect();
-    Ok(paged("/api/v1/divisions", q.as_deref().unwrap_or(""), features, limit, offset))
+    Ok(paged(
+        "/api/v1/divisions",
+        q.as_deref().unwrap_or(""),
+        features,
+        limit,
+        offset,
+    ))
 }
 
-pub async fn get_division(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, Problem> {
+pub async fn get_division(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, Problem> {
     let snap = state.snapshot();
-    let d = snap
-        .division(&code)
-        .ok_or_else(|| Problem::not_found(format!("没有代码为 {code} 的区划 (no division with this code)")))?;
+    let d = snap.division(&code).ok_or_else(|| {
+        Problem::not_found(format!(
+            "没有代码为 {code} 的区划 (no division with this code)"
+        ))
+    })?;
     Ok(geo_json(StatusCode::OK, d.feature_json.clone()))
 }
 
-pub async fn list_settlements(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
+pub async fn list_settlements(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
     let township = p.code("township");
     let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
@@ -65,21 +88,39 @@ pub async fn list_settlements(State(state): State<AppState>, RawQuery(q): RawQue
     let features: Vec<String> = snap
         .settlements()
         .iter()
-        .filter(|s| township.as_ref().is_none_or(|t| &s.settlement.township_code == t))
+        .filter(|s| {
+            township
+                .as_ref()
+                .is_none_or(|t| &s.settlement.township_code == t)
+        })
         .map(|s| s.feature_json.clone())
         .collect();
-    Ok(paged("/api/v1/settlements", q.as_deref().unwrap_or(""), features, limit, offset))
+    Ok(paged(
+        "/api/v1/settlements",
+        q.as_deref().unwrap_or(""),
+        features,
+        limit,
+        offset,
+    ))
 }
 
-pub async fn get_settlement(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, Problem> {
+pub async fn get_settlement(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, Problem> {
     let snap = state.snapshot();
-    let s = snap
-        .settlement(&code)
-        .ok_or_else(|| Problem::not_found(format!("没有代码为 {code} 的居民点 (no settlement with this code)")))?;
+    let s = snap.settlement(&code).ok_or_else(|| {
+        Problem::not_found(format!(
+            "没有代码为 {code} 的居民点 (no settlement with this code)"
+        ))
+    })?;
     Ok(geo_json(StatusCode::OK, s.feature_json.clone()))
 }
 
-pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
+pub async fn list_facilities(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
     let kind = p.kind();
     let township = p.code("township");
@@ -101,17 +142,30 @@ pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuer
     let features: Vec<String> = idx
         .into_iter()
         .map(|i| snap.facility_at(i))
-        .filter(|f| township.as_ref().is_none_or(|t| &f.facility.township_code == t))
+        .filter(|f| {
+            township
+                .as_ref()
+                .is_none_or(|t| &f.facility.township_code == t)
+        })
         .map(|f| f.feature_json())
         .collect();
-    Ok(paged("/api/v1/facilities", q.as_deref().unwrap_or(""), features, limit, offset))
+    Ok(paged(
+        "/api/v1/facilities",
+        q.as_deref().unwrap_or(""),
+        features,
+        limit,
+        offset,
+    ))
 }
 
-pub async fn get_facility(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
+pub async fn get_facility(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
     let snap = state.snapshot();
-    let f = snap
-        .facility(&id)
-        .ok_or_else(|| Problem::not_found(format!("没有编号为 {id} 的设施 (no facility with this id)")))?;
+    let f = snap.facility(&id).ok_or_else(|| {
+        Problem::not_found(format!("没有编号为 {id} 的设施 (no facility with this id)"))
+    })?;
     let mut res = geo_json(StatusCode::OK, f.feature_json());
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", f.facility.version)) {
         res.headers_mut().insert(header::ETAG, v);

@@ -16,7 +16,9 @@ fn with_distance(snap: &Snapshot, hits: &[Hit]) -> Vec<String> {
     hits.iter()
         .map(|h| {
             let f = snap.facility_at(h.idx);
-            let d = serde_json::Number::from_f64(h.distance_m).map(|n| n.to_string()).unwrap_or_else(|| "null".into());
+            let d = serde_json::Number::from_f64(h.distance_m)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "null".into());
             let mut s = String::with_capacity(f.feature_head.len() + f.feature_tail.len() + 32);
             s.push_str(&f.feature_head);
             s.push_str("\"distance_m\":");
@@ -29,7 +31,10 @@ fn with_distance(snap: &Snapshot, hits: &[Hit]) -> Vec<String> {
 }
 
 /// `GET /api/v1/facilities/nearest?lon=&lat=&kind=&limit=&max_distance_m=&status=`
-pub async fn nearest(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
+pub async fn nearest(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
     let at = p.point();
     let kind = p.kind();
@@ -37,15 +42,25 @@ pub async fn nearest(State(state): State<AppState>, RawQuery(q): RawQuery) -> Re
     let max = p.distance_m("max_distance_m", false);
     let statuses = p.statuses(OPEN);
     p.finish()?;
-    let Some(at) = at else { return Err(Problem::invalid_field("lon", "required")) };
+    let Some(at) = at else {
+        return Err(Problem::invalid_field("lon", "required"));
+    };
     let snap = state.snapshot();
     let hits = snap.nearest([at.lon(), at.lat()], kind, limit, max, statuses);
-    Ok(Collection { features: with_distance(&snap, &hits), number_matched: None, next: None, prev: None })
+    Ok(Collection {
+        features: with_distance(&snap, &hits),
+        number_matched: None,
+        next: None,
+        prev: None,
+    })
 }
 
 /// `GET /api/v1/facilities/within?lon=&lat=&radius_m=&kind=&status=&limit=`: all
 /// facilities within a geodesic radius, nearest first (`limit` up to 10,000).
-pub async fn within(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
+pub async fn within(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
     let at = p.point();
     let radius = p.distance_m("radius_m", true);
@@ -53,7 +68,9 @@ pub async fn within(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
     let statuses = p.statuses(OPEN);
     let limit = p.integer("limit", 10_000, 1, 10_000);
     p.finish()?;
-    let (Some(at), Some(radius)) = (at, radius) else { return Err(Problem::invalid_field("radius_m", "required")) };
+    let (Some(at), Some(radius)) = (at, radius) else {
+        return Err(Problem::invalid_field("radius_m", "required"));
+    };
     let snap = state.snapshot();
     let hits = snap.within([at.lon(), at.lat()], kind, radius, statuses);
     let matched = hits.len();
@@ -81,11 +98,16 @@ struct LocatedDivision {
 }
 
 /// `GET /api/v1/locate?lon=&lat=`: the divisions containing the point, largest first.
-pub async fn locate(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Located>, Problem> {
+pub async fn locate(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Located>, Problem> {
     let mut p = Params::parse(q.as_deref());
     let at = p.point();
     p.finish()?;
-    let Some(at) = at else { return Err(Problem::invalid_field("lon", "required")) };
+    let Some(at) = at else {
+        return Err(Problem::invalid_field("lon", "required"));
+    };
     let snap = state.snapshot();
     let divisions = snap
         .locate(at.lon(), at.lat())
@@ -97,5 +119,9 @@ pub async fn locate(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
             provenance: d.division.provenance.as_str(),
         })
         .collect();
-    Ok(Json(Located { lon: at.lon(), lat: at.lat(), divisions }))
+    Ok(Json(Located {
+        lon: at.lon(),
+        lat: at.lat(),
+        divisions,
+    }))
 }

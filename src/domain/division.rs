@@ -87,7 +87,9 @@ impl FromStr for DivisionLevel {
             "county" => Ok(DivisionLevel::County),
             "township" => Ok(DivisionLevel::Township),
             "village" => Ok(DivisionLevel::Village),
-            _ => Err(DomainError::new("级别须为 county、township 或 village (level must be county, township or village)")),
+            _ => Err(DomainError::new(
+                "级别须为 county、township 或 village (level must be county, township or village)",
+            )),
         }
     }
 }
@@ -122,7 +124,9 @@ impl FromStr for Provenance {
             "real" => Ok(Provenance::Real),
             "synthetic" => Ok(Provenance::Synthetic),
             "registered" => Ok(Provenance::Registered),
-            _ => Err(DomainError::new("provenance must be real, synthetic or registered")),
+            _ => Err(DomainError::new(
+                "provenance must be real, synthetic or registered",
+            )),
         }
     }
 }

@@ -64,12 +64,15 @@ impl FacilityKind {
 impl FromStr for FacilityKind {
     type Err = DomainError;
     fn from_str(s: &str) -> Result<Self, DomainError> {
-        FacilityKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            DomainError::new(format!(
-                "未知的设施类型 '{s}' (unknown facility kind; one of: {})",
-                FacilityKind::ALL.map(|k| k.as_str()).join(", ")
-            ))
-        })
+        FacilityKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                DomainError::new(format!(
+                    "未知的设施类型 '{s}' (unknown facility kind; one of: {})",
+                    FacilityKind::ALL.map(|k| k.as_str()).join(", ")
+                ))
+            })
     }
 }
 
@@ -89,7 +92,11 @@ pub enum FacilityStatus {
 }
 
 impl FacilityStatus {
-    pub const ALL: [FacilityStatus; 3] = [FacilityStatus::Open, FacilityStatus::Planned, FacilityStatus::Closed];
+    pub const ALL: [FacilityStatus; 3] = [
+        FacilityStatus::Open,
+        FacilityStatus::Planned,
+        FacilityStatus::Closed,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             FacilityStatus::Open => "open",

@@ -8,7 +8,7 @@ mod division;
 mod facility;
 mod settlement;
 
-pub use coord::{Lat, LonLat, Lon};
+pub use coord::{Lat, Lon, LonLat};
 pub use division::{Division, DivisionCode, DivisionLevel, Provenance};
 pub use facility::{Facility, FacilityKind, FacilityStatus, NewFacility};
 pub use settlement::Settlement;
@@ -22,6 +22,8 @@ pub struct DomainError {
 
 impl DomainError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+        Self {
+            message: message.into(),
+        }
     }
 }

@@ -11,8 +11,25 @@ use std::sync::LazyLock;
 
 /// Generic terms (通名) recognised at the end of a name, longest first.
 const GENERIC_TERMS: &[&str] = &[
-    "虚拟生活区", "连队生活区", "居民委员会", "村民委员会", "村民委会", "村委会", "民族乡", "工业区", "试验站", "生活区",
-    "街道", "社区", "农场", "林场", "县", "镇", "乡", "村", "团",
+    "虚拟生活区",
+    "连队生活区",
+    "居民委员会",
+    "村民委员会",
+    "村民委会",
+    "村委会",
+    "民族乡",
+    "工业区",
+    "试验站",
+    "生活区",
+    "街道",
+    "社区",
+    "农场",
+    "林场",
+    "县",
+    "镇",
+    "乡",
+    "村",
+    "团",
 ];
 
 static POLYPHONES: LazyLock<Vec<(Vec<char>, Vec<String>)>> = LazyLock::new(|| {
@@ -22,12 +39,16 @@ static POLYPHONES: LazyLock<Vec<(Vec<char>, Vec<String>)>> = LazyLock::new(|| {
         .filter_map(|line| {
             let mut cols = line.split(',');
             let phrase: Vec<char> = cols.next()?.chars().collect();
-            let syllables: Vec<String> = cols.next()?.split_whitespace().map(str::to_string).collect();
+            let syllables: Vec<String> = cols
+                .next()?
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
             (phrase.len() == syllables.len() && !phrase.is_empty()).then_some((phrase, syllables))
         })
         .collect();
     // Longest phrase first, so 乐土 wins over a single-character reading.
-    v.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    v.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
     v
 });
 
@@ -51,7 +72,8 @@ pub fn syllables(text: &str) -> Vec<String> {
     let mut out = Vec::with_capacity(chars.len());
     let mut i = 0;
     while i < chars.len() {
-        if let Some((phrase, readings)) = POLYPHONES.iter().find(|(p, _)| chars[i..].starts_with(p)) {
+        if let Some((phrase, readings)) = POLYPHONES.iter().find(|(p, _)| chars[i..].starts_with(p))
+        {
             out.extend(readings.iter().cloned());
             i += phrase.len();
             continue;

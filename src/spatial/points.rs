@@ -57,7 +57,11 @@ impl PointIndex {
             e.push(GeomWithData::new(ecef(p), i));
             l.push(GeomWithData::new(p, i));
         }
-        Self { ecef: RTree::bulk_load(e), lonlat: RTree::bulk_load(l), points }
+        Self {
+            ecef: RTree::bulk_load(e),
+            lonlat: RTree::bulk_load(l),
+            points,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -70,7 +74,13 @@ impl PointIndex {
 
     /// The `k` nearest points whose status is in `statuses`, at most `max_m` away,
     /// ordered by geodesic distance then index.
-    pub fn nearest(&self, at: [f64; 2], k: usize, max_m: Option<f64>, statuses: StatusSet) -> Vec<Hit> {
+    pub fn nearest(
+        &self,
+        at: [f64; 2],
+        k: usize,
+        max_m: Option<f64>,
+        statuses: StatusSet,
+    ) -> Vec<Hit> {
         let mut best: Vec<Hit> = Vec::with_capacity(k + 1);
         if k == 0 {
             return best;
@@ -93,7 +103,10 @@ impl PointIndex {
             if max_m.is_some_and(|m| g > m) {
                 continue;
             }
-            let hit = Hit { idx: item.data, distance_m: g };
+            let hit = Hit {
+                idx: item.data,
+                distance_m: g,
+            };
             if best.len() == k && !before(&hit, &best[k - 1]) {
                 continue;
             }
@@ -117,10 +130,19 @@ impl PointIndex {
                     return None;
                 }
                 let g = distance_m(at, p);
-                (g <= radius_m).then_some(Hit { idx: item.data, distance_m: g })
+                (g <= radius_m).then_some(Hit {
+                    idx: item.data,
+                    distance_m: g,
+                })
             })
             .collect();
-        hits.sort_by(|a, b| if before(a, b) { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater });
+        hits.sort_by(|a, b| {
+            if before(a, b) {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            }
+        });
         hits
     }
 
@@ -150,9 +172,18 @@ impl PointIndex {
             .iter()
             .enumerate()
             .filter(|(_, (_, s))| *s != 0 && statuses.contains(*s))
-            .map(|(i, (p, _))| Hit { idx: i as u32, distance_m: distance_m(at, *p) })
+            .map(|(i, (p, _))| Hit {
+                idx: i as u32,
+                distance_m: distance_m(at, *p),
+            })
             .collect();
-        all.sort_by(|a, b| if before(a, b) { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater });
+        all.sort_by(|a, b| {
+            if before(a, b) {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            }
+        });
         all
     }
 }
@@ -168,14 +199,19 @@ mod tests {
 
     #[test]
     fn nearest_is_ordered_by_geodesic_distance_then_index() {
-        let pts = [[86.20, 44.30], [86.21, 44.30], [86.19, 44.30], [86.20, 44.40]];
+        // Longitudes exact in binary, so the two neighbours are exactly equidistant.
+        let pts = [[86.5, 44.25], [86.75, 44.25], [86.25, 44.25], [86.5, 44.5]];
         let idx = PointIndex::new(4, pts.iter().enumerate().map(|(i, p)| (i as u32, *p, 1)));
-        let got = idx.nearest([86.20, 44.30], 3, None, StatusSet::ANY);
+        let got = idx.nearest([86.5, 44.25], 3, None, StatusSet::ANY);
         assert_eq!(got[0].idx, 0);
         assert_eq!(got[0].distance_m, 0.0);
-        // 86.19 and 86.21 are equidistant: the smaller index first.
+        // 86.25 and 86.75 are equidistant: the smaller index first.
         assert_eq!((got[1].idx, got[2].idx), (1, 2));
-        assert!((got[1].distance_m - got[2].distance_m).abs() < 1e-9);
-        assert!(idx.nearest([86.2, 44.3], 5, Some(500.0), StatusSet::ANY).len() == 1);
+        assert_eq!(got[1].distance_m, got[2].distance_m);
+        assert!(
+            idx.nearest([86.5, 44.25], 5, Some(500.0), StatusSet::ANY)
+                .len()
+                == 1
+        );
     }
 }

@@ -28,7 +28,12 @@ pub enum StoreError {
     #[error("{entity} {id} not found")]
     NotFound { entity: &'static str, id: String },
     #[error("{entity} {id} is at version {current}, not {expected}")]
-    Stale { entity: &'static str, id: String, current: i64, expected: i64 },
+    Stale {
+        entity: &'static str,
+        id: String,
+        current: i64,
+        expected: i64,
+    },
     #[error("stored record is not valid: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -51,8 +56,15 @@ impl Actor {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadOutcome {
-    Loaded { dataset: String, divisions: usize, settlements: usize, facilities: usize },
-    AlreadyLoaded { dataset: String },
+    Loaded {
+        dataset: String,
+        divisions: usize,
+        settlements: usize,
+        facilities: usize,
+    },
+    AlreadyLoaded {
+        dataset: String,
+    },
 }
 
 /// One stored version of a record.

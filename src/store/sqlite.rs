@@ -1,14 +1,19 @@
 //! SQLite backend: the embedded default (`sqlite://diming.db`), WAL, foreign keys on.
 
 use super::records::{division_json, facility_json, settlement_json};
-use super::{now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, LoadOutcome, Store, StoreError, StoreResult};
+use super::{
+    now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, LoadOutcome, Store, StoreError,
+    StoreResult,
+};
 use crate::domain::{
-    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, NewFacility, Provenance,
-    Settlement,
+    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat,
+    NewFacility, Provenance, Settlement,
 };
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,7 +33,10 @@ impl SqliteStore {
     /// file of another application, is refused with an error naming the file.
     pub async fn open(url: &str) -> StoreResult<Self> {
         let target = url.to_string();
-        let open_err = |reason: String| StoreError::Open { target: target.clone(), reason };
+        let open_err = |reason: String| StoreError::Open {
+            target: target.clone(),
+            reason,
+        };
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| open_err(e.to_string()))?
             .create_if_missing(true)
@@ -41,33 +49,55 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| open_err(e.to_string()))?;
-        let store = SqliteStore { pool, url: target.clone() };
-        store.check_ownership().await?;
-        MIGRATOR.run(&store.pool).await?;
+        let store = SqliteStore {
+            pool,
+            url: target.clone(),
+        };
+        // Check and migrate under one write lock, so a second process starting at the
+        // same moment waits and then finds a finished registry, not a half-made one.
+        let mut tx = store
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        store.check_ownership(&mut tx).await?;
+        MIGRATOR.run_direct(None, &mut *tx, false).await?;
+        tx.commit().await?;
         Ok(store)
     }
 
-    async fn check_ownership(&self) -> StoreResult<()> {
-        let foreign = |reason: String| StoreError::Foreign { target: self.url.clone(), reason };
+    async fn check_ownership(&self, tx: &mut Transaction<'static, Sqlite>) -> StoreResult<()> {
+        let foreign = |reason: String| StoreError::Foreign {
+            target: self.url.clone(),
+            reason,
+        };
         let app_id: i64 = sqlx::query_scalar("PRAGMA application_id")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut **tx)
             .await
-            .map_err(|e| StoreError::Open { target: self.url.clone(), reason: e.to_string() })?;
+            .map_err(|e| StoreError::Open {
+                target: self.url.clone(),
+                reason: e.to_string(),
+            })?;
         if app_id == APPLICATION_ID {
             return Ok(());
         }
         if app_id != 0 {
-            return Err(foreign(format!("application_id is {app_id:#x}, not diming's")));
+            return Err(foreign(format!(
+                "application_id is {app_id:#x}, not diming's"
+            )));
         }
         let tables: Vec<String> =
             sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-                .fetch_all(&self.pool)
+                .fetch_all(&mut **tx)
                 .await?;
         let ours = tables.iter().all(|t| t == "_sqlx_migrations");
         if ours {
             Ok(())
         } else {
-            Err(foreign(format!("it already holds other tables ({})", tables.join(", "))))
+            Err(foreign(format!(
+                "it already holds other tables ({})",
+                tables.join(", ")
+            )))
         }
     }
 
@@ -78,37 +108,42 @@ impl SqliteStore {
     }
 }
 
+/// One change to record: the history row and the audit entry written with it.
+struct Change<'a> {
+    entity: &'a str,
+    entity_id: &'a str,
+    version: i64,
+    action: &'a str,
+    before: Option<&'a Value>,
+    after: &'a Value,
+    at: &'a str,
+}
+
 async fn record(
     tx: &mut Transaction<'static, Sqlite>,
-    entity: &str,
-    entity_id: &str,
-    version: i64,
-    action: &str,
+    c: Change<'_>,
     actor: &Actor,
-    before: Option<&Value>,
-    after: &Value,
-    at: &str,
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO history (entity, entity_id, version, data, changed_at, actor, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(entity)
-    .bind(entity_id)
-    .bind(version)
-    .bind(after.to_string())
-    .bind(at)
+    .bind(c.entity)
+    .bind(c.entity_id)
+    .bind(c.version)
+    .bind(c.after.to_string())
+    .bind(c.at)
     .bind(&actor.0)
-    .bind(action)
+    .bind(c.action)
     .execute(&mut **tx)
     .await?;
     sqlx::query("INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(at)
+        .bind(c.at)
         .bind(&actor.0)
-        .bind(action)
-        .bind(entity)
-        .bind(entity_id)
-        .bind(before.map(|b| b.to_string()))
-        .bind(after.to_string())
+        .bind(c.action)
+        .bind(c.entity)
+        .bind(c.entity_id)
+        .bind(c.before.map(|b| b.to_string()))
+        .bind(c.after.to_string())
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -131,7 +166,9 @@ fn division_from_row(r: &SqliteRow) -> StoreResult<Division> {
     let geometry: Option<String> = r.try_get("geometry")?;
     let geometry = match geometry {
         Some(g) => {
-            let g: geojson::Geometry = g.parse::<geojson::Geometry>().map_err(|e| corrupt(&what, e))?;
+            let g: geojson::Geometry = g
+                .parse::<geojson::Geometry>()
+                .map_err(|e| corrupt(&what, e))?;
             Some(geo_types::Geometry::<f64>::try_from(g).map_err(|e| corrupt(&what, e))?)
         }
         None => None,
@@ -139,13 +176,22 @@ fn division_from_row(r: &SqliteRow) -> StoreResult<Division> {
     let parent: Option<String> = r.try_get("parent_code")?;
     Ok(Division {
         code: code.parse().map_err(|e| corrupt(&what, e))?,
-        level: r.try_get::<String, _>("level")?.parse::<DivisionLevel>().map_err(|e| corrupt(&what, e))?,
+        level: r
+            .try_get::<String, _>("level")?
+            .parse::<DivisionLevel>()
+            .map_err(|e| corrupt(&what, e))?,
         name: r.try_get("name")?,
         pinyin: r.try_get("pinyin")?,
-        parent_code: parent.map(|p| p.parse::<DivisionCode>()).transpose().map_err(|e| corrupt(&what, e))?,
+        parent_code: parent
+            .map(|p| p.parse::<DivisionCode>())
+            .transpose()
+            .map_err(|e| corrupt(&what, e))?,
         geometry,
         is_xpcc: r.try_get("is_xpcc")?,
-        provenance: r.try_get::<String, _>("provenance")?.parse().map_err(|e| corrupt(&what, e))?,
+        provenance: r
+            .try_get::<String, _>("provenance")?
+            .parse()
+            .map_err(|e| corrupt(&what, e))?,
         valid_from: r.try_get("valid_from")?,
         valid_to: r.try_get("valid_to")?,
         properties: parse_json_map(&r.try_get::<String, _>("properties")?, &what)?,
@@ -162,13 +208,20 @@ fn settlement_from_row(r: &SqliteRow) -> StoreResult<Settlement> {
         code: code.parse().map_err(|e| corrupt(&what, e))?,
         name: r.try_get("name")?,
         short_name: r.try_get("short_name")?,
-        township_code: r.try_get::<String, _>("township_code")?.parse().map_err(|e| corrupt(&what, e))?,
+        township_code: r
+            .try_get::<String, _>("township_code")?
+            .parse()
+            .map_err(|e| corrupt(&what, e))?,
         village_kind: r.try_get("village_kind")?,
-        location: LonLat::try_from([r.try_get("lon")?, r.try_get("lat")?]).map_err(|e| corrupt(&what, e))?,
+        location: LonLat::try_from([r.try_get("lon")?, r.try_get("lat")?])
+            .map_err(|e| corrupt(&what, e))?,
         population: population.map(|p| p.max(0) as u64),
         population_60plus: population_60plus.map(|p| p.max(0) as u64),
         is_xpcc: r.try_get("is_xpcc")?,
-        provenance: r.try_get::<String, _>("provenance")?.parse().map_err(|e| corrupt(&what, e))?,
+        provenance: r
+            .try_get::<String, _>("provenance")?
+            .parse()
+            .map_err(|e| corrupt(&what, e))?,
         version: r.try_get("version")?,
     })
 }
@@ -179,14 +232,27 @@ fn facility_from_row(r: &SqliteRow) -> StoreResult<Facility> {
     let beds: Option<i64> = r.try_get("capacity_beds")?;
     Ok(Facility {
         name: r.try_get("name")?,
-        kind: r.try_get::<String, _>("kind")?.parse::<FacilityKind>().map_err(|e| corrupt(&what, e))?,
-        township_code: r.try_get::<String, _>("township_code")?.parse().map_err(|e| corrupt(&what, e))?,
-        location: LonLat::try_from([r.try_get("lon")?, r.try_get("lat")?]).map_err(|e| corrupt(&what, e))?,
-        status: r.try_get::<String, _>("status")?.parse::<FacilityStatus>().map_err(|e| corrupt(&what, e))?,
+        kind: r
+            .try_get::<String, _>("kind")?
+            .parse::<FacilityKind>()
+            .map_err(|e| corrupt(&what, e))?,
+        township_code: r
+            .try_get::<String, _>("township_code")?
+            .parse()
+            .map_err(|e| corrupt(&what, e))?,
+        location: LonLat::try_from([r.try_get("lon")?, r.try_get("lat")?])
+            .map_err(|e| corrupt(&what, e))?,
+        status: r
+            .try_get::<String, _>("status")?
+            .parse::<FacilityStatus>()
+            .map_err(|e| corrupt(&what, e))?,
         capacity_beds: beds.map(|b| u32::try_from(b).unwrap_or(u32::MAX)),
         operator: r.try_get("operator")?,
         attributes: parse_json_map(&r.try_get::<String, _>("attributes")?, &what)?,
-        provenance: r.try_get::<String, _>("provenance")?.parse::<Provenance>().map_err(|e| corrupt(&what, e))?,
+        provenance: r
+            .try_get::<String, _>("provenance")?
+            .parse::<Provenance>()
+            .map_err(|e| corrupt(&what, e))?,
         version: r.try_get("version")?,
         updated_at: r.try_get("updated_at")?,
         id,
@@ -223,13 +289,19 @@ impl Store for SqliteStore {
     }
 
     async fn loaded_dataset(&self) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'").fetch_optional(&self.pool).await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     async fn load_dataset(&self, ds: &Dataset, actor: &Actor) -> StoreResult<LoadOutcome> {
         let mut tx = self.begin_write().await?;
         let existing: Option<String> =
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'").fetch_optional(&mut *tx).await?;
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'")
+                .fetch_optional(&mut *tx)
+                .await?;
         if let Some(dataset) = existing {
             return Ok(LoadOutcome::AlreadyLoaded { dataset });
         }
@@ -238,7 +310,10 @@ impl Store for SqliteStore {
         let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
         divisions.sort_by_key(|d| (d.level, d.code.clone()));
         for d in divisions {
-            let geometry = d.geometry.as_ref().map(|g| geojson::Geometry::from(g).to_string());
+            let geometry = d
+                .geometry
+                .as_ref()
+                .map(|g| geojson::Geometry::from(g).to_string());
             sqlx::query(
                 "INSERT INTO divisions (code, level, name, pinyin, parent_code, geometry, is_xpcc, provenance, valid_from, valid_to, properties, version)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -257,7 +332,20 @@ impl Store for SqliteStore {
             .bind(d.version)
             .execute(&mut *tx)
             .await?;
-            record(&mut tx, "division", d.code.as_str(), d.version, "load", actor, None, &division_json(d), &at).await?;
+            record(
+                &mut tx,
+                Change {
+                    entity: "division",
+                    entity_id: d.code.as_str(),
+                    version: d.version,
+                    action: "load",
+                    before: None,
+                    after: &division_json(d),
+                    at: &at,
+                },
+                actor,
+            )
+            .await?;
         }
         for s in &ds.settlements {
             sqlx::query(
@@ -278,18 +366,45 @@ impl Store for SqliteStore {
             .bind(s.version)
             .execute(&mut *tx)
             .await?;
-            record(&mut tx, "settlement", s.code.as_str(), s.version, "load", actor, None, &settlement_json(s), &at)
-                .await?;
+            record(
+                &mut tx,
+                Change {
+                    entity: "settlement",
+                    entity_id: s.code.as_str(),
+                    version: s.version,
+                    action: "load",
+                    before: None,
+                    after: &settlement_json(s),
+                    at: &at,
+                },
+                actor,
+            )
+            .await?;
         }
         for f in &ds.facilities {
             insert_facility(&mut tx, f).await?;
-            record(&mut tx, "facility", &f.id, f.version, "load", actor, None, &facility_json(f), &at).await?;
-        }
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('dataset', ?), ('dataset_loaded_at', ?)")
-            .bind(&ds.id)
-            .bind(&at)
-            .execute(&mut *tx)
+            record(
+                &mut tx,
+                Change {
+                    entity: "facility",
+                    entity_id: &f.id,
+                    version: f.version,
+                    action: "load",
+                    before: None,
+                    after: &facility_json(f),
+                    at: &at,
+                },
+                actor,
+            )
             .await?;
+        }
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('dataset', ?), ('dataset_loaded_at', ?)",
+        )
+        .bind(&ds.id)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(LoadOutcome::Loaded {
             dataset: ds.id.clone(),
@@ -359,7 +474,20 @@ impl Store for SqliteStore {
             updated_at: at.clone(),
         };
         insert_facility(&mut tx, &f).await?;
-        record(&mut tx, "facility", &f.id, 1, "create", actor, None, &facility_json(&f), &at).await?;
+        record(
+            &mut tx,
+            Change {
+                entity: "facility",
+                entity_id: &f.id,
+                version: 1,
+                action: "create",
+                before: None,
+                after: &facility_json(&f),
+                at: &at,
+            },
+            actor,
+        )
+        .await?;
         tx.commit().await?;
         Ok(f)
     }
@@ -373,9 +501,15 @@ impl Store for SqliteStore {
         actor: &Actor,
     ) -> StoreResult<Facility> {
         let mut tx = self.begin_write().await?;
-        let before = sqlx::query("SELECT * FROM facilities WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
+        let before = sqlx::query("SELECT * FROM facilities WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(before) = before.as_ref().map(facility_from_row).transpose()? else {
-            return Err(StoreError::NotFound { entity: "facility", id: id.to_string() });
+            return Err(StoreError::NotFound {
+                entity: "facility",
+                id: id.to_string(),
+            });
         };
         if before.version != expected_version {
             return Err(StoreError::Stale {
@@ -431,18 +565,32 @@ impl Store for SqliteStore {
             });
         }
         let before_json = facility_json(&before);
-        record(&mut tx, "facility", id, after.version, action, actor, Some(&before_json), &facility_json(&after), &at)
-            .await?;
+        record(
+            &mut tx,
+            Change {
+                entity: "facility",
+                entity_id: id,
+                version: after.version,
+                action,
+                before: Some(&before_json),
+                after: &facility_json(&after),
+                at: &at,
+            },
+            actor,
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
 
     async fn history(&self, entity: &str, id: &str) -> StoreResult<Vec<HistoryRow>> {
-        let rows = sqlx::query("SELECT * FROM history WHERE entity = ? AND entity_id = ? ORDER BY version")
-            .bind(entity)
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM history WHERE entity = ? AND entity_id = ? ORDER BY version",
+        )
+        .bind(entity)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 let data: String = r.try_get("data")?;
@@ -460,13 +608,15 @@ impl Store for SqliteStore {
     }
 
     async fn audit(&self, entity: &str, id: &str) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query("SELECT * FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id")
-            .bind(entity)
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id")
+                .bind(entity)
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
         let parse = |s: Option<String>| -> StoreResult<Option<Value>> {
-            s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("audit", e))).transpose()
+            s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("audit", e)))
+                .transpose()
         };
         rows.iter()
             .map(|r| {
