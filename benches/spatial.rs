@@ -86,78 +86,47 @@ fn bench_nearest(c: &mut Criterion) {
     }
 }
 
-/// Where the time of `nearest5/1M` goes: one geodesic distance, and the ECEF
-/// R-tree walk alone (5 nearest by chord, no geodesics). Diagnostic only.
+/// Two reference points for `nearest5/1M`: the same exact chord-bounded walk over
+/// an rstar R-tree in ECEF (diming's first design), and one Karney geodesic
+/// distance — the floor of an exact nearest-5 is five of them.
 fn bench_nearest_parts(c: &mut Criterion, points: &[[f64; 2]], queries: &[[f64; 2]]) {
-    let tree: RTree<GeomWithData<[f64; 3], u32>> = RTree::bulk_load(
+    let tree: RTree<GeomWithData<[f64; 3], [f64; 2]>> = RTree::bulk_load(
         points
             .iter()
-            .enumerate()
-            .map(|(i, p)| GeomWithData::new(ecef(*p), i as u32))
+            .map(|p| GeomWithData::new(ecef(*p), *p))
             .collect(),
     );
-    // How many geodesics an exact chord-bounded walk evaluates per nearest-5 query
-    // (the same stopping rule as `PointIndex::nearest`), printed once.
-    let evals: usize = queries
-        .iter()
-        .map(|q| {
-            let mut best: Vec<f64> = Vec::new();
-            let mut evals = 0;
-            for (item, d2) in tree.nearest_neighbor_iter_with_distance_2(&ecef(*q)) {
+    let mut group = c.benchmark_group("nearest5");
+    group.throughput(Throughput::Elements(1));
+    let mut i = 0usize;
+    group.bench_function("baseline_rstar_ecef_exact/1M", |b| {
+        b.iter(|| {
+            let q = black_box(queries[i & (QUERIES - 1)]);
+            i += 1;
+            let mut best: Vec<f64> = Vec::with_capacity(6);
+            for (item, d2) in tree.nearest_neighbor_iter_with_distance_2(&ecef(q)) {
                 if best.len() == 5 && d2.sqrt() > best[4] + 1e-6 {
                     break;
                 }
-                evals += 1;
-                best.push(distance_m(*q, points[item.data as usize]));
+                best.push(distance_m(q, item.data));
                 best.sort_by(f64::total_cmp);
                 best.truncate(5);
             }
-            evals
+            best
         })
-        .sum();
-    eprintln!(
-        "nearest5/1M: {:.2} geodesic evaluations per query on average",
-        evals as f64 / queries.len() as f64
-    );
-
+    });
+    group.finish();
     let mut group = c.benchmark_group("parts");
-    group.throughput(Throughput::Elements(1));
     let pairs: Vec<([f64; 2], [f64; 2])> = queries
         .iter()
-        .map(|q| {
-            (
-                *q,
-                points[tree
-                    .nearest_neighbor(&ecef(*q))
-                    .map_or(0, |n| n.data as usize)],
-            )
-        })
+        .map(|q| (*q, tree.nearest_neighbor(&ecef(*q)).map_or(*q, |n| n.data)))
         .collect();
     let mut i = 0usize;
-    group.bench_function("geodesic_distance_m_to_nearest", |b| {
+    group.bench_function("one_geodesic_distance_m", |b| {
         b.iter(|| {
             let (a, p) = black_box(pairs[i & (QUERIES - 1)]);
             i += 1;
             distance_m(a, p)
-        })
-    });
-    let mut i = 0usize;
-    group.bench_function("ecef_rtree_nearest5_walk_only/1M", |b| {
-        b.iter(|| {
-            let q = black_box(queries[i & (QUERIES - 1)]);
-            i += 1;
-            tree.nearest_neighbor_iter_with_distance_2(&ecef(q))
-                .take(6)
-                .map(|(g, d2)| (g.data, d2))
-                .collect::<Vec<_>>()
-        })
-    });
-    let mut i = 0usize;
-    group.bench_function("ecef_of_query", |b| {
-        b.iter(|| {
-            let q = black_box(queries[i & (QUERIES - 1)]);
-            i += 1;
-            ecef(q)
         })
     });
     group.finish();

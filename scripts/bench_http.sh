@@ -9,6 +9,7 @@
 #   1. GET /health                                             (the floor: routing + HTTP)
 #   2. GET /api/v1/facilities/nearest?lon=..&lat=..&limit=5    (random points, Manas bbox)
 #   3. the same with &kind=care_home
+#   4. the same with limit=1 and limit=10 (how the answer's size weighs)
 # each `wrk -t2 -c64 -d15s --latency`, and prints a summary table. The server is
 # stopped on exit. Override the load with WRK_THREADS / WRK_CONNECTIONS / WRK_DURATION.
 set -euo pipefail
@@ -77,6 +78,9 @@ run_wrk() { # name, then wrk arguments
 run_wrk health "$base/health"
 run_wrk nearest -s scripts/wrk_nearest.lua "$base"
 run_wrk nearest_care_home -s scripts/wrk_nearest.lua "$base" -- care_home
+# The answer's size matters on a shared 2-core box: one and ten features.
+run_wrk nearest_limit1 -s scripts/wrk_nearest.lua "$base" -- "" 1
+run_wrk nearest_limit10 -s scripts/wrk_nearest.lua "$base" -- "" 10
 
 # wrk prints latencies as e.g. 812.00us, 1.23ms, 1.02s: convert to ms.
 to_ms() {
@@ -94,7 +98,7 @@ echo
 echo "=== Summary ($(nproc) CPUs, wrk -t$THREADS -c$CONNS -d$DURATION, server on the same machine)"
 printf "%-20s %12s %10s %10s %10s\n" "endpoint" "requests/s" "p50 ms" "p99 ms" "non-2xx"
 declare -A rps
-for name in health nearest nearest_care_home; do
+for name in health nearest nearest_care_home nearest_limit1 nearest_limit10; do
   f="$tmp_dir/wrk_$name.txt"
   rps[$name]="$(field "$f" '^Requests/sec:' 2)"
   p50="$(to_ms "$(field "$f" '^ +50%' 2)")"
@@ -102,7 +106,6 @@ for name in health nearest nearest_care_home; do
   errs="$(field "$f" 'Non-2xx or 3xx responses:' 5)"
   printf "%-20s %12s %10s %10s %10s\n" "$name" "${rps[$name]}" "$p50" "$p99" "${errs:-0}"
 done
-awk -v n="${rps[nearest]}" -v k="${rps[nearest_care_home]}" -v h="${rps[health]}" 'BEGIN {
-  printf "ratio nearest/health:           %.3f\n", n / h
-  printf "ratio nearest(care_home)/health: %.3f\n", k / h
-}'
+for name in nearest nearest_care_home nearest_limit1 nearest_limit10; do
+  awk -v n="${rps[$name]}" -v h="${rps[health]}" -v name="$name" 'BEGIN { printf "ratio %-18s / health: %.3f\n", name, n / h }'
+done

@@ -1,6 +1,7 @@
 -- wrk script: GET /api/v1/facilities/nearest at random points in Manas County's bbox.
 --   wrk -t2 -c64 -d15s --latency -s scripts/wrk_nearest.lua http://ADDR [-- KIND]
--- An optional script argument adds `&kind=KIND` (e.g. care_home).
+-- Optional script arguments: KIND adds `&kind=KIND` (e.g. care_home; "" for any),
+-- LIMIT sets `&limit=` (default 5).
 -- Fixed seeds (one per wrk thread) make every run request the same points.
 
 local LON_MIN, LON_MAX = 85.6, 86.55
@@ -14,7 +15,7 @@ end
 
 function init(args)
   math.randomseed(20240601 + (id or 0))
-  suffix = "&limit=5"
+  suffix = "&limit=" .. ((args[2] ~= nil and args[2] ~= "") and args[2] or "5")
   if args[1] ~= nil and args[1] ~= "" then
     suffix = suffix .. "&kind=" .. args[1]
   end

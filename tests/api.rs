@@ -379,3 +379,45 @@ async fn the_page_is_served_at_the_root_and_says_sample_data() {
     let text = res.text().await.expect("text");
     assert!(text.contains("示例数据") && text.contains("synthetic"));
 }
+
+#[tokio::test]
+async fn a_committed_write_is_visible_to_the_next_nearest_query() {
+    use diming::domain::{FacilityKind, FacilityStatus, LonLat, NewFacility, Provenance};
+    let app = common::start_in_process().await;
+    // 塔西河乡 has no care home; put one at its seat area and ask from there.
+    let (lon, lat) = (86.23, 43.93);
+    let url = format!(
+        "{}/api/v1/facilities/nearest?lon={lon}&lat={lat}&kind=care_home&limit=1",
+        app.base
+    );
+    let (_, _, before) = get_json(&url).await;
+    let before_d = before["features"][0]["properties"]["distance_m"]
+        .as_f64()
+        .expect("d");
+    assert!(before_d > 5_000.0, "{before_d}");
+    let new = NewFacility {
+        name: "塔西河乡敬老院".into(),
+        kind: FacilityKind::CareHome,
+        township_code: "652324203".parse().expect("code"),
+        location: LonLat::try_from([lon, lat]).expect("point"),
+        status: FacilityStatus::Open,
+        capacity_beds: Some(40),
+        operator: Some("public".into()),
+        attributes: serde_json::Map::new(),
+        provenance: Provenance::Registered,
+    };
+    let created = app
+        .state
+        .store()
+        .create_facility(&new, &diming::store::Actor("user:test".into()))
+        .await
+        .expect("create");
+    app.state.refresh().await.expect("refresh");
+    let (_, _, after) = get_json(&url).await;
+    assert_eq!(after["features"][0]["id"], created.id.as_str());
+    assert_eq!(after["features"][0]["properties"]["distance_m"], 0.0);
+    assert_eq!(
+        after["features"][0]["properties"]["provenance"],
+        "registered"
+    );
+}

@@ -137,3 +137,42 @@ fn a_bad_listen_address_names_the_setting() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--listen"), "{err}");
 }
+
+#[tokio::test]
+async fn the_readme_run_command_serves_the_bundled_county() {
+    let dir = TempDir::new("cli-readme");
+    let url = dir.sqlite_url("diming.db");
+    let mut child = std::process::Command::new(common::manifest_dir().join("scripts/serve.sh"))
+        .args(["--listen", "127.0.0.1:0", "--database", &url])
+        // The README command builds in release; here it reuses the test build.
+        .env("DIMING_PROFILE", "dev")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("scripts/serve.sh");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(a) = line.strip_prefix("listening on ") {
+                let _ = tx.send(a.to_string());
+            }
+        }
+    });
+    let base = rx.recv_timeout(std::time::Duration::from_secs(300));
+    let result = match &base {
+        Ok(base) => {
+            Some(common::get_json(&format!("{base}/api/v1/divisions?level=village&limit=1")).await)
+        }
+        Err(_) => None,
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let (status, _, body) = result.expect("scripts/serve.sh printed no listening line");
+    assert_eq!(status, 200);
+    assert_eq!(body["numberMatched"], 222);
+}

@@ -300,3 +300,72 @@ fn locate_over_all_2877_real_county_polygons_of_china_equals_brute_force() {
     }
     assert!(hits > 3_000, "{hits}");
 }
+
+#[test]
+fn nearest_k_is_exact_with_duplicates_ties_mixed_statuses_and_max_distance() {
+    // A coarse grid: many points share a position or lie at equal distances, so the
+    // index must ask for more candidates than k and break ties by index.
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let pts: Vec<([f64; 2], u8)> = (0..3_000)
+        .map(|_| {
+            let p = [
+                86.0 + f64::from(rng.gen_range(0..20u8)) * 0.01,
+                44.0 + f64::from(rng.gen_range(0..20u8)) * 0.01,
+            ];
+            (p, 1u8 << rng.gen_range(0..3u8))
+        })
+        .collect();
+    let idx = PointIndex::new(
+        pts.len(),
+        pts.iter().enumerate().map(|(i, (p, s))| (i as u32, *p, *s)),
+    );
+    let g = grs80();
+    for round in 0..500 {
+        let q = if round % 2 == 0 {
+            pts[rng.gen_range(0..pts.len())].0
+        } else {
+            [rng.gen_range(85.9..86.3), rng.gen_range(43.9..44.3)]
+        };
+        let statuses = StatusSet(rng.gen_range(1..8u8));
+        let k = rng.gen_range(1..40);
+        let max = (round % 3 == 0).then_some(rng.gen_range(100.0..5_000.0));
+        let got = idx.nearest(q, k, max, statuses);
+        let mut expect: Vec<(f64, u32)> = pts
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, s))| statuses.contains(*s))
+            .map(|(i, (p, _))| (oracle_distance(&g, q, *p), i as u32))
+            .filter(|(d, _)| max.is_none_or(|m| *d <= m))
+            .collect();
+        expect.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+        expect.truncate(k);
+        let got_pairs: Vec<u32> = got.iter().map(|h| h.idx).collect();
+        let expect_ids: Vec<u32> = expect.iter().map(|(_, i)| *i).collect();
+        assert_eq!(
+            got_pairs, expect_ids,
+            "round {round} q {q:?} k {k} max {max:?} statuses {statuses:?}"
+        );
+        for (h, (d, _)) in got.iter().zip(&expect) {
+            assert!((h.distance_m - d).abs() < 1e-3);
+        }
+        let radius = rng.gen_range(50.0..3_000.0);
+        let within: Vec<u32> = idx
+            .within(q, radius, statuses)
+            .iter()
+            .map(|h| h.idx)
+            .collect();
+        let mut w: Vec<(f64, u32)> = pts
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, s))| statuses.contains(*s))
+            .map(|(i, (p, _))| (oracle_distance(&g, q, *p), i as u32))
+            .filter(|(d, _)| *d <= radius)
+            .collect();
+        w.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+        assert_eq!(
+            within,
+            w.into_iter().map(|(_, i)| i).collect::<Vec<_>>(),
+            "round {round}"
+        );
+    }
+}

@@ -61,6 +61,12 @@ impl AppState {
         self.inner.snapshot.load_full()
     }
 
+    /// The current snapshot for the span of one request: no reference-count
+    /// traffic between cores on the hot path (arc-swap's guard).
+    pub fn snapshot_guard(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.inner.snapshot.load()
+    }
+
     /// Rebuild the snapshot from the store and swap it in; call after every
     /// committed write, before answering, so the next query sees the write.
     pub async fn refresh(&self) -> StoreResult<()> {

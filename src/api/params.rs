@@ -4,23 +4,21 @@
 use super::problem::{FieldError, Problem};
 use crate::domain::{DivisionCode, DivisionLevel, FacilityKind, FacilityStatus, Lat, Lon, LonLat};
 use crate::spatial::StatusSet;
+use std::borrow::Cow;
 
 /// Upper bound for `radius_m` and `max_distance_m`, metres (API.md).
 pub const MAX_DISTANCE_M: f64 = 1_000_000.0;
 
-pub struct Params {
-    pairs: Vec<(String, String)>,
+pub struct Params<'q> {
+    /// Borrowed from the query string unless percent-decoding had to allocate.
+    pairs: Vec<(Cow<'q, str>, Cow<'q, str>)>,
     errors: Vec<FieldError>,
 }
 
-impl Params {
-    pub fn parse(raw: Option<&str>) -> Self {
+impl<'q> Params<'q> {
+    pub fn parse(raw: Option<&'q str>) -> Self {
         let pairs = raw
-            .map(|q| {
-                form_urlencoded::parse(q.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect()
-            })
+            .map(|q| form_urlencoded::parse(q.as_bytes()).collect())
             .unwrap_or_default();
         Params {
             pairs,
@@ -43,7 +41,7 @@ impl Params {
             .pairs
             .iter()
             .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone());
+            .map(|(_, v)| v.to_string());
         let first = values.next();
         if values.next().is_some() {
             self.fail(name, "参数重复 (given more than once)");

@@ -41,7 +41,7 @@ pub async fn list_divisions(
     let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
     let offset = p.integer("offset", 0, 0, usize::MAX);
     p.finish()?;
-    let snap = state.snapshot();
+    let snap = state.snapshot_guard();
     let features: Vec<String> = snap
         .divisions()
         .iter()
@@ -66,7 +66,7 @@ pub async fn get_division(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Response, Problem> {
-    let snap = state.snapshot();
+    let snap = state.snapshot_guard();
     let d = snap.division(&code).ok_or_else(|| {
         Problem::not_found(format!(
             "没有代码为 {code} 的区划 (no division with this code)"
@@ -84,7 +84,7 @@ pub async fn list_settlements(
     let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
     let offset = p.integer("offset", 0, 0, usize::MAX);
     p.finish()?;
-    let snap = state.snapshot();
+    let snap = state.snapshot_guard();
     let features: Vec<String> = snap
         .settlements()
         .iter()
@@ -108,7 +108,7 @@ pub async fn get_settlement(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Response, Problem> {
-    let snap = state.snapshot();
+    let snap = state.snapshot_guard();
     let s = snap.settlement(&code).ok_or_else(|| {
         Problem::not_found(format!(
             "没有代码为 {code} 的居民点 (no settlement with this code)"
@@ -129,7 +129,7 @@ pub async fn list_facilities(
     let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
     let offset = p.integer("offset", 0, 0, usize::MAX);
     p.finish()?;
-    let snap = state.snapshot();
+    let snap = state.snapshot_guard();
     let idx: Vec<u32> = match bbox {
         Some(b) => snap.facilities_in_bbox(b, kind, statuses),
         None => (0..snap.facilities().len() as u32)
@@ -162,7 +162,7 @@ pub async fn get_facility(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let snap = state.snapshot();
+    let snap = state.snapshot_guard();
     let f = snap.facility(&id).ok_or_else(|| {
         Problem::not_found(format!("没有编号为 {id} 的设施 (no facility with this id)"))
     })?;

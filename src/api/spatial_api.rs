@@ -1,40 +1,56 @@
 //! Nearest, within-radius and locate: exact geodesic answers from the snapshot.
 
-use super::geojson_out::Collection;
+use super::geojson_out::geo_json;
 use super::params::Params;
 use super::problem::Problem;
 use super::AppState;
 use crate::domain::FacilityStatus;
 use crate::spatial::{Hit, Snapshot, StatusSet};
 use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use serde::Serialize;
+use std::fmt::Write;
 
 const OPEN: StatusSet = StatusSet(1 << (FacilityStatus::Open as u8));
 
-fn with_distance(snap: &Snapshot, hits: &[Hit]) -> Vec<String> {
-    hits.iter()
-        .map(|h| {
-            let f = snap.facility_at(h.idx);
-            let d = serde_json::Number::from_f64(h.distance_m)
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "null".into());
-            let mut s = String::with_capacity(f.feature_head.len() + f.feature_tail.len() + 32);
-            s.push_str(&f.feature_head);
-            s.push_str("\"distance_m\":");
-            s.push_str(&d);
-            s.push(',');
-            s.push_str(&f.feature_tail);
-            s
-        })
-        .collect()
+/// A FeatureCollection of facilities with `distance_m` spliced into each one's
+/// pre-rendered properties, written straight into one buffer.
+fn with_distance(snap: &Snapshot, hits: &[Hit], number_matched: Option<usize>) -> Response {
+    let mut body = String::with_capacity(64 + hits.len() * 800);
+    body.push_str(r#"{"type":"FeatureCollection","features":["#);
+    let mut num = ryu::Buffer::new();
+    for (i, h) in hits.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        let f = snap.facility_at(h.idx);
+        body.push_str(&f.feature_head);
+        body.push_str("\"distance_m\":");
+        // Millimetres: finer digits say nothing a geodesic on a 0.1 m coordinate can.
+        let d = (h.distance_m * 1000.0).round() / 1000.0;
+        body.push_str(if d.is_finite() {
+            num.format_finite(d)
+        } else {
+            "null"
+        });
+        body.push(',');
+        body.push_str(&f.feature_tail);
+    }
+    let _ = write!(body, "],\"numberReturned\":{}", hits.len());
+    if let Some(m) = number_matched {
+        let _ = write!(body, ",\"numberMatched\":{m}");
+    }
+    body.push('}');
+    geo_json(StatusCode::OK, body)
 }
 
 /// `GET /api/v1/facilities/nearest?lon=&lat=&kind=&limit=&max_distance_m=&status=`
 pub async fn nearest(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
-) -> Result<Collection, Problem> {
+) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     let at = p.point();
     let kind = p.kind();
@@ -45,14 +61,9 @@ pub async fn nearest(
     let Some(at) = at else {
         return Err(Problem::invalid_field("lon", "required"));
     };
-    let snap = state.snapshot();
+    let snap = state.snapshot_guard();
     let hits = snap.nearest([at.lon(), at.lat()], kind, limit, max, statuses);
-    Ok(Collection {
-        features: with_distance(&snap, &hits),
-        number_matched: None,
-        next: None,
-        prev: None,
-    })
+    Ok(with_distance(&snap, &hits, None))
 }
 
 /// `GET /api/v1/facilities/within?lon=&lat=&radius_m=&kind=&status=&limit=`: all
@@ -60,7 +71,7 @@ pub async fn nearest(
 pub async fn within(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
-) -> Result<Collection, Problem> {
+) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     let at = p.point();
     let radius = p.distance_m("radius_m", true);
@@ -71,15 +82,13 @@ pub async fn within(
     let (Some(at), Some(radius)) = (at, radius) else {
         return Err(Problem::invalid_field("radius_m", "required"));
     };
-    let snap = state.snapshot();
+    let snap = state.snapshot_guard();
     let hits = snap.within([at.lon(), at.lat()], kind, radius, statuses);
-    let matched = hits.len();
-    Ok(Collection {
-        features: with_distance(&snap, &hits[..matched.min(limit)]),
-        number_matched: Some(matched),
-        next: None,
-        prev: None,
-    })
+    Ok(with_distance(
+        &snap,
+        &hits[..hits.len().min(limit)],
+        Some(hits.len()),
+    ))
 }
 
 #[derive(Serialize)]
@@ -108,7 +117,7 @@ pub async fn locate(
     let Some(at) = at else {
         return Err(Problem::invalid_field("lon", "required"));
     };
-    let snap = state.snapshot();
+    let snap = state.snapshot_guard();
     let divisions = snap
         .locate(at.lon(), at.lat())
         .into_iter()

@@ -1,19 +1,23 @@
 //! Exact geodesic nearest-k and within-radius over points.
 //!
-//! Points live in an R-tree in earth-centred cartesian metres (ECEF on GRS80).
-//! The straight chord between two surface points is never longer than the
-//! geodesic between them, so walking the tree in chord order and stopping once the
-//! next chord exceeds the k-th best geodesic distance yields the exact geodesic
-//! nearest-k; for short distances chord and geodesic agree to ~d³/24R², so the
-//! walk rarely evaluates more than k geodesics. A second tree in lon/lat answers
-//! bounding-box queries.
+//! Points live in k-d trees (kiddo) in earth-centred cartesian metres (ECEF on
+//! GRS80), one tree per status so a status filter never walks excluded points. The
+//! straight chord between two surface points is never longer than the geodesic
+//! between them, so taking candidates in chord order and stopping once the next
+//! chord exceeds the k-th best geodesic distance yields the exact geodesic
+//! nearest-k; for short distances chord and geodesic agree to ~d³/24R², so a query
+//! evaluates about k geodesics and asks the tree for k + 1 candidates once. An
+//! R-tree in lon/lat answers bounding-box queries.
 //!
 //! # Units
 //! Metres; positions `[lon, lat]` degrees.
 
 use super::geodesic::{distance_m, ecef};
+use kiddo::immutable::float::kdtree::ImmutableKdTree;
+use kiddo::SquaredEuclidean;
 use rstar::primitives::GeomWithData;
 use rstar::{RTree, AABB};
+use std::num::NonZero;
 
 /// Slack, metres, added to chord bounds so float rounding in the chord (~1e-9 m)
 /// can never cut off a candidate whose geodesic is equal within rounding.
@@ -37,39 +41,69 @@ pub struct Hit {
     pub distance_m: f64,
 }
 
+/// The points of one status: a k-d tree over ECEF, and per tree item its table
+/// index and lon/lat (kept beside the tree so a query touches no other table).
+/// A tree item: its table index and `[lon, lat]`.
+type Item = (u32, [f64; 2]);
+
+struct StatusTree {
+    tree: ImmutableKdTree<f64, u32, 3, 32>,
+    items: Vec<Item>,
+}
+
+impl StatusTree {
+    fn new(items: Vec<Item>) -> Self {
+        let xyz: Vec<[f64; 3]> = items.iter().map(|(_, p)| ecef(*p)).collect();
+        Self {
+            tree: ImmutableKdTree::new_from_slice(&xyz),
+            items,
+        }
+    }
+}
+
 /// Points with a status bit each; indices refer to the caller's table, whose order
 /// is the tie-break (ties in distance go to the smaller index).
 pub struct PointIndex {
-    ecef: RTree<GeomWithData<[f64; 3], u32>>,
+    by_status: Vec<(u8, StatusTree)>,
     lonlat: RTree<GeomWithData<[f64; 2], u32>>,
     /// `lonlat` and status per table index (sparse tables keep unused slots).
     points: Vec<([f64; 2], u8)>,
+    len: usize,
 }
 
 impl PointIndex {
     /// `items`: (table index, `[lon, lat]`, status bit). The table is `0..table_len`.
     pub fn new(table_len: usize, items: impl IntoIterator<Item = (u32, [f64; 2], u8)>) -> Self {
         let mut points = vec![([f64::NAN, f64::NAN], 0u8); table_len];
-        let mut e = Vec::new();
+        let mut groups: Vec<(u8, Vec<Item>)> = Vec::new();
         let mut l = Vec::new();
         for (i, p, status) in items {
             points[i as usize] = (p, status);
-            e.push(GeomWithData::new(ecef(p), i));
             l.push(GeomWithData::new(p, i));
+            match groups.iter_mut().find(|(s, _)| *s == status) {
+                Some((_, g)) => g.push((i, p)),
+                None => groups.push((status, vec![(i, p)])),
+            }
         }
+        let len = l.len();
+        let by_status = groups
+            .into_iter()
+            .map(|(s, g)| (s, StatusTree::new(g)))
+            .collect();
         Self {
-            ecef: RTree::bulk_load(e),
+            by_status,
             lonlat: RTree::bulk_load(l),
             points,
+            len,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.ecef.size()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ecef.size() == 0
+        self.len == 0
     }
 
     /// The `k` nearest points whose status is in `statuses`, at most `max_m` away,
@@ -86,33 +120,53 @@ impl PointIndex {
             return best;
         }
         let q = ecef(at);
-        let max_chord = max_m.map_or(f64::INFINITY, |m| m + SLACK_M);
-        for (item, d2) in self.ecef.nearest_neighbor_iter_with_distance_2(&q) {
-            let chord = d2.sqrt();
-            if chord > max_chord {
-                break;
-            }
-            if best.len() == k && chord > best[k - 1].distance_m + SLACK_M {
-                break;
-            }
-            let (p, status) = self.points[item.data as usize];
-            if !statuses.contains(status) {
+        for (status, st) in &self.by_status {
+            if !statuses.contains(*status) || st.items.is_empty() {
                 continue;
             }
-            let g = distance_m(at, p);
-            if max_m.is_some_and(|m| g > m) {
-                continue;
+            let mut n = k + 1;
+            loop {
+                let found = match max_m {
+                    Some(m) => st.tree.nearest_n_within::<SquaredEuclidean>(
+                        &q,
+                        (m + SLACK_M) * (m + SLACK_M),
+                        NonZero::new(n).unwrap_or(NonZero::<usize>::MIN),
+                        true,
+                    ),
+                    None => st.tree.nearest_n::<SquaredEuclidean>(
+                        &q,
+                        NonZero::new(n).unwrap_or(NonZero::<usize>::MIN),
+                    ),
+                };
+                let mut done = found.len() < n;
+                for nn in &found {
+                    let chord = nn.distance.sqrt();
+                    if best.len() == k && chord > best[k - 1].distance_m + SLACK_M {
+                        done = true;
+                        break;
+                    }
+                    let (idx, p) = st.items[nn.item as usize];
+                    if best.iter().any(|h| h.idx == idx) {
+                        continue; // seen in an earlier, smaller round
+                    }
+                    let g = distance_m(at, p);
+                    if max_m.is_some_and(|m| g > m) {
+                        continue;
+                    }
+                    let hit = Hit { idx, distance_m: g };
+                    if best.len() == k && !before(&hit, &best[k - 1]) {
+                        continue;
+                    }
+                    let pos = best.partition_point(|h| before(h, &hit));
+                    best.insert(pos, hit);
+                    best.truncate(k);
+                }
+                if done || n >= st.items.len() {
+                    break;
+                }
+                // Every candidate so far could still beat the k-th: ask for more.
+                n = (n * 4).min(st.items.len());
             }
-            let hit = Hit {
-                idx: item.data,
-                distance_m: g,
-            };
-            if best.len() == k && !before(&hit, &best[k - 1]) {
-                continue;
-            }
-            let pos = best.partition_point(|h| before(h, &hit));
-            best.insert(pos, hit);
-            best.truncate(k);
         }
         best
     }
@@ -121,21 +175,19 @@ impl PointIndex {
     pub fn within(&self, at: [f64; 2], radius_m: f64, statuses: StatusSet) -> Vec<Hit> {
         let q = ecef(at);
         let r = radius_m + SLACK_M;
-        let mut hits: Vec<Hit> = self
-            .ecef
-            .locate_within_distance(q, r * r)
-            .filter_map(|item| {
-                let (p, status) = self.points[item.data as usize];
-                if !statuses.contains(status) {
-                    return None;
-                }
+        let mut hits = Vec::new();
+        for (status, st) in &self.by_status {
+            if !statuses.contains(*status) || st.items.is_empty() {
+                continue;
+            }
+            for nn in st.tree.within_unsorted::<SquaredEuclidean>(&q, r * r) {
+                let (idx, p) = st.items[nn.item as usize];
                 let g = distance_m(at, p);
-                (g <= radius_m).then_some(Hit {
-                    idx: item.data,
-                    distance_m: g,
-                })
-            })
-            .collect();
+                if g <= radius_m {
+                    hits.push(Hit { idx, distance_m: g });
+                }
+            }
+        }
         hits.sort_by(|a, b| {
             if before(a, b) {
                 std::cmp::Ordering::Less
