@@ -13,10 +13,11 @@
 
 pub mod api;
 pub mod config;
+pub mod coverage;
 pub mod domain;
 pub mod import;
 pub mod naming;
 pub mod spatial;
 pub mod store;
 
-pub use api::{app, AppState};
+pub use api::{app, AppOptions, AppState};

@@ -1,13 +1,17 @@
 //! `diming` — the command line: parse, configure, build the app, run.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use diming::config::{default_dir, Config};
-use diming::store::{self, Actor, LoadOutcome};
-use diming::{app, AppState};
+use diming::coverage::{self, CoverageOptions, Rules};
+use diming::domain::{FacilityKind, FacilityStatus};
+use diming::spatial::StatusSet;
+use diming::store::{self, Actor, LoadOutcome, Store};
+use diming::{app, AppOptions, AppState};
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -21,6 +25,23 @@ struct Cli {
     command: Command,
 }
 
+#[derive(clap::Args)]
+struct Registry {
+    /// Database URL.
+    #[arg(
+        long,
+        env = "DIMING_DATABASE_URL",
+        default_value = "sqlite://diming.db"
+    )]
+    database: String,
+    /// The bundled dataset to load into an empty database.
+    #[arg(long, env = "DIMING_DATA_DIR")]
+    data: Option<PathBuf>,
+    /// Coverage rules (TOML).
+    #[arg(long, env = "DIMING_RULES")]
+    rules: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API and the page; an empty database is migrated and loaded with the bundled dataset.
@@ -28,20 +49,38 @@ enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, env = "DIMING_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Database URL.
-        #[arg(
-            long,
-            env = "DIMING_DATABASE_URL",
-            default_value = "sqlite://diming.db"
-        )]
-        database: String,
-        /// The bundled dataset to load into an empty database.
-        #[arg(long, env = "DIMING_DATA_DIR")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        registry: Registry,
         /// The page's static files.
         #[arg(long, env = "DIMING_WEB_DIR")]
         web: Option<PathBuf>,
     },
+    /// Print per-township coverage of one facility kind (乡镇覆盖率).
+    Coverage {
+        /// Facility kind, e.g. care_home.
+        #[arg(long)]
+        kind: FacilityKind,
+        /// Use a distance rule with this radius instead of the kind's default rule.
+        #[arg(long)]
+        radius_m: Option<f64>,
+        /// A named rule from the rules file (e.g. care_home_beds).
+        #[arg(long)]
+        rule: Option<String>,
+        /// Count XPCC (兵团) units too.
+        #[arg(long)]
+        include_xpcc: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        registry: Registry,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
 }
 
 fn main() -> std::process::ExitCode {
@@ -76,35 +115,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             listen,
-            database,
-            data,
+            registry,
             web,
         } => {
             let config = Config {
                 listen,
-                database_url: normalize_sqlite_url(&database),
-                data_dir: data.unwrap_or_else(|| default_dir("data").join("manas")),
+                database_url: registry.database.clone(),
+                data_dir: registry
+                    .data
+                    .clone()
+                    .unwrap_or_else(|| default_dir("data").join("manas")),
                 web_dir: web.unwrap_or_else(|| default_dir("web")),
             };
-            serve(config).await
+            serve(config, load_rules(registry.rules.as_deref())?).await
         }
+        Command::Coverage {
+            kind,
+            radius_m,
+            rule,
+            include_xpcc,
+            format,
+            registry,
+        } => coverage_cli(kind, radius_m, rule, include_xpcc, format, &registry).await,
     }
 }
 
-/// `sqlite:FILE` and `sqlite://FILE` both name a file relative to the working directory.
-fn normalize_sqlite_url(url: &str) -> String {
-    url.to_string()
+fn load_rules(path: Option<&Path>) -> anyhow::Result<Rules> {
+    let path = path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_dir("data").join("coverage_rules.toml"));
+    Rules::load(&path).with_context(|| {
+        format!(
+            "cannot use the coverage rules in {} (--rules / DIMING_RULES)",
+            path.display()
+        )
+    })
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let store = store::open(&config.database_url).await?;
+/// Open the registry, loading the bundled dataset if the database is empty.
+async fn open_registry(database_url: &str, data_dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
+    let store = store::open(database_url).await?;
     if store.loaded_dataset().await?.is_none() {
-        let dataset = diming::import::dataset::load_dir(&config.data_dir).with_context(|| {
-            format!(
-                "cannot read the bundled dataset in {}",
-                config.data_dir.display()
-            )
+        let dataset = diming::import::dataset::load_dir(data_dir).with_context(|| {
+            format!("cannot read the bundled dataset in {}", data_dir.display())
         })?;
         match store
             .load_dataset(&dataset, &Actor::system("dataset"))
@@ -124,8 +177,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(store)
+}
+
+async fn serve(config: Config, rules: Rules) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let store = open_registry(&config.database_url, &config.data_dir).await?;
     let web_dir = config.web_dir.is_dir().then(|| config.web_dir.clone());
-    let state = AppState::new(store, web_dir).await?;
+    let state = AppState::new(store, AppOptions { web_dir, rules }).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| {
@@ -141,6 +200,187 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    Ok(())
+}
+
+async fn coverage_cli(
+    kind: FacilityKind,
+    radius_m: Option<f64>,
+    rule_id: Option<String>,
+    include_xpcc: bool,
+    format: Format,
+    registry: &Registry,
+) -> anyhow::Result<()> {
+    let rules = load_rules(registry.rules.as_deref())?;
+    let base = match &rule_id {
+        Some(id) => rules
+            .get(id)
+            .filter(|r| r.kind == kind)
+            .with_context(|| format!("no rule `{id}` for {kind} (--rule)"))?,
+        None => rules
+            .default_for(kind)
+            .with_context(|| format!("no default rule for {kind}"))?,
+    };
+    let rule = match radius_m {
+        Some(r) if r > 0.0 && r <= 1_000_000.0 => base.with_radius(r),
+        Some(r) => anyhow::bail!("--radius-m must be > 0 and ≤ 1000000, not {r}"),
+        None => base.clone(),
+    };
+    let data_dir = registry
+        .data
+        .clone()
+        .unwrap_or_else(|| default_dir("data").join("manas"));
+    let store = open_registry(&registry.database, &data_dir).await?;
+    let state = AppState::new(
+        store,
+        AppOptions {
+            web_dir: None,
+            rules: rules.clone(),
+        },
+    )
+    .await?;
+    let snap = state.snapshot();
+    let opts = CoverageOptions {
+        include_xpcc,
+        statuses: StatusSet(FacilityStatus::Open.bit()),
+    };
+    let cov = coverage::compute(&snap, &rule, &opts, coverage::supplies(&snap, &rule, &opts));
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&cov)?)?,
+        Format::Csv => {
+            writeln!(out, "code,name,settlements,settlements_covered,population,population_covered,coverage_ratio,target,meets_target")?;
+            for t in &cov.townships {
+                writeln!(
+                    out,
+                    "{},{},{},{},{},{},{:.4},{},{}",
+                    t.code,
+                    t.name,
+                    t.settlements,
+                    t.settlements_covered,
+                    t.population,
+                    t.population_covered,
+                    t.coverage_ratio,
+                    t.target,
+                    t.meets_target
+                )?;
+            }
+        }
+        Format::Table => {
+            let rule_text = match rule.radius_m() {
+                Some(r) => format!("{}（{} 米内）", rule.label, r),
+                None => rule.label.clone(),
+            };
+            writeln!(
+                out,
+                "{} {} — 覆盖规则 rule: {} ({})",
+                kind.label_zh(),
+                kind,
+                rule.id,
+                rule_text
+            )?;
+            if cov.synthetic_data {
+                writeln!(out, "注意：含合成示例数据 (includes synthetic sample data)")?;
+            }
+            let header = [
+                "代码 code",
+                "乡镇 township",
+                "居民点",
+                "已覆盖",
+                "人口 population",
+                "已覆盖人口",
+                "覆盖率",
+                "目标",
+                "达标",
+            ];
+            let mut rows: Vec<[String; 9]> = cov
+                .townships
+                .iter()
+                .map(|t| {
+                    [
+                        t.code.clone(),
+                        t.name.clone(),
+                        t.settlements.to_string(),
+                        t.settlements_covered.to_string(),
+                        t.population.to_string(),
+                        t.population_covered.to_string(),
+                        format!("{:.1}%", t.coverage_ratio * 100.0),
+                        format!("{:.0}%", t.target * 100.0),
+                        if t.meets_target {
+                            "是".into()
+                        } else {
+                            "否".into()
+                        },
+                    ]
+                })
+                .collect();
+            let c = &cov.county;
+            let county_code = snap
+                .divisions()
+                .iter()
+                .find(|d| d.division.level == diming::domain::DivisionLevel::County)
+                .map(|d| d.division.code.to_string())
+                .unwrap_or_default();
+            rows.push([
+                county_code,
+                "全县 county".into(),
+                c.settlements.to_string(),
+                c.settlements_covered.to_string(),
+                c.population.to_string(),
+                c.population_covered.to_string(),
+                format!("{:.1}%", c.coverage_ratio * 100.0),
+                String::new(),
+                format!("{}/{}", c.townships_meeting_target, c.townships),
+            ]);
+            print_table(&mut out, &header, &rows)?;
+        }
+    }
+    Ok(())
+}
+
+/// A plain-text table whose columns line up with CJK text (double-width characters).
+fn print_table(
+    out: &mut impl Write,
+    header: &[&str; 9],
+    rows: &[[String; 9]],
+) -> std::io::Result<()> {
+    use unicode_width::UnicodeWidthStr;
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+    for r in rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.width());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                let pad = " ".repeat(w - c.width());
+                // Text left-aligned, numbers right-aligned.
+                if i < 2 {
+                    format!("{c}{pad}")
+                } else {
+                    format!("{pad}{c}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    writeln!(
+        out,
+        "{}",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  ")
+    )?;
+    for r in rows {
+        writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
+    }
     Ok(())
 }
 

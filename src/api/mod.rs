@@ -3,6 +3,8 @@
 //! Owns: routing, request parsing at the boundary, response shapes. Must not: hold
 //! a lock across `.await` or keep `proj::Proj` in shared state.
 
+mod body;
+mod coverage_api;
 mod geojson_out;
 mod params;
 mod problem;
@@ -11,6 +13,7 @@ mod spatial_api;
 
 pub use problem::{FieldError, Problem};
 
+use crate::coverage::{Coverage, Rules};
 use crate::spatial::Snapshot;
 use crate::store::{Store, StoreResult};
 use arc_swap::ArcSwap;
@@ -18,6 +21,7 @@ use axum::extract::Request;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -35,11 +39,23 @@ struct Inner {
     /// Serialises rebuilds so a slower, older rebuild never replaces a newer one.
     rebuild: tokio::sync::Mutex<()>,
     web_dir: Option<PathBuf>,
+    rules: Arc<Rules>,
+    /// Coverage answers of one snapshot generation, by question.
+    coverage_cache: std::sync::Mutex<(u64, HashMap<String, Arc<Coverage>>)>,
+}
+
+/// What an app is built with besides its store.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// The page's static files; `None` serves no page.
+    pub web_dir: Option<PathBuf>,
+    /// Coverage rules (`data/coverage_rules.toml`).
+    pub rules: Rules,
 }
 
 impl AppState {
     /// Read the registry and build the first snapshot.
-    pub async fn new(store: Arc<dyn Store>, web_dir: Option<PathBuf>) -> StoreResult<Self> {
+    pub async fn new(store: Arc<dyn Store>, options: AppOptions) -> StoreResult<Self> {
         let snapshot = build_snapshot(store.as_ref(), 1).await?;
         Ok(AppState {
             inner: Arc::new(Inner {
@@ -47,9 +63,31 @@ impl AppState {
                 snapshot: ArcSwap::from_pointee(snapshot),
                 generation: AtomicU64::new(1),
                 rebuild: tokio::sync::Mutex::new(()),
-                web_dir,
+                web_dir: options.web_dir,
+                rules: Arc::new(options.rules),
+                coverage_cache: std::sync::Mutex::new((0, HashMap::new())),
             }),
         })
+    }
+
+    pub fn rules(&self) -> Arc<Rules> {
+        self.inner.rules.clone()
+    }
+
+    pub(crate) fn coverage_cache_get(&self, generation: u64, key: &str) -> Option<Arc<Coverage>> {
+        let cache = self.inner.coverage_cache.lock().ok()?;
+        (cache.0 == generation)
+            .then(|| cache.1.get(key).cloned())
+            .flatten()
+    }
+
+    pub(crate) fn coverage_cache_put(&self, generation: u64, key: String, value: Arc<Coverage>) {
+        if let Ok(mut cache) = self.inner.coverage_cache.lock() {
+            if cache.0 != generation {
+                *cache = (generation, HashMap::new());
+            }
+            cache.1.insert(key, value);
+        }
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -102,7 +140,15 @@ pub fn app(state: AppState) -> Router {
         .route("/facilities/nearest", get(spatial_api::nearest))
         .route("/facilities/within", get(spatial_api::within))
         .route("/facilities/{id}", get(registry::get_facility))
-        .route("/locate", get(spatial_api::locate));
+        .route("/locate", get(spatial_api::locate))
+        .route("/coverage", get(coverage_api::coverage))
+        .route("/coverage/gaps", get(coverage_api::gaps))
+        .route("/coverage/siting", get(coverage_api::siting))
+        .route(
+            "/coverage/what-if",
+            axum::routing::post(coverage_api::what_if),
+        )
+        .route("/coverage/rules", get(coverage_api::rules));
     let router = Router::new()
         .route("/health", get(health))
         .nest("/api/v1", api)

@@ -73,6 +73,15 @@ impl Problem {
         )
     }
 
+    pub fn too_large() -> Self {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "/problems/too-large",
+            "请求体过大 (request body too large)",
+            "the request body exceeds the limit",
+        )
+    }
+
     pub fn method_not_allowed() -> Self {
         Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -24,7 +24,7 @@ use std::num::NonZero;
 const SLACK_M: f64 = 1e-6;
 
 /// A set of facility statuses as bits (see `FacilityStatus::bit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StatusSet(pub u8);
 
 impl StatusSet {

@@ -159,9 +159,13 @@ pub async fn start_in_process() -> InProcess {
         .load_dataset(&ds, &diming::store::Actor::system("test"))
         .await
         .expect("load");
-    let state = diming::AppState::new(store, Some(manifest_dir().join("web")))
-        .await
-        .expect("state");
+    let rules = diming::coverage::Rules::load(&manifest_dir().join("data/coverage_rules.toml"))
+        .expect("rules");
+    let options = diming::AppOptions {
+        web_dir: Some(manifest_dir().join("web")),
+        rules,
+    };
+    let state = diming::AppState::new(store, options).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -1,0 +1,373 @@
+//! Coverage, gaps, siting, what-if and the rules, over HTTP.
+
+use super::body::parse_json;
+use super::geojson_out::geo_json;
+use super::params::Params;
+use super::problem::{FieldError, Problem};
+use super::AppState;
+use crate::coverage::{self, Coverage, CoverageOptions, Rule, Supply};
+use crate::domain::{FacilityKind, FacilityStatus, LonLat};
+use crate::spatial::{Snapshot, StatusSet};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+const OPEN: StatusSet = StatusSet(1 << (FacilityStatus::Open as u8));
+
+/// The rule a request asks for: `rule=ID`, else the kind's default; `radius_m=`
+/// turns it into a distance rule with that radius.
+fn resolve_rule(
+    state: &AppState,
+    kind: Option<FacilityKind>,
+    rule_id: Option<&str>,
+    radius_m: Option<f64>,
+) -> Result<Rule, Problem> {
+    let rules = state.rules();
+    let base = match (rule_id, kind) {
+        (Some(id), k) => {
+            let r = rules.get(id).ok_or_else(|| {
+                Problem::invalid_field("rule", format!("没有名为 {id} 的覆盖规则 (no such rule)"))
+            })?;
+            if k.is_some_and(|k| k != r.kind) {
+                return Err(Problem::invalid_field(
+                    "rule",
+                    format!(
+                        "规则 {id} 属于 {}，与 kind 不符 (the rule is for another kind)",
+                        r.kind
+                    ),
+                ));
+            }
+            r.clone()
+        }
+        (None, Some(k)) => rules.default_for(k).cloned().ok_or_else(|| {
+            Problem::invalid_field(
+                "kind",
+                format!("{k} 没有默认覆盖规则 (no default rule for this kind)"),
+            )
+        })?,
+        (None, None) => {
+            return Err(Problem::invalid_field(
+                "kind",
+                "缺少必填参数 kind 或 rule (kind or rule is required)",
+            ))
+        }
+    };
+    Ok(match radius_m {
+        Some(r) => base.with_radius(r),
+        None => base,
+    })
+}
+
+fn bool_param(p: &mut Params, name: &str) -> Result<bool, Problem> {
+    match p.raw(name).as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(Problem::invalid_field(
+            name,
+            "须为 true 或 false (must be true or false)",
+        )),
+    }
+}
+
+struct Question {
+    rule: Rule,
+    opts: CoverageOptions,
+}
+
+fn question(state: &AppState, p: &mut Params) -> Result<Question, Problem> {
+    let kind = p.kind();
+    let rule_id = p.raw("rule");
+    let radius = p.distance_m("radius_m", false);
+    let statuses = p.statuses(OPEN);
+    let include_xpcc = bool_param(p, "include_xpcc")?;
+    let rule = resolve_rule(state, kind, rule_id.as_deref(), radius);
+    Ok(Question {
+        opts: CoverageOptions {
+            include_xpcc,
+            statuses,
+        },
+        rule: rule?,
+    })
+}
+
+/// Coverage from the cache of the current snapshot, computed off the async workers.
+async fn cached(state: &AppState, q: &Question) -> Result<(Arc<Snapshot>, Arc<Coverage>), Problem> {
+    let snap = state.snapshot();
+    let key = format!(
+        "{}|{:?}|{:?}",
+        serde_json::to_string(&q.rule).unwrap_or_default(),
+        q.opts.include_xpcc,
+        q.opts.statuses
+    );
+    if let Some(c) = state.coverage_cache_get(snap.generation, &key) {
+        return Ok((snap, c));
+    }
+    let (s, rule, opts) = (snap.clone(), q.rule.clone(), q.opts);
+    let cov = tokio::task::spawn_blocking(move || {
+        let supplies = coverage::supplies(&s, &rule, &opts);
+        coverage::compute(&s, &rule, &opts, supplies)
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?;
+    let cov = Arc::new(cov);
+    state.coverage_cache_put(snap.generation, key, cov.clone());
+    Ok((snap, cov))
+}
+
+/// `GET /api/v1/coverage?kind=&radius_m=&rule=&status=&include_xpcc=`
+pub async fn coverage(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Arc<Coverage>>, Problem> {
+    let mut p = Params::parse(q.as_deref());
+    let qn = question(&state, &mut p);
+    p.finish()?;
+    let (_, cov) = cached(&state, &qn?).await?;
+    Ok(Json(cov))
+}
+
+/// `GET /api/v1/coverage/gaps?…`: the uncovered settlements as GeoJSON.
+pub async fn gaps(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    let mut p = Params::parse(q.as_deref());
+    let qn = question(&state, &mut p);
+    p.finish()?;
+    let (snap, cov) = cached(&state, &qn?).await?;
+    let features: Vec<Value> = cov
+        .results
+        .iter()
+        .filter(|r| !r.covered)
+        .map(|r| {
+            let s = &snap.settlements()[r.idx].settlement;
+            json!({
+                "type": "Feature",
+                "id": s.code.as_str(),
+                "geometry": {"type": "Point", "coordinates": [s.location.lon(), s.location.lat()]},
+                "properties": {
+                    "code": s.code.as_str(),
+                    "name": s.name,
+                    "short_name": s.short_name,
+                    "township_code": s.township_code.as_str(),
+                    "township_name": snap.division(s.township_code.as_str()).map(|d| d.division.name.clone()),
+                    "population": s.population,
+                    "population_60plus": s.population_60plus,
+                    "nearest_facility_id": r.nearest_facility_id,
+                    "nearest_distance_m": r.nearest_distance_m.map(|d| (d * 1000.0).round() / 1000.0),
+                    "provenance": s.provenance.as_str(),
+                }
+            })
+        })
+        .collect();
+    let body = json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "numberReturned": features.len(),
+        "kind": cov.kind,
+        "rule": cov.rule,
+    });
+    Ok(geo_json(StatusCode::OK, body.to_string()))
+}
+
+/// `GET /api/v1/coverage/siting?kind=&radius_m=&count=&rule=&include_xpcc=`
+pub async fn siting(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<coverage::SitingAnswer>, Problem> {
+    let mut p = Params::parse(q.as_deref());
+    let count = p.integer("count", 5, 1, 50);
+    let qn = question(&state, &mut p);
+    p.finish()?;
+    let qn = qn?;
+    let (snap, cov) = cached(&state, &qn).await?;
+    let opts = qn.opts;
+    let answer = tokio::task::spawn_blocking(move || coverage::site(&snap, &cov, &opts, count))
+        .await
+        .map_err(|e| Problem::internal(&e))?
+        .map_err(|e| Problem::invalid_field("rule", e.to_string()))?;
+    Ok(Json(answer))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatIf {
+    pub kind: Option<String>,
+    pub rule: Option<String>,
+    pub radius_m: Option<f64>,
+    #[serde(default)]
+    pub include_xpcc: bool,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub add: Vec<NewSite>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSite {
+    pub lon: f64,
+    pub lat: f64,
+    pub name: Option<String>,
+    pub capacity_beds: Option<u32>,
+    #[serde(default)]
+    pub attributes: serde_json::Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct TownshipChange {
+    code: String,
+    name: String,
+    coverage_ratio_before: f64,
+    coverage_ratio_after: f64,
+    meets_target_before: bool,
+    meets_target_after: bool,
+}
+
+/// `POST /api/v1/coverage/what-if`: coverage as if facilities were added or
+/// removed. Writes nothing.
+pub async fn what_if(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, Problem> {
+    let w: WhatIf = parse_json(body)?;
+    // Reuse the query-parameter rules for kind, radius and status.
+    let query = {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(k) = &w.kind {
+            query.append_pair("kind", k);
+        }
+        if let Some(r) = &w.rule {
+            query.append_pair("rule", r);
+        }
+        if let Some(r) = w.radius_m {
+            query.append_pair("radius_m", &r.to_string());
+        }
+        if let Some(s) = &w.status {
+            query.append_pair("status", s);
+        }
+        query.append_pair(
+            "include_xpcc",
+            if w.include_xpcc { "true" } else { "false" },
+        );
+        query.finish()
+    };
+    let mut p = Params::parse(Some(&query));
+    let qn = question(&state, &mut p);
+    p.finish()?;
+    let qn = qn?;
+    let (snap, before) = cached(&state, &qn).await?;
+
+    let mut errors = Vec::new();
+    let mut added = Vec::new();
+    let mut added_summary = Vec::new();
+    for (i, a) in w.add.iter().enumerate() {
+        match LonLat::try_from([a.lon, a.lat]) {
+            Err(e) => errors.push(FieldError {
+                field: format!("add[{i}].lon"),
+                message: e.message,
+            }),
+            Ok(p) => match snap.township_at(p.lon(), p.lat()) {
+                None => errors.push(FieldError {
+                    field: format!("add[{i}]"),
+                    message: format!(
+                        "({}, {}) 不在本县任何乡镇内 (the point is in no township of the registry)",
+                        a.lon, a.lat
+                    ),
+                }),
+                Some(t) => {
+                    if a.attributes
+                        .iter()
+                        .any(|(k, v)| qn.rule.where_.get(k).is_some_and(|want| want != v))
+                    {
+                        continue; // does not match the rule's `where`: it would not count
+                    }
+                    added_summary.push(json!({
+                        "id": format!("what-if-{}", i + 1),
+                        "name": a.name,
+                        "lon": p.lon(),
+                        "lat": p.lat(),
+                        "township_code": t.division.code.as_str(),
+                        "township_name": t.division.name,
+                    }));
+                    added.push(Supply {
+                        id: format!("what-if-{}", i + 1),
+                        point: [p.lon(), p.lat()],
+                        township_code: t.division.code.to_string(),
+                        beds: a.capacity_beds.unwrap_or(0),
+                        serves: None,
+                    })
+                }
+            },
+        }
+    }
+    for (i, id) in w.remove.iter().enumerate() {
+        if snap.facility(id).is_none() {
+            errors.push(FieldError {
+                field: format!("remove[{i}]"),
+                message: format!("没有编号为 {id} 的设施 (no such facility)"),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let removed: HashSet<String> = w.remove.iter().cloned().collect();
+    let (s, rule, opts, before2) = (snap.clone(), qn.rule.clone(), qn.opts, before.clone());
+    let after = tokio::task::spawn_blocking(move || {
+        let supplies: Vec<Supply> = before2
+            .supplies
+            .iter()
+            .filter(|s| !removed.contains(&s.id))
+            .cloned()
+            .chain(added)
+            .collect();
+        coverage::compute(&s, &rule, &opts, supplies)
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?;
+    let changes: Vec<TownshipChange> = after
+        .townships
+        .iter()
+        .filter_map(|t| {
+            let b = before.townships.iter().find(|b| b.code == t.code)?;
+            (b.coverage_ratio != t.coverage_ratio || b.meets_target != t.meets_target).then(|| {
+                TownshipChange {
+                    code: t.code.clone(),
+                    name: t.name.clone(),
+                    coverage_ratio_before: b.coverage_ratio,
+                    coverage_ratio_after: t.coverage_ratio,
+                    meets_target_before: b.meets_target,
+                    meets_target_after: t.meets_target,
+                }
+            })
+        })
+        .collect();
+    let mut v = serde_json::to_value(&after).map_err(|e| Problem::internal(&e))?;
+    if let Value::Object(m) = &mut v {
+        m.insert(
+            "what_if".into(),
+            json!({
+                "added": added_summary,
+                "removed": w.remove,
+                "county_before": before.county,
+                "townships_changed": changes,
+                "written": false,
+            }),
+        );
+    }
+    Ok(Json(v))
+}
+
+/// `GET /api/v1/coverage/rules`
+pub async fn rules(State(state): State<AppState>) -> Json<Value> {
+    Json(serde_json::to_value(state.rules().as_ref()).unwrap_or(Value::Null))
+}

@@ -1,0 +1,395 @@
+//! The coverage engine: one pass over the demand settlements against the rule's
+//! facility set, then totals per township and for the county.
+
+use super::rules::{Per, Rule, RuleKind, Scope};
+use crate::spatial::{PointIndex, Snapshot, StatusSet};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// What a coverage question counts beyond its rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CoverageOptions {
+    /// Count XPCC (兵团) settlements, townships and facilities too.
+    pub include_xpcc: bool,
+    /// Which facility statuses count (default: open).
+    pub statuses: StatusSet,
+}
+
+/// A facility as the engine sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Supply {
+    pub id: String,
+    pub point: [f64; 2],
+    pub township_code: String,
+    pub beds: u32,
+    /// The village-level unit the facility says it serves, if any.
+    pub serves: Option<String>,
+}
+
+/// One demand settlement's answer (kept for gaps and siting; not serialized).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettlementResult {
+    /// Index into `Snapshot::settlements()`.
+    pub idx: usize,
+    pub covered: bool,
+    pub nearest_facility_id: Option<String>,
+    pub nearest_distance_m: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TownshipCoverage {
+    pub code: String,
+    pub name: String,
+    pub is_xpcc: bool,
+    pub settlements: usize,
+    pub settlements_covered: usize,
+    pub population: u64,
+    pub population_covered: u64,
+    pub coverage_ratio: f64,
+    pub target: f64,
+    pub meets_target: bool,
+    /// Facilities of the rule's set located in the township.
+    pub facilities: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beds_required: Option<f64>,
+    pub uncovered: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CountyCoverage {
+    pub settlements: usize,
+    pub settlements_covered: usize,
+    pub population: u64,
+    pub population_covered: u64,
+    pub coverage_ratio: f64,
+    pub townships: usize,
+    pub townships_meeting_target: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    pub kind: &'static str,
+    pub rule: Rule,
+    /// What `population` counts: `residents` or `residents_60plus`.
+    pub population_unit: &'static str,
+    pub include_xpcc: bool,
+    pub statuses: Vec<&'static str>,
+    pub townships: Vec<TownshipCoverage>,
+    pub county: CountyCoverage,
+    /// Whether any record behind this answer is sample data.
+    pub synthetic_data: bool,
+    #[serde(skip)]
+    pub results: Vec<SettlementResult>,
+    #[serde(skip)]
+    pub supplies: Vec<Supply>,
+}
+
+fn ratio(covered: u64, total: u64, s_covered: usize, s_total: usize) -> f64 {
+    if total > 0 {
+        covered as f64 / total as f64
+    } else if s_total > 0 {
+        s_covered as f64 / s_total as f64
+    } else {
+        1.0
+    }
+}
+
+/// The facilities a rule counts in this snapshot, before any what-if change.
+pub fn supplies(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions) -> Vec<Supply> {
+    snap.facilities()
+        .iter()
+        .map(|e| &e.facility)
+        .filter(|f| f.kind == rule.kind && opts.statuses.contains(f.status.bit()))
+        .filter(|f| {
+            rule.where_
+                .iter()
+                .all(|(k, v)| f.attributes.get(k) == Some(v))
+        })
+        .filter(|f| {
+            opts.include_xpcc
+                || !snap
+                    .division(f.township_code.as_str())
+                    .is_some_and(|d| d.division.is_xpcc)
+        })
+        .map(|f| Supply {
+            id: f.id.clone(),
+            point: [f.location.lon(), f.location.lat()],
+            township_code: f.township_code.to_string(),
+            beds: f.capacity_beds.unwrap_or(0),
+            serves: f
+                .attributes
+                .get("serves_code")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+        })
+        .collect()
+}
+
+/// The demand settlements of a rule: indices into `Snapshot::settlements()`.
+pub fn demand(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions) -> Vec<usize> {
+    snap.settlements()
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| opts.include_xpcc || !s.settlement.is_xpcc)
+        .filter(|(_, s)| {
+            rule.settlements
+                .as_ref()
+                .is_none_or(|k| k.contains(&s.settlement.village_kind))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Coverage of `rule` over the snapshot, with `supplies` as the facility set
+/// (`supplies(snap, rule, opts)`, or a what-if variant of it).
+pub fn compute(
+    snap: &Snapshot,
+    rule: &Rule,
+    opts: &CoverageOptions,
+    supplies: Vec<Supply>,
+) -> Coverage {
+    let index = PointIndex::new(
+        supplies.len(),
+        supplies
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i as u32, s.point, 1)),
+    );
+    let demand = demand(snap, rule, opts);
+    let settlements = snap.settlements();
+
+    // The nearest facility of every demand settlement, exact geodesic; in parallel.
+    let nearest: Vec<Option<(u32, f64)>> = parallel_map(&demand, |&i| {
+        let s = &settlements[i].settlement;
+        index
+            .nearest(
+                [s.location.lon(), s.location.lat()],
+                1,
+                None,
+                StatusSet::ANY,
+            )
+            .first()
+            .map(|h| (h.idx, h.distance_m))
+    });
+
+    let with_supply_township: HashSet<&str> =
+        supplies.iter().map(|s| s.township_code.as_str()).collect();
+    let with_supply_village: HashSet<String> = match rule.rule {
+        RuleKind::Presence {
+            scope: Scope::Village,
+        } => village_assignment(snap, &supplies),
+        _ => HashSet::new(),
+    };
+    let mut results: Vec<SettlementResult> = demand
+        .iter()
+        .zip(&nearest)
+        .map(|(&i, n)| {
+            let s = &settlements[i].settlement;
+            let covered = match rule.rule {
+                RuleKind::Distance { radius_m } => n.is_some_and(|(_, d)| d <= radius_m),
+                RuleKind::Presence {
+                    scope: Scope::Township,
+                } => with_supply_township.contains(s.township_code.as_str()),
+                RuleKind::Presence {
+                    scope: Scope::Village,
+                } => with_supply_village.contains(s.code.as_str()),
+                RuleKind::Capacity { .. } => false, // decided per township below
+            };
+            SettlementResult {
+                idx: i,
+                covered,
+                nearest_facility_id: n.map(|(j, _)| supplies[j as usize].id.clone()),
+                nearest_distance_m: n.map(|(_, d)| d),
+            }
+        })
+        .collect();
+
+    // Per township, in code order.
+    let mut by_township: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut pos: HashMap<&str, usize> = HashMap::new();
+    for (r, res) in results.iter().enumerate() {
+        let t = settlements[res.idx].settlement.township_code.as_str();
+        let p = *pos.entry(t).or_insert_with(|| {
+            by_township.push((t.to_string(), Vec::new()));
+            by_township.len() - 1
+        });
+        by_township[p].1.push(r);
+    }
+    by_township.sort_by(|a, b| a.0.cmp(&b.0));
+    let facilities_in: HashMap<&str, (usize, u64)> =
+        supplies.iter().fold(HashMap::new(), |mut m, s| {
+            let e = m.entry(s.township_code.as_str()).or_insert((0, 0));
+            e.0 += 1;
+            e.1 += u64::from(s.beds);
+            m
+        });
+
+    let elderly = matches!(
+        rule.rule,
+        RuleKind::Capacity {
+            per: Per::Elderly,
+            ..
+        }
+    );
+    let weight = |idx: usize| -> Option<u64> {
+        let s = &settlements[idx].settlement;
+        if elderly {
+            s.population_60plus
+        } else {
+            s.population
+        }
+    };
+    let mut townships = Vec::with_capacity(by_township.len());
+    for (code, rows) in &by_township {
+        let population: u64 = rows.iter().filter_map(|&r| weight(results[r].idx)).sum();
+        let (n_fac, beds) = facilities_in.get(code.as_str()).copied().unwrap_or((0, 0));
+        let (mut beds_out, mut beds_required) = (None, None);
+        let population_covered: u64;
+        if let RuleKind::Capacity { beds_per_1000, .. } = rule.rule {
+            let required = population as f64 * beds_per_1000 / 1000.0;
+            let served = ((beds as f64) * 1000.0 / beds_per_1000).floor() as u64;
+            population_covered = served.min(population);
+            let meets = population_covered as f64 >= rule.target * population as f64 - 1e-9;
+            for &r in rows {
+                results[r].covered = meets;
+            }
+            beds_out = Some(beds);
+            beds_required = Some((required * 10.0).round() / 10.0);
+        } else {
+            population_covered = rows
+                .iter()
+                .filter(|&&r| results[r].covered)
+                .filter_map(|&r| weight(results[r].idx))
+                .sum();
+        }
+        let settlements_covered = rows.iter().filter(|&&r| results[r].covered).count();
+        let coverage_ratio = ratio(
+            population_covered,
+            population,
+            settlements_covered,
+            rows.len(),
+        );
+        let division = snap.division(code);
+        townships.push(TownshipCoverage {
+            name: division
+                .map(|d| d.division.name.clone())
+                .unwrap_or_default(),
+            is_xpcc: division.is_some_and(|d| d.division.is_xpcc),
+            code: code.clone(),
+            settlements: rows.len(),
+            settlements_covered,
+            population,
+            population_covered,
+            coverage_ratio,
+            target: rule.target,
+            meets_target: coverage_ratio >= rule.target - 1e-9,
+            facilities: n_fac,
+            beds: beds_out,
+            beds_required,
+            uncovered: rows
+                .iter()
+                .filter(|&&r| !results[r].covered)
+                .map(|&r| settlements[results[r].idx].settlement.code.to_string())
+                .collect(),
+        });
+    }
+    let population: u64 = townships.iter().map(|t| t.population).sum();
+    let population_covered: u64 = townships.iter().map(|t| t.population_covered).sum();
+    let s_total: usize = townships.iter().map(|t| t.settlements).sum();
+    let s_covered: usize = townships.iter().map(|t| t.settlements_covered).sum();
+    let county = CountyCoverage {
+        settlements: s_total,
+        settlements_covered: s_covered,
+        population,
+        population_covered,
+        coverage_ratio: ratio(population_covered, population, s_covered, s_total),
+        townships: townships.len(),
+        townships_meeting_target: townships.iter().filter(|t| t.meets_target).count(),
+    };
+    let synthetic_data = demand
+        .iter()
+        .any(|&i| settlements[i].settlement.provenance.as_str() == "synthetic")
+        || supplies.iter().any(|s| {
+            snap.facility(&s.id)
+                .is_some_and(|f| f.facility.provenance.as_str() == "synthetic")
+        });
+    results.sort_by_key(|r| r.idx);
+    Coverage {
+        kind: rule.kind.as_str(),
+        rule: rule.clone(),
+        population_unit: if elderly {
+            "residents_60plus"
+        } else {
+            "residents"
+        },
+        include_xpcc: opts.include_xpcc,
+        statuses: crate::domain::FacilityStatus::ALL
+            .iter()
+            .filter(|s| opts.statuses.contains(s.bit()))
+            .map(|s| s.as_str())
+            .collect(),
+        townships,
+        county,
+        synthetic_data,
+        results,
+        supplies,
+    }
+}
+
+/// Which village-level units have a facility: the one a facility says it serves,
+/// else the settlement nearest to it within its own township.
+fn village_assignment(snap: &Snapshot, supplies: &[Supply]) -> HashSet<String> {
+    let mut by_township: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in snap.settlements().iter().enumerate() {
+        by_township
+            .entry(s.settlement.township_code.as_str())
+            .or_default()
+            .push(i);
+    }
+    let mut out = HashSet::new();
+    for s in supplies {
+        if let Some(code) = s.serves.as_ref().filter(|c| snap.settlement(c).is_some()) {
+            out.insert(code.clone());
+            continue;
+        }
+        let nearest = by_township.get(s.township_code.as_str()).and_then(|v| {
+            v.iter()
+                .map(|&i| {
+                    let st = &snap.settlements()[i].settlement;
+                    (
+                        crate::spatial::geodesic::distance_m(
+                            s.point,
+                            [st.location.lon(), st.location.lat()],
+                        ),
+                        i,
+                    )
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+        });
+        if let Some((_, i)) = nearest {
+            out.insert(snap.settlements()[i].settlement.code.to_string());
+        }
+    }
+    out
+}
+
+/// `items.iter().map(f)` over the machine's cores, order kept.
+pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 4096 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| scope.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
