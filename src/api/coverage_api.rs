@@ -147,24 +147,17 @@ pub async fn gaps(
         .iter()
         .filter(|r| !r.covered)
         .map(|r| {
-            let s = &snap.settlements()[r.idx].settlement;
-            json!({
-                "type": "Feature",
-                "id": s.code.as_str(),
-                "geometry": {"type": "Point", "coordinates": [s.location.lon(), s.location.lat()]},
-                "properties": {
-                    "code": s.code.as_str(),
-                    "name": s.name,
-                    "short_name": s.short_name,
-                    "township_code": s.township_code.as_str(),
-                    "township_name": snap.division(s.township_code.as_str()).map(|d| d.division.name.clone()),
-                    "population": s.population,
-                    "population_60plus": s.population_60plus,
-                    "nearest_facility_id": r.nearest_facility_id,
-                    "nearest_distance_m": r.nearest_distance_m.map(|d| (d * 1000.0).round() / 1000.0),
-                    "provenance": s.provenance.as_str(),
-                }
-            })
+            // The settlement's own feature, plus what the gap is.
+            let mut f: Value = serde_json::from_str(&snap.settlements()[r.idx].feature_json)
+                .unwrap_or(Value::Null);
+            if let Some(Value::Object(p)) = f.get_mut("properties") {
+                p.insert("nearest_facility_id".into(), json!(r.nearest_facility_id));
+                p.insert(
+                    "nearest_distance_m".into(),
+                    json!(r.nearest_distance_m.map(|d| (d * 1000.0).round() / 1000.0)),
+                );
+            }
+            f
         })
         .collect();
     let body = json!({

@@ -55,16 +55,23 @@ impl Drop for Served {
     }
 }
 
+/// `diming serve --listen 127.0.0.1:0 --database URL`, from the crate root.
+fn serve_command(database_url: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_diming"));
+    c.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        database_url,
+    ])
+    .current_dir(manifest_dir());
+    c
+}
+
 /// Start the real binary on port 0 and wait for its `listening on` line.
 pub fn spawn_serve(database_url: &str, extra_args: &[&str]) -> Result<Served, String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_diming"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            database_url,
-        ])
+    let mut child = serve_command(database_url)
         .args(extra_args)
         .current_dir(manifest_dir())
         .env("DIMING_LOG", "info")
@@ -92,7 +99,7 @@ pub fn spawn_serve(database_url: &str, extra_args: &[&str]) -> Result<Served, St
             }
         }
     });
-    match rx.recv_timeout(Duration::from_secs(60)) {
+    match rx.recv_timeout(Duration::from_secs(180)) {
         Ok(base) => Ok(Served {
             child,
             base,
@@ -110,20 +117,12 @@ pub fn spawn_serve(database_url: &str, extra_args: &[&str]) -> Result<Served, St
 
 /// Run `diming serve` expecting it to fail; returns (exit success?, stderr).
 pub fn serve_expecting_failure(database_url: &str) -> (bool, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_diming"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            database_url,
-        ])
-        .current_dir(manifest_dir())
+    let mut child = serve_command(database_url)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             let mut err = String::new();
@@ -135,7 +134,7 @@ pub fn serve_expecting_failure(database_url: &str) -> (bool, String) {
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            return (true, "still running after 30 s".into());
+            return (true, "still running after 120 s".into());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
