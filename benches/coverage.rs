@@ -22,11 +22,10 @@ mod china;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use diming::coverage::{self, CoverageOptions, Rules};
 use diming::domain::{
-    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat,
-    Provenance, Settlement,
+    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, Provenance, Settlement,
 };
 use diming::spatial::geodesic::distance_m;
-use diming::spatial::{PolygonIndex, RingEdges, Snapshot, StatusSet};
+use diming::spatial::{PointIndex, PolygonIndex, RingEdges, Snapshot, StatusSet};
 use geo_types::Geometry;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -52,30 +51,19 @@ fn rules() -> Rules {
 }
 
 fn open_only() -> CoverageOptions {
-    CoverageOptions {
-        include_xpcc: false,
-        statuses: StatusSet(FacilityStatus::Open.bit()),
-    }
+    CoverageOptions { include_xpcc: false, statuses: StatusSet(FacilityStatus::Open.bit()) }
 }
 
 fn bench_manas(c: &mut Criterion) {
     let t0 = Instant::now();
-    let ds = diming::import::dataset::load_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("data/manas"),
-    )
-    .expect("dataset");
-    let counts = (
-        ds.divisions.len(),
-        ds.settlements.len(),
-        ds.facilities.len(),
-    );
+    let ds =
+        diming::import::dataset::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/manas")).expect("dataset");
+    let counts = (ds.divisions.len(), ds.settlements.len(), ds.facilities.len());
     let snap = Snapshot::build(1, ds.divisions, ds.settlements, ds.facilities);
     let rules = rules();
     let opts = open_only();
-    let kinds: Vec<_> = FacilityKind::ALL
-        .iter()
-        .map(|&k| rules.default_for(k).expect("default rule").clone())
-        .collect();
+    let kinds: Vec<_> =
+        FacilityKind::ALL.iter().map(|&k| rules.default_for(k).expect("default rule").clone()).collect();
     println!(
         "manas setup: {} divisions, {} settlements, {} facilities, snapshot in {:.1} ms",
         counts.0,
@@ -168,10 +156,7 @@ fn jitter(rng: &mut ChaCha8Rng, p: [f64; 2], max_m: f64) -> [f64; 2] {
     let th = rng.gen::<f64>() * std::f64::consts::TAU;
     let dlat = r * th.sin() / 111_320.0;
     let dlon = r * th.cos() / (111_320.0 * p[1].to_radians().cos().max(0.05));
-    [
-        (p[0] + dlon).clamp(-180.0, 180.0),
-        (p[1] + dlat).clamp(-90.0, 90.0),
-    ]
+    [(p[0] + dlon).clamp(-180.0, 180.0), (p[1] + dlat).clamp(-90.0, 90.0)]
 }
 
 struct National {
@@ -186,15 +171,8 @@ fn build_national() -> National {
     let t = Instant::now();
     let counties = china::counties();
     assert_eq!(counties.len(), 2877, "county polygons");
-    let edges: Vec<RingEdges> = counties
-        .iter()
-        .map(|c| RingEdges::new(&c.polygon))
-        .collect();
-    let county_of: HashMap<&str, usize> = counties
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.adcode.as_str(), i))
-        .collect();
+    let edges: Vec<RingEdges> = counties.iter().map(|c| RingEdges::new(&c.polygon)).collect();
+    let county_of: HashMap<&str, usize> = counties.iter().enumerate().map(|(i, c)| (c.adcode.as_str(), i)).collect();
     let villages = read_villages(&dir);
     let street_names = read_street_names(&dir);
     println!(
@@ -272,26 +250,15 @@ fn build_national() -> National {
     let top_missing: Vec<_> = {
         let mut v: Vec<_> = missing_adcodes.iter().collect();
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        v.into_iter()
-            .take(8)
-            .map(|(a, n)| format!("{a}:{n}"))
-            .collect()
+        v.into_iter().take(8).map(|(a, n)| format!("{a}:{n}")).collect()
     };
-    println!(
-        "national: areaCodes without polygon (top): {}",
-        top_missing.join(" ")
-    );
+    println!("national: areaCodes without polygon (top): {}", top_missing.join(" "));
 
     // Records.
     let t = Instant::now();
-    let used_streets: BTreeSet<&str> = placed
-        .iter()
-        .map(|(vi, _)| villages[*vi].street.as_str())
-        .collect();
-    let street_county: HashMap<&str, &str> = placed
-        .iter()
-        .map(|(vi, _)| (villages[*vi].street.as_str(), villages[*vi].area.as_str()))
-        .collect();
+    let used_streets: BTreeSet<&str> = placed.iter().map(|(vi, _)| villages[*vi].street.as_str()).collect();
+    let street_county: HashMap<&str, &str> =
+        placed.iter().map(|(vi, _)| (villages[*vi].street.as_str(), villages[*vi].area.as_str())).collect();
     let mut divisions: Vec<Division> = Vec::with_capacity(counties.len() + used_streets.len());
     let division = |code: &str, level, name: &str, parent: Option<&str>, geometry| Division {
         code: code.parse().expect("division code"),
@@ -318,13 +285,7 @@ fn build_national() -> National {
     }
     for &s in &used_streets {
         let name = street_names.get(s).map_or(s, String::as_str);
-        divisions.push(division(
-            s,
-            DivisionLevel::Township,
-            name,
-            Some(street_county[s]),
-            None,
-        ));
+        divisions.push(division(s, DivisionLevel::Township, name, Some(street_county[s]), None));
     }
     let n_townships = used_streets.len();
     drop(counties);
@@ -380,10 +341,7 @@ fn build_national() -> National {
 
     let t = Instant::now();
     let snap = Snapshot::build(1, divisions, settlements, facilities);
-    println!(
-        "national: Snapshot::build in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    println!("national: Snapshot::build in {:.1} s", t.elapsed().as_secs_f64());
     let setup = t_all.elapsed();
     println!("national: setup total {:.1} s", setup.as_secs_f64());
     National { snap, setup }
@@ -397,10 +355,7 @@ fn naive_baseline(snap: &Snapshot, radius_m: f64, sample: usize) -> (f64, Vec<us
     for f in snap.facilities() {
         let f = &f.facility;
         if f.kind == FacilityKind::CareHome && f.status == FacilityStatus::Open {
-            by_county
-                .entry(&f.township_code.as_str()[..6])
-                .or_default()
-                .push([f.location.lon(), f.location.lat()]);
+            by_county.entry(&f.township_code.as_str()[..6]).or_default().push([f.location.lon(), f.location.lat()]);
         }
     }
     let settlements = snap.settlements();
@@ -424,6 +379,68 @@ fn naive_baseline(snap: &Snapshot, radius_m: f64, sample: usize) -> (f64, Vec<us
     (secs, idx, covered)
 }
 
+/// Where one national `compute` spends its time: the parts reachable through the
+/// public API, timed once each, the nearest pass on as many threads as the engine
+/// uses; the remainder is the engine's single-threaded bookkeeping.
+fn phase_breakdown(snap: &Snapshot, rule: &coverage::Rule, opts: &CoverageOptions) {
+    let t = Instant::now();
+    black_box(coverage::compute(snap, rule, opts, coverage::supplies(snap, rule, opts)));
+    let total = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let supplies = coverage::supplies(snap, rule, opts);
+    let t_supplies = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let index = PointIndex::new(supplies.len(), supplies.iter().enumerate().map(|(i, s)| (i as u32, s.point, 1)));
+    let t_index = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let demand = coverage::demand(snap, rule, opts);
+    let t_demand = t.elapsed().as_secs_f64();
+    let settlements = snap.settlements();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t = Instant::now();
+    let nearest: Vec<Option<(u32, f64)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = demand
+            .chunks(demand.len().div_ceil(threads))
+            .map(|c| {
+                let index = &index;
+                scope.spawn(move || {
+                    c.iter()
+                        .map(|&i| {
+                            let s = &settlements[i].settlement;
+                            index
+                                .nearest([s.location.lon(), s.location.lat()], 1, None, StatusSet::ANY)
+                                .first()
+                                .map(|h| (h.idx, h.distance_m))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("thread")).collect()
+    });
+    let t_nearest = t.elapsed().as_secs_f64();
+    black_box(&nearest);
+    let t = Instant::now();
+    drop(nearest);
+    drop(index);
+    drop(supplies);
+    let t_drop = t.elapsed().as_secs_f64();
+    let parts = t_supplies + t_index + t_demand + t_nearest;
+    println!(
+        "national 10 km compute, parts (one run each): supplies() {:.1} ms, PointIndex::new {:.1} ms, demand() {:.1} ms, \
+         nearest on {threads} threads {:.1} ms, drop {:.1} ms; sum {:.1} ms of {:.1} ms -> rest (single-threaded per-settlement \
+         results, per-township grouping and totals, drop) ~{:.1} ms",
+        t_supplies * 1e3,
+        t_index * 1e3,
+        t_demand * 1e3,
+        t_nearest * 1e3,
+        t_drop * 1e3,
+        parts * 1e3,
+        total * 1e3,
+        (total - parts) * 1e3
+    );
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -433,21 +450,13 @@ fn bench_national(c: &mut Criterion) {
     let National { snap, setup } = build_national();
     let rules = rules();
     let opts = open_only();
-    let rule10 = rules
-        .default_for(FacilityKind::CareHome)
-        .expect("care_home rule")
-        .clone();
+    let rule10 = rules.default_for(FacilityKind::CareHome).expect("care_home rule").clone();
     assert_eq!(rule10.radius_m(), Some(10_000.0));
     let rule5 = rule10.with_radius(5_000.0);
 
     // One run of each, for the report (and to size the criterion runs).
     let t = Instant::now();
-    let cov10 = coverage::compute(
-        &snap,
-        &rule10,
-        &opts,
-        coverage::supplies(&snap, &rule10, &opts),
-    );
+    let cov10 = coverage::compute(&snap, &rule10, &opts, coverage::supplies(&snap, &rule10, &opts));
     let once10 = t.elapsed().as_secs_f64();
     println!(
         "national 10 km: one compute {:.3} s; demand {}, covered {}, uncovered {}, population ratio {:.4}, townships {} ({} meet target {})",
@@ -461,6 +470,8 @@ fn bench_national(c: &mut Criterion) {
         rule10.target
     );
 
+    phase_breakdown(&snap, &rule10, &opts);
+
     // Every settlement is a demand point, so results[i] is settlement i.
     assert!(cov10.results.iter().enumerate().all(|(i, r)| r.idx == i));
 
@@ -468,16 +479,8 @@ fn bench_national(c: &mut Criterion) {
     let (secs, idx, naive) = naive_baseline(&snap, 10_000.0, BASELINE_SAMPLE);
     let n = snap.settlements().len();
     let extrapolated = secs * n as f64 / idx.len() as f64;
-    let agree = idx
-        .iter()
-        .zip(&naive)
-        .filter(|(&i, &c)| cov10.results[i].covered == c)
-        .count();
-    let engine_only = idx
-        .iter()
-        .zip(&naive)
-        .filter(|(&i, &c)| cov10.results[i].covered && !c)
-        .count();
+    let agree = idx.iter().zip(&naive).filter(|(&i, &c)| cov10.results[i].covered == c).count();
+    let engine_only = idx.iter().zip(&naive).filter(|(&i, &c)| cov10.results[i].covered && !c).count();
     println!(
         "baseline (same-county scan, 1 thread): {} sampled settlements in {:.3} s = {:.2} µs each; extrapolated to {} settlements: {:.2} s; \
          agrees with the engine on {}/{} ({} covered only across a county border)",
@@ -493,12 +496,7 @@ fn bench_national(c: &mut Criterion) {
     drop(cov10);
 
     let t = Instant::now();
-    let cov5 = coverage::compute(
-        &snap,
-        &rule5,
-        &opts,
-        coverage::supplies(&snap, &rule5, &opts),
-    );
+    let cov5 = coverage::compute(&snap, &rule5, &opts, coverage::supplies(&snap, &rule5, &opts));
     println!(
         "national 5 km: one compute {:.3} s; covered {}, uncovered {}, population ratio {:.4}",
         t.elapsed().as_secs_f64(),
@@ -519,19 +517,10 @@ fn bench_national(c: &mut Criterion) {
     for p in &answer.picks {
         println!(
             "  pick {:>2}: {} ({:.4},{:.4}) gain_population {} gain_settlements {} ratio_after {:.5}",
-            p.rank,
-            p.candidate,
-            p.lon,
-            p.lat,
-            p.gain_population,
-            p.gain_settlements,
-            p.county_coverage_ratio_after
+            p.rank, p.candidate, p.lon, p.lat, p.gain_population, p.gain_settlements, p.county_coverage_ratio_after
         );
     }
-    println!(
-        "national setup (outside timing): {:.1} s",
-        setup.as_secs_f64()
-    );
+    println!("national setup (outside timing): {:.1} s", setup.as_secs_f64());
 
     let mut group = c.benchmark_group("national");
     group
@@ -541,26 +530,16 @@ fn bench_national(c: &mut Criterion) {
         .measurement_time(Duration::from_secs_f64((once10 * 12.0).max(5.0)));
     group.bench_function("coverage_care_home_10km_all_townships", |b| {
         b.iter(|| {
-            coverage::compute(
-                &snap,
-                &rule10,
-                &opts,
-                coverage::supplies(&snap, &rule10, &opts),
-            )
-            .county
-            .settlements_covered
+            coverage::compute(&snap, &rule10, &opts, coverage::supplies(&snap, &rule10, &opts))
+                .county
+                .settlements_covered
         })
     });
     // Ten samples plus a warm-up must fit in about four minutes; else time 3 runs.
     if once_site * 11.0 <= 240.0 {
         group.measurement_time(Duration::from_secs_f64((once_site * 12.0).max(5.0)));
         group.bench_function("siting_10_picks", |b| {
-            b.iter(|| {
-                coverage::site(&snap, &cov5, &opts, 10)
-                    .expect("siting")
-                    .picks
-                    .len()
-            })
+            b.iter(|| coverage::site(&snap, &cov5, &opts, 10).expect("siting").picks.len())
         });
     } else {
         let runs: Vec<f64> = (0..3)

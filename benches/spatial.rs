@@ -32,9 +32,7 @@ const LAT: (f64, f64) = (18.0, 53.0);
 const QUERIES: usize = 4096;
 
 fn random_points(rng: &mut ChaCha8Rng, n: usize) -> Vec<[f64; 2]> {
-    (0..n)
-        .map(|_| [rng.gen_range(LON.0..LON.1), rng.gen_range(LAT.0..LAT.1)])
-        .collect()
+    (0..n).map(|_| [rng.gen_range(LON.0..LON.1), rng.gen_range(LAT.0..LAT.1)]).collect()
 }
 
 fn bench_nearest(c: &mut Criterion) {
@@ -45,10 +43,7 @@ fn bench_nearest(c: &mut Criterion) {
 
     for (label, n) in [("100k", 100_000usize), ("1M", 1_000_000)] {
         let points = random_points(&mut ChaCha8Rng::seed_from_u64(42), n);
-        let index = PointIndex::new(
-            n,
-            points.iter().enumerate().map(|(i, p)| (i as u32, *p, 1u8)),
-        );
+        let index = PointIndex::new(n, points.iter().enumerate().map(|(i, p)| (i as u32, *p, 1u8)));
         assert_eq!(index.len(), n);
         let mut i = 0usize;
         group.bench_function(BenchmarkId::from_parameter(label), |b| {
@@ -65,19 +60,13 @@ fn bench_nearest(c: &mut Criterion) {
             // Naive: nearest 5 in degrees, then the geodesic distance of those 5.
             let tree: RTree<[f64; 2]> = RTree::bulk_load(points.clone());
             let mut i = 0usize;
-            group.bench_function(
-                BenchmarkId::new("nearest5_baseline_rstar_lonlat", label),
-                |b| {
-                    b.iter(|| {
-                        let q = black_box(queries[i & (QUERIES - 1)]);
-                        i += 1;
-                        tree.nearest_neighbor_iter(&q)
-                            .take(5)
-                            .map(|p| (*p, distance_m(q, *p)))
-                            .collect::<Vec<_>>()
-                    })
-                },
-            );
+            group.bench_function(BenchmarkId::new("nearest5_baseline_rstar_lonlat", label), |b| {
+                b.iter(|| {
+                    let q = black_box(queries[i & (QUERIES - 1)]);
+                    i += 1;
+                    tree.nearest_neighbor_iter(&q).take(5).map(|p| (*p, distance_m(q, *p))).collect::<Vec<_>>()
+                })
+            });
         }
     }
     group.finish();
@@ -90,12 +79,8 @@ fn bench_nearest(c: &mut Criterion) {
 /// an rstar R-tree in ECEF (diming's first design), and one Karney geodesic
 /// distance — the floor of an exact nearest-5 is five of them.
 fn bench_nearest_parts(c: &mut Criterion, points: &[[f64; 2]], queries: &[[f64; 2]]) {
-    let tree: RTree<GeomWithData<[f64; 3], [f64; 2]>> = RTree::bulk_load(
-        points
-            .iter()
-            .map(|p| GeomWithData::new(ecef(*p), *p))
-            .collect(),
-    );
+    let tree: RTree<GeomWithData<[f64; 3], [f64; 2]>> =
+        RTree::bulk_load(points.iter().map(|p| GeomWithData::new(ecef(*p), *p)).collect());
     let mut group = c.benchmark_group("nearest5");
     group.throughput(Throughput::Elements(1));
     let mut i = 0usize;
@@ -117,10 +102,8 @@ fn bench_nearest_parts(c: &mut Criterion, points: &[[f64; 2]], queries: &[[f64; 
     });
     group.finish();
     let mut group = c.benchmark_group("parts");
-    let pairs: Vec<([f64; 2], [f64; 2])> = queries
-        .iter()
-        .map(|q| (*q, tree.nearest_neighbor(&ecef(*q)).map_or(*q, |n| n.data)))
-        .collect();
+    let pairs: Vec<([f64; 2], [f64; 2])> =
+        queries.iter().map(|q| (*q, tree.nearest_neighbor(&ecef(*q)).map_or(*q, |n| n.data))).collect();
     let mut i = 0usize;
     group.bench_function("one_geodesic_distance_m", |b| {
         b.iter(|| {
@@ -135,12 +118,7 @@ fn bench_nearest_parts(c: &mut Criterion, points: &[[f64; 2]], queries: &[[f64; 
 fn bench_locate(c: &mut Criterion) {
     let counties = china::counties();
     assert_eq!(counties.len(), 2877, "county polygons");
-    let index = PolygonIndex::new(
-        counties
-            .iter()
-            .map(|c| RingEdges::new(&c.polygon))
-            .collect(),
-    );
+    let index = PolygonIndex::new(counties.iter().map(|c| RingEdges::new(&c.polygon)).collect());
 
     // Random points in the bbox that fall inside some county, by diming's own index.
     let mut rng = ChaCha8Rng::seed_from_u64(11);
@@ -166,10 +144,7 @@ fn bench_locate(c: &mut Criterion) {
             a != b
         })
         .count();
-    assert!(
-        disagree <= QUERIES / 1000,
-        "diming and baseline disagree on {disagree} of {QUERIES} points"
-    );
+    assert!(disagree <= QUERIES / 1000, "diming and baseline disagree on {disagree} of {QUERIES} points");
 
     let mut group = c.benchmark_group("locate");
     group.throughput(Throughput::Elements(1));
@@ -209,9 +184,7 @@ fn baseline_locate(
     lat: f64,
 ) -> Option<usize> {
     let p = geo::Point::new(lon, lat);
-    tree.locate_all_at_point(&[lon, lat])
-        .map(|g| g.data)
-        .find(|&i| polygons[i].contains(&p))
+    tree.locate_all_at_point(&[lon, lat]).map(|g| g.data).find(|&i| polygons[i].contains(&p))
 }
 
 criterion_group! {

@@ -11,6 +11,7 @@
 //! Coordinates are `[lon, lat]` degrees in CGCS2000 (EPSG:4490). Every distance is a
 //! geodesic distance in metres on the GRS80 ellipsoid (Karney's method).
 
+pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod coverage;

@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use diming::config::{default_dir, Config};
 use diming::coverage::{self, CoverageOptions, Rules};
-use diming::domain::{FacilityKind, FacilityStatus};
+use diming::domain::{FacilityKind, FacilityStatus, Role};
 use diming::spatial::StatusSet;
 use diming::store::{self, Actor, LoadOutcome, Store};
 use diming::{app, AppOptions, AppState};
@@ -15,11 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(
-    name = "diming",
-    version,
-    about = "地名 — county civil-affairs geographic registry"
-)]
+#[command(name = "diming", version, about = "地名 — county civil-affairs geographic registry")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,11 +24,7 @@ struct Cli {
 #[derive(clap::Args)]
 struct Registry {
     /// Database URL.
-    #[arg(
-        long,
-        env = "DIMING_DATABASE_URL",
-        default_value = "sqlite://diming.db"
-    )]
+    #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
     database: String,
     /// The bundled dataset to load into an empty database.
     #[arg(long, env = "DIMING_DATA_DIR")]
@@ -74,6 +66,29 @@ enum Command {
         #[command(flatten)]
         registry: Registry,
     },
+    /// Accounts: `diming user add NAME --role admin` creates the first administrator.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from DIMING_PASSWORD or from the
+    /// first line of standard input (at least 10 characters).
+    Add {
+        username: String,
+        /// viewer, editor, approver or admin.
+        #[arg(long, default_value = "viewer")]
+        role: Role,
+        /// The name shown in the page and the audit (defaults to the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// Database URL.
+        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        database: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -86,16 +101,12 @@ enum Format {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DIMING_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("DIMING_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("错误 (error): cannot start the runtime: {e}");
@@ -113,62 +124,38 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve {
-            listen,
-            registry,
-            web,
-        } => {
+        Command::Serve { listen, registry, web } => {
             let config = Config {
                 listen,
                 database_url: registry.database.clone(),
-                data_dir: registry
-                    .data
-                    .clone()
-                    .unwrap_or_else(|| default_dir("data").join("manas")),
+                data_dir: registry.data.clone().unwrap_or_else(|| default_dir("data").join("manas")),
                 web_dir: web.unwrap_or_else(|| default_dir("web")),
             };
             serve(config, load_rules(registry.rules.as_deref())?).await
         }
-        Command::Coverage {
-            kind,
-            radius_m,
-            rule,
-            include_xpcc,
-            format,
-            registry,
-        } => coverage_cli(kind, radius_m, rule, include_xpcc, format, &registry).await,
+        Command::Coverage { kind, radius_m, rule, include_xpcc, format, registry } => {
+            coverage_cli(kind, radius_m, rule, include_xpcc, format, &registry).await
+        }
+        Command::User { command: UserCommand::Add { username, role, name, database } } => {
+            user_add(&username, role, name, &database).await
+        }
     }
 }
 
 fn load_rules(path: Option<&Path>) -> anyhow::Result<Rules> {
-    let path = path
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| default_dir("data").join("coverage_rules.toml"));
-    Rules::load(&path).with_context(|| {
-        format!(
-            "cannot use the coverage rules in {} (--rules / DIMING_RULES)",
-            path.display()
-        )
-    })
+    let path = path.map(Path::to_path_buf).unwrap_or_else(|| default_dir("data").join("coverage_rules.toml"));
+    Rules::load(&path)
+        .with_context(|| format!("cannot use the coverage rules in {} (--rules / DIMING_RULES)", path.display()))
 }
 
 /// Open the registry, loading the bundled dataset if the database is empty.
 async fn open_registry(database_url: &str, data_dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
     let store = store::open(database_url).await?;
     if store.loaded_dataset().await?.is_none() {
-        let dataset = diming::import::dataset::load_dir(data_dir).with_context(|| {
-            format!("cannot read the bundled dataset in {}", data_dir.display())
-        })?;
-        match store
-            .load_dataset(&dataset, &Actor::system("dataset"))
-            .await?
-        {
-            LoadOutcome::Loaded {
-                dataset,
-                divisions,
-                settlements,
-                facilities,
-            } => tracing::info!(
+        let dataset = diming::import::dataset::load_dir(data_dir)
+            .with_context(|| format!("cannot read the bundled dataset in {}", data_dir.display()))?;
+        match store.load_dataset(&dataset, &Actor::system("dataset")).await? {
+            LoadOutcome::Loaded { dataset, divisions, settlements, facilities } => tracing::info!(
                 %dataset, divisions, settlements, facilities,
                 "loaded the bundled dataset (synthetic layers are labelled provenance=synthetic)"
             ),
@@ -187,19 +174,12 @@ async fn serve(config: Config, rules: Rules) -> anyhow::Result<()> {
     let state = AppState::new(store, AppOptions { web_dir, rules }).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (--listen / DIMING_LISTEN)",
-                config.listen
-            )
-        })?;
+        .with_context(|| format!("cannot listen on {} (--listen / DIMING_LISTEN)", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(database = %config.database_for_log(), startup_ms = started.elapsed().as_millis() as u64, "ready");
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 
@@ -213,37 +193,21 @@ async fn coverage_cli(
 ) -> anyhow::Result<()> {
     let rules = load_rules(registry.rules.as_deref())?;
     let base = match &rule_id {
-        Some(id) => rules
-            .get(id)
-            .filter(|r| r.kind == kind)
-            .with_context(|| format!("no rule `{id}` for {kind} (--rule)"))?,
-        None => rules
-            .default_for(kind)
-            .with_context(|| format!("no default rule for {kind}"))?,
+        Some(id) => {
+            rules.get(id).filter(|r| r.kind == kind).with_context(|| format!("no rule `{id}` for {kind} (--rule)"))?
+        }
+        None => rules.default_for(kind).with_context(|| format!("no default rule for {kind}"))?,
     };
     let rule = match radius_m {
         Some(r) if r > 0.0 && r <= 1_000_000.0 => base.with_radius(r),
         Some(r) => anyhow::bail!("--radius-m must be > 0 and ≤ 1000000, not {r}"),
         None => base.clone(),
     };
-    let data_dir = registry
-        .data
-        .clone()
-        .unwrap_or_else(|| default_dir("data").join("manas"));
+    let data_dir = registry.data.clone().unwrap_or_else(|| default_dir("data").join("manas"));
     let store = open_registry(&registry.database, &data_dir).await?;
-    let state = AppState::new(
-        store,
-        AppOptions {
-            web_dir: None,
-            rules: rules.clone(),
-        },
-    )
-    .await?;
+    let state = AppState::new(store, AppOptions { web_dir: None, rules: rules.clone() }).await?;
     let snap = state.snapshot();
-    let opts = CoverageOptions {
-        include_xpcc,
-        statuses: StatusSet(FacilityStatus::Open.bit()),
-    };
+    let opts = CoverageOptions { include_xpcc, statuses: StatusSet(FacilityStatus::Open.bit()) };
     let cov = coverage::compute(&snap, &rule, &opts, coverage::supplies(&snap, &rule, &opts));
     let mut out = std::io::stdout().lock();
     match format {
@@ -271,14 +235,7 @@ async fn coverage_cli(
                 Some(r) => format!("{}（{} 米内）", rule.label, r),
                 None => rule.label.clone(),
             };
-            writeln!(
-                out,
-                "{} {} — 覆盖规则 rule: {} ({})",
-                kind.label_zh(),
-                kind,
-                rule.id,
-                rule_text
-            )?;
+            writeln!(out, "{} {} — 覆盖规则 rule: {} ({})", kind.label_zh(), kind, rule.id, rule_text)?;
             if cov.synthetic_data {
                 writeln!(out, "注意：含合成示例数据 (includes synthetic sample data)")?;
             }
@@ -306,11 +263,7 @@ async fn coverage_cli(
                         t.population_covered.to_string(),
                         format!("{:.1}%", t.coverage_ratio * 100.0),
                         format!("{:.0}%", t.target * 100.0),
-                        if t.meets_target {
-                            "是".into()
-                        } else {
-                            "否".into()
-                        },
+                        if t.meets_target { "是".into() } else { "否".into() },
                     ]
                 })
                 .collect();
@@ -338,12 +291,40 @@ async fn coverage_cli(
     Ok(())
 }
 
+async fn user_add(username: &str, role: Role, name: Option<String>, database: &str) -> anyhow::Result<()> {
+    let password = match std::env::var("DIMING_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprint!("密码 (password, at least 10 characters): ");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    diming::accounts::check_password_policy(&password).map_err(anyhow::Error::msg)?;
+    let username = username.trim();
+    anyhow::ensure!(!username.is_empty(), "the username is empty");
+    let store = store::open(database).await?;
+    let hash = diming::accounts::hash_password(&password).map_err(anyhow::Error::msg)?;
+    let new = store::NewUser {
+        username: username.to_string(),
+        display_name: name.unwrap_or_else(|| username.to_string()),
+        role,
+        password_hash: hash,
+    };
+    let user = store.create_user(&new, &Actor::system("cli")).await?;
+    println!(
+        "已创建用户 {}（{}） created user {} with role {}",
+        user.username,
+        role.label_zh(),
+        user.username,
+        role.as_str()
+    );
+    Ok(())
+}
+
 /// A plain-text table whose columns line up with CJK text (double-width characters).
-fn print_table(
-    out: &mut impl Write,
-    header: &[&str; 9],
-    rows: &[[String; 9]],
-) -> std::io::Result<()> {
+fn print_table(out: &mut impl Write, header: &[&str; 9], rows: &[[String; 9]]) -> std::io::Result<()> {
     use unicode_width::UnicodeWidthStr;
     let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for r in rows {
@@ -369,15 +350,7 @@ fn print_table(
             .join("  ")
     };
     writeln!(out, "{}", line(header.to_vec()))?;
-    writeln!(
-        out,
-        "{}",
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("  ")
-    )?;
+    writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "))?;
     for r in rows {
         writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
     }
@@ -390,8 +363,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -18,26 +18,17 @@ async fn serve_on_an_empty_database_loads_the_dataset_once_and_a_second_serve_do
     {
         let s = spawn_serve(&url, &[]).expect("first serve");
         assert!(s.base.starts_with("http://127.0.0.1:"));
-        let (status, _, body) =
-            common::get_json(&format!("{}/api/v1/divisions?level=township", s.base)).await;
+        let (status, _, body) = common::get_json(&format!("{}/api/v1/divisions?level=township", s.base)).await;
         assert_eq!(status, 200);
         assert_eq!(body["numberMatched"], 19);
-        assert!(s
-            .stderr
-            .lock()
-            .expect("log")
-            .contains("loaded the bundled dataset"));
+        assert!(s.stderr.lock().expect("log").contains("loaded the bundled dataset"));
     }
     {
         let s = spawn_serve(&url, &[]).expect("second serve");
         let (_, _, body) = common::get_json(&format!("{}/api/v1/facilities?limit=1", s.base)).await;
         assert_eq!(body["numberMatched"], 180);
         std::thread::sleep(std::time::Duration::from_millis(200));
-        assert!(!s
-            .stderr
-            .lock()
-            .expect("log")
-            .contains("loaded the bundled dataset"));
+        assert!(!s.stderr.lock().expect("log").contains("loaded the bundled dataset"));
     }
     assert_eq!(history_rows(&url, "facility", "f0001").await, 1);
     assert_eq!(history_rows(&url, "division", "652324101").await, 1);
@@ -54,8 +45,7 @@ async fn two_serves_racing_on_one_empty_database_load_it_exactly_once() {
     let b = spawn_serve(&url, &[]).expect("serve b");
     let a = a.join().expect("thread").expect("serve a");
     for s in [&a, &b] {
-        let (_, _, body) =
-            common::get_json(&format!("{}/api/v1/settlements?limit=1", s.base)).await;
+        let (_, _, body) = common::get_json(&format!("{}/api/v1/settlements?limit=1", s.base)).await;
         assert_eq!(body["numberMatched"], 222);
     }
     drop((a, b));
@@ -66,7 +56,11 @@ async fn two_serves_racing_on_one_empty_database_load_it_exactly_once() {
 fn a_file_that_is_not_a_database_is_refused_with_its_name() {
     let dir = TempDir::new("cli-notdb");
     let path = dir.path().join("notes.db");
-    std::fs::write(&path, "这不是数据库 — this is not a database, just some text that is long enough to fill a header page.".repeat(20)).expect("write");
+    std::fs::write(
+        &path,
+        "这不是数据库 — this is not a database, just some text that is long enough to fill a header page.".repeat(20),
+    )
+    .expect("write");
     let (ok, err) = serve_expecting_failure(&format!("sqlite://{}", path.display()));
     assert!(!ok);
     assert!(err.contains("notes.db"), "{err}");
@@ -94,19 +88,12 @@ fn a_sqlite_database_of_another_application_is_refused_and_left_alone() {
     });
     let (ok, err) = serve_expecting_failure(&url);
     assert!(!ok);
-    assert!(
-        err.contains("other.db") && err.contains("invoices"),
-        "{err}"
-    );
+    assert!(err.contains("other.db") && err.contains("invoices"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     // Nothing was added to it.
     let tables: Vec<String> = rt.block_on(async {
         use sqlx::ConnectOptions;
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .connect()
-            .await
-            .expect("connect");
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).connect().await.expect("connect");
         sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
             .fetch_all(&mut conn)
             .await
@@ -154,10 +141,7 @@ async fn the_readme_run_command_serves_the_bundled_county() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(a) = line.strip_prefix("listening on ") {
                 let _ = tx.send(a.to_string());
             }
@@ -165,9 +149,7 @@ async fn the_readme_run_command_serves_the_bundled_county() {
     });
     let base = rx.recv_timeout(std::time::Duration::from_secs(300));
     let result = match &base {
-        Ok(base) => {
-            Some(common::get_json(&format!("{base}/api/v1/divisions?level=village&limit=1")).await)
-        }
+        Ok(base) => Some(common::get_json(&format!("{base}/api/v1/divisions?level=village&limit=1")).await),
         Err(_) => None,
     };
     let _ = child.kill();

@@ -6,9 +6,7 @@ mod common;
 
 use common::get_json;
 use diming::coverage::{compute, supplies, CoverageOptions, Rules, Supply};
-use diming::domain::{
-    Division, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, Provenance, Settlement,
-};
+use diming::domain::{Division, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, Provenance, Settlement};
 use diming::spatial::{Snapshot, StatusSet};
 use geo_types::{polygon, Geometry, MultiPolygon};
 use geographiclib_rs::{Geodesic, InverseGeodesic};
@@ -16,10 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-const OPEN: CoverageOptions = CoverageOptions {
-    include_xpcc: false,
-    statuses: StatusSet(1),
-};
+const OPEN: CoverageOptions = CoverageOptions { include_xpcc: false, statuses: StatusSet(1) };
 
 fn square(x0: f64, x1: f64) -> Option<Geometry<f64>> {
     Some(Geometry::MultiPolygon(MultiPolygon(vec![
@@ -33,11 +28,7 @@ fn division(code: &str, level: DivisionLevel, geometry: Option<Geometry<f64>>) -
         level,
         name: format!("单位{code}"),
         pinyin: String::new(),
-        parent_code: code
-            .parse::<diming::domain::DivisionCode>()
-            .expect("code")
-            .parent()
-            .filter(|_| code.len() > 6),
+        parent_code: code.parse::<diming::domain::DivisionCode>().expect("code").parent().filter(|_| code.len() > 6),
         geometry,
         is_xpcc: false,
         provenance: Provenance::Synthetic,
@@ -95,10 +86,7 @@ fn fixture() -> Snapshot {
         settlement("652324101202", 86.09, 3000, 500),
         settlement("652324102201", 86.15, 2000, 400),
     ];
-    let facilities = vec![
-        facility("f1", "652324101", 86.021, 20),
-        facility("f2", "652324102", 86.19, 30),
-    ];
+    let facilities = vec![facility("f1", "652324101", 86.021, 20), facility("f2", "652324102", 86.19, 30)];
     Snapshot::build(1, divisions, settlements, facilities)
 }
 
@@ -113,27 +101,13 @@ fn a_distance_rule_covers_what_lies_within_the_radius() {
     let r = rule("[care_home]\ntype = \"distance\"\nradius_m = 5000\ntarget = 0.9\n");
     let c = compute(&snap, &r, &OPEN, supplies(&snap, &r, &OPEN));
     let a = &c.townships[0];
-    assert_eq!(
-        (
-            a.settlements,
-            a.settlements_covered,
-            a.population,
-            a.population_covered
-        ),
-        (2, 1, 4000, 1000)
-    );
+    assert_eq!((a.settlements, a.settlements_covered, a.population, a.population_covered), (2, 1, 4000, 1000));
     assert_eq!(a.uncovered, ["652324101202"]);
     assert!((a.coverage_ratio - 0.25).abs() < 1e-12);
     assert!(!a.meets_target);
     let b = &c.townships[1];
-    assert_eq!(
-        (b.population, b.population_covered, b.meets_target),
-        (2000, 2000, true)
-    );
-    assert_eq!(
-        (c.county.population, c.county.population_covered),
-        (6000, 3000)
-    );
+    assert_eq!((b.population, b.population_covered, b.meets_target), (2000, 2000, true));
+    assert_eq!((c.county.population, c.county.population_covered), (6000, 3000));
     assert!((c.county.coverage_ratio - 0.5).abs() < 1e-12);
     // The nearest distances are the geodesic ones.
     let g = Geodesic::new(6_378_137.0, 1.0 / 298.257_222_101);
@@ -143,12 +117,7 @@ fn a_distance_rule_covers_what_lies_within_the_radius() {
     assert_eq!(s2.nearest_facility_id.as_deref(), Some("f1"));
     // A larger radius covers s2 too.
     let wide = r.with_radius(5_600.0);
-    assert_eq!(
-        compute(&snap, &wide, &OPEN, supplies(&snap, &wide, &OPEN))
-            .county
-            .population_covered,
-        6000
-    );
+    assert_eq!(compute(&snap, &wide, &OPEN, supplies(&snap, &wide, &OPEN)).county.population_covered, 6000);
 }
 
 #[test]
@@ -157,10 +126,7 @@ fn a_presence_rule_counts_the_settlements_own_village_or_township() {
     let town = rule("[care_home]\ntype = \"presence\"\nscope = \"township\"\n");
     let c = compute(&snap, &town, &OPEN, supplies(&snap, &town, &OPEN));
     assert_eq!(c.county.population_covered, 6000);
-    let only_f1: Vec<Supply> = supplies(&snap, &town, &OPEN)
-        .into_iter()
-        .filter(|s| s.id == "f1")
-        .collect();
+    let only_f1: Vec<Supply> = supplies(&snap, &town, &OPEN).into_iter().filter(|s| s.id == "f1").collect();
     let c = compute(&snap, &town, &OPEN, only_f1);
     assert_eq!(c.townships[1].population_covered, 0);
     assert_eq!(c.townships[0].population_covered, 4000);
@@ -175,70 +141,34 @@ fn a_presence_rule_counts_the_settlements_own_village_or_township() {
 #[test]
 fn a_capacity_rule_weighs_beds_against_the_norm() {
     let snap = fixture();
-    let r = rule(
-        "[care_home]\ntype = \"capacity\"\nper = \"elderly\"\nbeds_per_1000 = 40\ntarget = 1.0\n",
-    );
+    let r = rule("[care_home]\ntype = \"capacity\"\nper = \"elderly\"\nbeds_per_1000 = 40\ntarget = 1.0\n");
     let c = compute(&snap, &r, &OPEN, supplies(&snap, &r, &OPEN));
     assert_eq!(c.population_unit, "residents_60plus");
     let a = &c.townships[0];
     // 700 elderly need 28 beds; 20 beds serve 500 of them.
-    assert_eq!(
-        (a.population, a.population_covered, a.beds, a.beds_required),
-        (700, 500, Some(20), Some(28.0))
-    );
+    assert_eq!((a.population, a.population_covered, a.beds, a.beds_required), (700, 500, Some(20), Some(28.0)));
     assert!(!a.meets_target);
     let b = &c.townships[1];
     // 400 elderly need 16 beds; 30 beds serve them all.
-    assert_eq!(
-        (b.population, b.population_covered, b.meets_target),
-        (400, 400, true)
-    );
-    let per_pop =
-        rule("[care_home]\ntype = \"capacity\"\nper = \"population\"\nbeds_per_1000 = 5\n");
+    assert_eq!((b.population, b.population_covered, b.meets_target), (400, 400, true));
+    let per_pop = rule("[care_home]\ntype = \"capacity\"\nper = \"population\"\nbeds_per_1000 = 5\n");
     let c = compute(&snap, &per_pop, &OPEN, supplies(&snap, &per_pop, &OPEN));
     // 4000 residents need 20 beds: exactly met.
-    assert_eq!(
-        (
-            c.townships[0].population_covered,
-            c.townships[0].meets_target
-        ),
-        (4000, true)
-    );
+    assert_eq!((c.townships[0].population_covered, c.townships[0].meets_target), (4000, true));
 }
 
 #[test]
 fn closed_and_planned_facilities_count_only_when_asked() {
     let mut snapf = fixture();
-    let divisions: Vec<Division> = snapf
-        .divisions()
-        .iter()
-        .map(|d| d.division.clone())
-        .collect();
-    let settlements: Vec<Settlement> = snapf
-        .settlements()
-        .iter()
-        .map(|s| s.settlement.clone())
-        .collect();
-    let mut facilities: Vec<Facility> = snapf
-        .facilities()
-        .iter()
-        .map(|f| f.facility.clone())
-        .collect();
+    let divisions: Vec<Division> = snapf.divisions().iter().map(|d| d.division.clone()).collect();
+    let settlements: Vec<Settlement> = snapf.settlements().iter().map(|s| s.settlement.clone()).collect();
+    let mut facilities: Vec<Facility> = snapf.facilities().iter().map(|f| f.facility.clone()).collect();
     facilities[1].status = FacilityStatus::Planned;
     snapf = Snapshot::build(2, divisions, settlements, facilities);
     let r = rule("[care_home]\ntype = \"distance\"\nradius_m = 5000\n");
-    assert_eq!(
-        compute(&snapf, &r, &OPEN, supplies(&snapf, &r, &OPEN)).townships[1].population_covered,
-        0
-    );
-    let both = CoverageOptions {
-        include_xpcc: false,
-        statuses: StatusSet(0b011),
-    };
-    assert_eq!(
-        compute(&snapf, &r, &both, supplies(&snapf, &r, &both)).townships[1].population_covered,
-        2000
-    );
+    assert_eq!(compute(&snapf, &r, &OPEN, supplies(&snapf, &r, &OPEN)).townships[1].population_covered, 0);
+    let both = CoverageOptions { include_xpcc: false, statuses: StatusSet(0b011) };
+    assert_eq!(compute(&snapf, &r, &both, supplies(&snapf, &r, &both)).townships[1].population_covered, 2000);
 }
 
 #[tokio::test]
@@ -249,9 +179,7 @@ async fn the_engine_equals_a_brute_force_oracle_on_random_facilities() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     for round in 0..20 {
         let radius = rng.gen_range(1_000.0..20_000.0);
-        let r = rule(&format!(
-            "[care_home]\ntype = \"distance\"\nradius_m = {radius}\ntarget = 0.8\n"
-        ));
+        let r = rule(&format!("[care_home]\ntype = \"distance\"\nradius_m = {radius}\ntarget = 0.8\n"));
         let mut sup = Vec::new();
         while sup.len() < rng.gen_range(1..60) {
             let p = [rng.gen_range(85.6..86.55), rng.gen_range(43.4..45.33)];
@@ -266,10 +194,7 @@ async fn the_engine_equals_a_brute_force_oracle_on_random_facilities() {
             }
         }
         let include_xpcc = round % 2 == 0;
-        let opts = CoverageOptions {
-            include_xpcc,
-            statuses: StatusSet(1),
-        };
+        let opts = CoverageOptions { include_xpcc, statuses: StatusSet(1) };
         let c = compute(&snap, &r, &opts, sup.clone());
         // Oracle: every settlement against every facility.
         let mut expect: std::collections::BTreeMap<String, (u64, u64, usize)> = Default::default();
@@ -283,22 +208,13 @@ async fn the_engine_equals_a_brute_force_oracle_on_random_facilities() {
             });
             let e = expect.entry(s.township_code.to_string()).or_default();
             e.0 += s.population.unwrap_or(0);
-            e.1 += if covered {
-                s.population.unwrap_or(0)
-            } else {
-                0
-            };
+            e.1 += if covered { s.population.unwrap_or(0) } else { 0 };
             e.2 += usize::from(covered);
         }
         let got: std::collections::BTreeMap<String, (u64, u64, usize)> = c
             .townships
             .iter()
-            .map(|t| {
-                (
-                    t.code.clone(),
-                    (t.population, t.population_covered, t.settlements_covered),
-                )
-            })
+            .map(|t| (t.code.clone(), (t.population, t.population_covered, t.settlements_covered)))
             .collect();
         assert_eq!(got, expect, "round {round} radius {radius}");
     }
@@ -333,10 +249,7 @@ async fn coverage_over_http_has_the_api_shape_and_excludes_xpcc_by_default() {
     ] {
         assert!(t.get(key).is_some(), "township lacks {key}");
     }
-    assert_eq!(
-        c["county"]["population"], 192_098,
-        "county-run population is the census figure"
-    );
+    assert_eq!(c["county"]["population"], 192_098, "county-run population is the census figure");
     assert_eq!(c["synthetic_data"], true);
     let all = coverage_json(&app.base, "kind=care_home&radius_m=5000&include_xpcc=true").await;
     assert_eq!(all["townships"].as_array().expect("t").len(), 19);
@@ -362,13 +275,7 @@ async fn gaps_are_exactly_the_uncovered_settlements() {
             .as_array()
             .expect("t")
             .iter()
-            .flat_map(|t| {
-                t["uncovered"]
-                    .as_array()
-                    .expect("u")
-                    .iter()
-                    .map(|u| u.as_str().expect("s").to_string())
-            })
+            .flat_map(|t| t["uncovered"].as_array().expect("u").iter().map(|u| u.as_str().expect("s").to_string()))
             .collect();
         uncovered.sort();
         let (status, ct, gaps) = get_json(&format!("{}/api/v1/coverage/gaps?{q}", app.base)).await;
@@ -404,10 +311,7 @@ async fn what_if_equals_a_real_add_and_close_followed_by_coverage() {
     assert_eq!(res.status(), 200);
     let as_if: serde_json::Value = res.json().await.expect("json");
     assert_eq!(as_if["what_if"]["written"], false);
-    assert!(!as_if["what_if"]["townships_changed"]
-        .as_array()
-        .expect("c")
-        .is_empty());
+    assert!(!as_if["what_if"]["townships_changed"].as_array().expect("c").is_empty());
     // Nothing was written.
     assert_eq!(coverage_json(&app.base, q).await, before);
     // Now really do it: register the home, close f0007.
@@ -438,10 +342,7 @@ async fn what_if_equals_a_real_add_and_close_followed_by_coverage() {
         provenance: f7.provenance,
     };
     closed.status = FacilityStatus::Closed;
-    store
-        .update_facility("f0007", f7.version, &closed, "close", &actor)
-        .await
-        .expect("close");
+    store.update_facility("f0007", f7.version, &closed, "close", &actor).await.expect("close");
     app.state.refresh().await.expect("refresh");
     let after = coverage_json(&app.base, q).await;
     assert_eq!(after["townships"], as_if["townships"]);
@@ -451,30 +352,18 @@ async fn what_if_equals_a_real_add_and_close_followed_by_coverage() {
 #[tokio::test]
 async fn siting_gains_are_what_building_the_sites_would_add() {
     let app = common::start_in_process().await;
-    let (status, _, s) = get_json(&format!(
-        "{}/api/v1/coverage/siting?kind=care_home&radius_m=5000&count=4",
-        app.base
-    ))
-    .await;
+    let (status, _, s) =
+        get_json(&format!("{}/api/v1/coverage/siting?kind=care_home&radius_m=5000&count=4", app.base)).await;
     assert_eq!(status, 200, "{s}");
     let picks = s["picks"].as_array().expect("picks");
     assert_eq!(picks.len(), 4);
-    let gains: Vec<u64> = picks
-        .iter()
-        .map(|p| p["gain_population"].as_u64().expect("gain"))
-        .collect();
-    assert!(
-        gains.windows(2).all(|w| w[0] >= w[1]),
-        "greedy gains must not grow: {gains:?}"
-    );
+    let gains: Vec<u64> = picks.iter().map(|p| p["gain_population"].as_u64().expect("gain")).collect();
+    assert!(gains.windows(2).all(|w| w[0] >= w[1]), "greedy gains must not grow: {gains:?}");
     assert!(gains[0] > 0);
     for p in picks {
         assert!(p["township_name"].is_string(), "{p}");
     }
-    let add: Vec<serde_json::Value> = picks
-        .iter()
-        .map(|p| json!({"lon": p["lon"], "lat": p["lat"]}))
-        .collect();
+    let add: Vec<serde_json::Value> = picks.iter().map(|p| json!({"lon": p["lon"], "lat": p["lat"]})).collect();
     let res = reqwest::Client::new()
         .post(format!("{}/api/v1/coverage/what-if", app.base))
         .json(&json!({"kind": "care_home", "radius_m": 5000, "add": add}))
@@ -482,25 +371,13 @@ async fn siting_gains_are_what_building_the_sites_would_add() {
         .await
         .expect("post");
     let as_if: serde_json::Value = res.json().await.expect("json");
-    let before = as_if["what_if"]["county_before"]["population_covered"]
-        .as_u64()
-        .expect("before");
-    let after = as_if["county"]["population_covered"]
-        .as_u64()
-        .expect("after");
+    let before = as_if["what_if"]["county_before"]["population_covered"].as_u64().expect("before");
+    let after = as_if["county"]["population_covered"].as_u64().expect("after");
     assert_eq!(after - before, gains.iter().sum::<u64>());
     // Presence rules site the uncovered villages with the most people first.
-    let (_, _, v) = get_json(&format!(
-        "{}/api/v1/coverage/siting?kind=community_service&count=3",
-        app.base
-    ))
-    .await;
-    let g: Vec<u64> = v["picks"]
-        .as_array()
-        .expect("p")
-        .iter()
-        .map(|p| p["gain_population"].as_u64().expect("g"))
-        .collect();
+    let (_, _, v) = get_json(&format!("{}/api/v1/coverage/siting?kind=community_service&count=3", app.base)).await;
+    let g: Vec<u64> =
+        v["picks"].as_array().expect("p").iter().map(|p| p["gain_population"].as_u64().expect("g")).collect();
     assert!(g.windows(2).all(|w| w[0] >= w[1]) && !g.is_empty(), "{v}");
 }
 
@@ -514,73 +391,33 @@ async fn bad_coverage_requests_get_problems_naming_the_field() {
         ("/api/v1/coverage?kind=cemetery&rule=care_home_beds", "rule"),
         ("/api/v1/coverage?kind=care_home&radius_m=0", "radius_m"),
         ("/api/v1/coverage?kind=care_home&radius_m=abc", "radius_m"),
-        (
-            "/api/v1/coverage?kind=care_home&include_xpcc=maybe",
-            "include_xpcc",
-        ),
+        ("/api/v1/coverage?kind=care_home&include_xpcc=maybe", "include_xpcc"),
         ("/api/v1/coverage?kind=care_home&status=gone", "status"),
-        (
-            "/api/v1/coverage/gaps?kind=care_home&radius_m=-1",
-            "radius_m",
-        ),
+        ("/api/v1/coverage/gaps?kind=care_home&radius_m=-1", "radius_m"),
         ("/api/v1/coverage/siting?kind=care_home&count=0", "count"),
         ("/api/v1/coverage/siting?kind=care_home&count=51", "count"),
-        (
-            "/api/v1/coverage/siting?kind=care_home&rule=care_home_beds",
-            "rule",
-        ),
+        ("/api/v1/coverage/siting?kind=care_home&rule=care_home_beds", "rule"),
     ] {
         let (status, ct, body) = get_json(&format!("{}{q}", app.base)).await;
-        assert_eq!(
-            (status, ct.as_str()),
-            (400, "application/problem+json"),
-            "{q}: {body}"
-        );
-        let fields: Vec<&str> = body["errors"]
-            .as_array()
-            .expect("errors")
-            .iter()
-            .filter_map(|e| e["field"].as_str())
-            .collect();
+        assert_eq!((status, ct.as_str()), (400, "application/problem+json"), "{q}: {body}");
+        let fields: Vec<&str> =
+            body["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
         assert!(fields.contains(&field), "{q}: {fields:?}");
     }
     let client = reqwest::Client::new();
     let url = format!("{}/api/v1/coverage/what-if", app.base);
     for (body, field) in [
         ("{not json".to_string(), "body"),
-        (
-            json!({"kind": "care_home", "add": [{"lat": 44.3}]}).to_string(),
-            "add[0]",
-        ),
-        (
-            json!({"kind": "care_home", "add": [{"lon": "x", "lat": 44.3}]}).to_string(),
-            "add[0].lon",
-        ),
-        (
-            json!({"kind": "care_home", "add": [{"lon": 116.4, "lat": 39.9}]}).to_string(),
-            "add[0]",
-        ),
-        (
-            json!({"kind": "care_home", "add": [{"lon": 200.0, "lat": 39.9}]}).to_string(),
-            "add[0].lon",
-        ),
-        (
-            json!({"kind": "care_home", "remove": ["f9999"]}).to_string(),
-            "remove[0]",
-        ),
-        (
-            json!({"kind": "care_home", "colour": "red"}).to_string(),
-            "colour",
-        ),
+        (json!({"kind": "care_home", "add": [{"lat": 44.3}]}).to_string(), "add[0]"),
+        (json!({"kind": "care_home", "add": [{"lon": "x", "lat": 44.3}]}).to_string(), "add[0].lon"),
+        (json!({"kind": "care_home", "add": [{"lon": 116.4, "lat": 39.9}]}).to_string(), "add[0]"),
+        (json!({"kind": "care_home", "add": [{"lon": 200.0, "lat": 39.9}]}).to_string(), "add[0].lon"),
+        (json!({"kind": "care_home", "remove": ["f9999"]}).to_string(), "remove[0]"),
+        (json!({"kind": "care_home", "colour": "red"}).to_string(), "colour"),
         (json!({"kind": "spaceport"}).to_string(), "kind"),
     ] {
-        let res = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await
-            .expect("post");
+        let res =
+            client.post(&url).header("content-type", "application/json").body(body.clone()).send().await.expect("post");
         assert_eq!(res.status(), 400, "{body}");
         assert_eq!(res.headers()["content-type"], "application/problem+json");
         let p: serde_json::Value = res.json().await.expect("json");
@@ -590,10 +427,7 @@ async fn bad_coverage_requests_get_problems_naming_the_field() {
             .iter()
             .filter_map(|e| e["field"].as_str().map(str::to_string))
             .collect();
-        assert!(
-            fields.iter().any(|f| f.starts_with(field)),
-            "{body}: {fields:?}"
-        );
+        assert!(fields.iter().any(|f| f.starts_with(field)), "{body}: {fields:?}");
     }
 }
 
@@ -603,10 +437,7 @@ async fn the_rules_are_served_with_their_plan_sentences() {
     let (status, _, r) = get_json(&format!("{}/api/v1/coverage/rules", app.base)).await;
     assert_eq!(status, 200);
     let rules = r["rules"].as_array().expect("rules");
-    let cs = rules
-        .iter()
-        .find(|r| r["id"] == "community_service")
-        .expect("community_service");
+    let cs = rules.iter().find(|r| r["id"] == "community_service").expect("community_service");
     assert!(cs["plan"].as_str().expect("plan").contains("全覆盖"));
 }
 
@@ -621,18 +452,11 @@ fn the_coverage_command_prints_townships_in_chinese_as_a_table_and_csv() {
             .current_dir(common::manifest_dir())
             .output()
             .expect("run");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).expect("utf-8")
     };
     let table = run(&["--kind", "care_home", "--radius-m", "5000"]);
-    assert!(
-        table.contains("乐土驿镇") && table.contains("覆盖率") && table.contains("合成"),
-        "{table}"
-    );
+    assert!(table.contains("乐土驿镇") && table.contains("覆盖率") && table.contains("合成"), "{table}");
     let csv = run(&["--kind", "care_home", "--format", "csv"]);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 1 + 14, "{csv}");

@@ -9,23 +9,11 @@ use std::sync::Arc;
 
 async fn loaded() -> (Arc<dyn Store>, common::TempDir) {
     let dir = common::TempDir::new("store");
-    let store = diming::store::open(&dir.sqlite_url("s.db"))
-        .await
-        .expect("open");
-    let ds = diming::import::dataset::load_dir(&common::manifest_dir().join("data/manas"))
-        .expect("dataset");
+    let store = diming::store::open(&dir.sqlite_url("s.db")).await.expect("open");
+    let ds = diming::import::dataset::load_dir(&common::manifest_dir().join("data/manas")).expect("dataset");
+    assert!(matches!(store.load_dataset(&ds, &Actor::system("test")).await.expect("load"), LoadOutcome::Loaded { .. }));
     assert!(matches!(
-        store
-            .load_dataset(&ds, &Actor::system("test"))
-            .await
-            .expect("load"),
-        LoadOutcome::Loaded { .. }
-    ));
-    assert!(matches!(
-        store
-            .load_dataset(&ds, &Actor::system("test"))
-            .await
-            .expect("load"),
+        store.load_dataset(&ds, &Actor::system("test")).await.expect("load"),
         LoadOutcome::AlreadyLoaded { .. }
     ));
     (store, dir)
@@ -48,10 +36,7 @@ fn new_care_home() -> NewFacility {
 #[tokio::test]
 async fn creating_a_facility_writes_version_1_with_history_and_audit() {
     let (store, _dir) = loaded().await;
-    let f = store
-        .create_facility(&new_care_home(), &Actor("user:zhang".into()))
-        .await
-        .expect("create");
+    let f = store.create_facility(&new_care_home(), &Actor("user:zhang".into())).await.expect("create");
     assert_eq!(f.version, 1);
     assert_eq!(f.id, "f0181");
     let h = store.history("facility", &f.id).await.expect("history");
@@ -61,26 +46,17 @@ async fn creating_a_facility_writes_version_1_with_history_and_audit() {
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].actor, "user:zhang");
     assert!(a[0].before.is_none());
-    assert_eq!(
-        a[0].after.as_ref().expect("after")["name"],
-        "兰州湾镇敬老院"
-    );
+    assert_eq!(a[0].after.as_ref().expect("after")["name"], "兰州湾镇敬老院");
 }
 
 #[tokio::test]
 async fn an_update_at_the_current_version_bumps_it_and_keeps_before_and_after() {
     let (store, _dir) = loaded().await;
-    let f = store
-        .create_facility(&new_care_home(), &Actor("user:zhang".into()))
-        .await
-        .expect("create");
+    let f = store.create_facility(&new_care_home(), &Actor("user:zhang".into())).await.expect("create");
     let mut change = new_care_home();
     change.status = FacilityStatus::Open;
     change.capacity_beds = Some(80);
-    let g = store
-        .update_facility(&f.id, 1, &change, "update", &Actor("user:li".into()))
-        .await
-        .expect("update");
+    let g = store.update_facility(&f.id, 1, &change, "update", &Actor("user:li".into())).await.expect("update");
     assert_eq!(g.version, 2);
     let h = store.history("facility", &f.id).await.expect("history");
     assert_eq!(h.iter().map(|r| r.version).collect::<Vec<_>>(), [1, 2]);
@@ -96,37 +72,12 @@ async fn a_stale_update_changes_nothing() {
     let before = store.facility("f0001").await.expect("get").expect("exists");
     let mut change = new_care_home();
     change.name = "改名".into();
-    let err = store
-        .update_facility("f0001", 7, &change, "update", &Actor("user:li".into()))
-        .await
-        .expect_err("stale");
-    assert!(
-        matches!(
-            err,
-            StoreError::Stale {
-                current: 1,
-                expected: 7,
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert_eq!(
-        store.facility("f0001").await.expect("get").expect("exists"),
-        before
-    );
-    assert_eq!(
-        store
-            .history("facility", "f0001")
-            .await
-            .expect("history")
-            .len(),
-        1
-    );
-    let missing = store
-        .update_facility("f9999", 1, &change, "update", &Actor("user:li".into()))
-        .await
-        .expect_err("missing");
+    let err = store.update_facility("f0001", 7, &change, "update", &Actor("user:li".into())).await.expect_err("stale");
+    assert!(matches!(err, StoreError::Stale { current: 1, expected: 7, .. }), "{err}");
+    assert_eq!(store.facility("f0001").await.expect("get").expect("exists"), before);
+    assert_eq!(store.history("facility", "f0001").await.expect("history").len(), 1);
+    let missing =
+        store.update_facility("f9999", 1, &change, "update", &Actor("user:li".into())).await.expect_err("missing");
     assert!(matches!(missing, StoreError::NotFound { .. }));
 }
 
@@ -138,32 +89,15 @@ async fn two_concurrent_edits_of_one_version_one_wins_one_is_stale_nothing_lost(
     let mut b = new_care_home();
     b.name = "乙".into();
     let (s1, s2) = (store.clone(), store.clone());
-    let t1 = tokio::spawn(async move {
-        s1.update_facility("f0003", 1, &a, "update", &Actor("user:a".into()))
-            .await
-    });
-    let t2 = tokio::spawn(async move {
-        s2.update_facility("f0003", 1, &b, "update", &Actor("user:b".into()))
-            .await
-    });
+    let t1 = tokio::spawn(async move { s1.update_facility("f0003", 1, &a, "update", &Actor("user:a".into())).await });
+    let t2 = tokio::spawn(async move { s2.update_facility("f0003", 1, &b, "update", &Actor("user:b".into())).await });
     let r1 = t1.await.expect("join");
     let r2 = t2.await.expect("join");
     let ok = [&r1, &r2].iter().filter(|r| r.is_ok()).count();
-    let stale = [&r1, &r2]
-        .iter()
-        .filter(|r| matches!(r, Err(StoreError::Stale { .. })))
-        .count();
+    let stale = [&r1, &r2].iter().filter(|r| matches!(r, Err(StoreError::Stale { .. }))).count();
     assert_eq!((ok, stale), (1, 1), "{r1:?} {r2:?}");
     let winner = if r1.is_ok() { "甲" } else { "乙" };
-    assert_eq!(
-        store
-            .facility("f0003")
-            .await
-            .expect("get")
-            .expect("exists")
-            .name,
-        winner
-    );
+    assert_eq!(store.facility("f0003").await.expect("get").expect("exists").name, winner);
     let h = store.history("facility", "f0003").await.expect("history");
     assert_eq!(h.len(), 2);
     assert_eq!(h[1].data["name"], winner);

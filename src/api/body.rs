@@ -18,14 +18,9 @@ pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
     let de = &mut serde_json::Deserializer::from_slice(&bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." || path == "?" || path.is_empty() {
-            "body".to_string()
-        } else {
-            path
-        };
+        let field = if path == "." || path == "?" || path.is_empty() { "body".to_string() } else { path };
         Problem::invalid(vec![FieldError {
-            field,
-            message: format!("请求体无效 (invalid JSON body): {}", e.inner()),
+            field, message: format!("请求体无效 (invalid JSON body): {}", e.inner())
         }])
     })
 }

@@ -32,31 +32,22 @@ fn resolve_rule(
     let rules = state.rules();
     let base = match (rule_id, kind) {
         (Some(id), k) => {
-            let r = rules.get(id).ok_or_else(|| {
-                Problem::invalid_field("rule", format!("没有名为 {id} 的覆盖规则 (no such rule)"))
-            })?;
+            let r = rules
+                .get(id)
+                .ok_or_else(|| Problem::invalid_field("rule", format!("没有名为 {id} 的覆盖规则 (no such rule)")))?;
             if k.is_some_and(|k| k != r.kind) {
                 return Err(Problem::invalid_field(
                     "rule",
-                    format!(
-                        "规则 {id} 属于 {}，与 kind 不符 (the rule is for another kind)",
-                        r.kind
-                    ),
+                    format!("规则 {id} 属于 {}，与 kind 不符 (the rule is for another kind)", r.kind),
                 ));
             }
             r.clone()
         }
         (None, Some(k)) => rules.default_for(k).cloned().ok_or_else(|| {
-            Problem::invalid_field(
-                "kind",
-                format!("{k} 没有默认覆盖规则 (no default rule for this kind)"),
-            )
+            Problem::invalid_field("kind", format!("{k} 没有默认覆盖规则 (no default rule for this kind)"))
         })?,
         (None, None) => {
-            return Err(Problem::invalid_field(
-                "kind",
-                "缺少必填参数 kind 或 rule (kind or rule is required)",
-            ))
+            return Err(Problem::invalid_field("kind", "缺少必填参数 kind 或 rule (kind or rule is required)"))
         }
     };
     Ok(match radius_m {
@@ -69,10 +60,7 @@ fn bool_param(p: &mut Params, name: &str) -> Result<bool, Problem> {
     match p.raw(name).as_deref() {
         None | Some("false") | Some("0") => Ok(false),
         Some("true") | Some("1") => Ok(true),
-        Some(_) => Err(Problem::invalid_field(
-            name,
-            "须为 true 或 false (must be true or false)",
-        )),
+        Some(_) => Err(Problem::invalid_field(name, "须为 true 或 false (must be true or false)")),
     }
 }
 
@@ -88,13 +76,7 @@ fn question(state: &AppState, p: &mut Params) -> Result<Question, Problem> {
     let statuses = p.statuses(OPEN);
     let include_xpcc = bool_param(p, "include_xpcc")?;
     let rule = resolve_rule(state, kind, rule_id.as_deref(), radius);
-    Ok(Question {
-        opts: CoverageOptions {
-            include_xpcc,
-            statuses,
-        },
-        rule: rule?,
-    })
+    Ok(Question { opts: CoverageOptions { include_xpcc, statuses }, rule: rule? })
 }
 
 /// Coverage from the cache of the current snapshot, computed off the async workers.
@@ -122,10 +104,7 @@ async fn cached(state: &AppState, q: &Question) -> Result<(Arc<Snapshot>, Arc<Co
 }
 
 /// `GET /api/v1/coverage?kind=&radius_m=&rule=&status=&include_xpcc=`
-pub async fn coverage(
-    State(state): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Json<Arc<Coverage>>, Problem> {
+pub async fn coverage(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Arc<Coverage>>, Problem> {
     let mut p = Params::parse(q.as_deref());
     let qn = question(&state, &mut p);
     p.finish()?;
@@ -134,10 +113,7 @@ pub async fn coverage(
 }
 
 /// `GET /api/v1/coverage/gaps?…`: the uncovered settlements as GeoJSON.
-pub async fn gaps(
-    State(state): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Problem> {
+pub async fn gaps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     let qn = question(&state, &mut p);
     p.finish()?;
@@ -148,8 +124,7 @@ pub async fn gaps(
         .filter(|r| !r.covered)
         .map(|r| {
             // The settlement's own feature, plus what the gap is.
-            let mut f: Value = serde_json::from_str(&snap.settlements()[r.idx].feature_json)
-                .unwrap_or(Value::Null);
+            let mut f: Value = serde_json::from_str(&snap.settlements()[r.idx].feature_json).unwrap_or(Value::Null);
             if let Some(Value::Object(p)) = f.get_mut("properties") {
                 p.insert("nearest_facility_id".into(), json!(r.nearest_facility_id));
                 p.insert(
@@ -247,10 +222,7 @@ pub async fn what_if(
         if let Some(s) = &w.status {
             query.append_pair("status", s);
         }
-        query.append_pair(
-            "include_xpcc",
-            if w.include_xpcc { "true" } else { "false" },
-        );
+        query.append_pair("include_xpcc", if w.include_xpcc { "true" } else { "false" });
         query.finish()
     };
     let mut p = Params::parse(Some(&query));
@@ -264,10 +236,7 @@ pub async fn what_if(
     let mut added_summary = Vec::new();
     for (i, a) in w.add.iter().enumerate() {
         match LonLat::try_from([a.lon, a.lat]) {
-            Err(e) => errors.push(FieldError {
-                field: format!("add[{i}].lon"),
-                message: e.message,
-            }),
+            Err(e) => errors.push(FieldError { field: format!("add[{i}].lon"), message: e.message }),
             Ok(p) => match snap.township_at(p.lon(), p.lat()) {
                 None => errors.push(FieldError {
                     field: format!("add[{i}]"),
@@ -277,10 +246,7 @@ pub async fn what_if(
                     ),
                 }),
                 Some(t) => {
-                    if a.attributes
-                        .iter()
-                        .any(|(k, v)| qn.rule.where_.get(k).is_some_and(|want| want != v))
-                    {
+                    if a.attributes.iter().any(|(k, v)| qn.rule.where_.get(k).is_some_and(|want| want != v)) {
                         continue; // does not match the rule's `where`: it would not count
                     }
                     added_summary.push(json!({
@@ -316,13 +282,8 @@ pub async fn what_if(
     let removed: HashSet<String> = w.remove.iter().cloned().collect();
     let (s, rule, opts, before2) = (snap.clone(), qn.rule.clone(), qn.opts, before.clone());
     let after = tokio::task::spawn_blocking(move || {
-        let supplies: Vec<Supply> = before2
-            .supplies
-            .iter()
-            .filter(|s| !removed.contains(&s.id))
-            .cloned()
-            .chain(added)
-            .collect();
+        let supplies: Vec<Supply> =
+            before2.supplies.iter().filter(|s| !removed.contains(&s.id)).cloned().chain(added).collect();
         coverage::compute(&s, &rule, &opts, supplies)
     })
     .await
@@ -332,15 +293,13 @@ pub async fn what_if(
         .iter()
         .filter_map(|t| {
             let b = before.townships.iter().find(|b| b.code == t.code)?;
-            (b.coverage_ratio != t.coverage_ratio || b.meets_target != t.meets_target).then(|| {
-                TownshipChange {
-                    code: t.code.clone(),
-                    name: t.name.clone(),
-                    coverage_ratio_before: b.coverage_ratio,
-                    coverage_ratio_after: t.coverage_ratio,
-                    meets_target_before: b.meets_target,
-                    meets_target_after: t.meets_target,
-                }
+            (b.coverage_ratio != t.coverage_ratio || b.meets_target != t.meets_target).then(|| TownshipChange {
+                code: t.code.clone(),
+                name: t.name.clone(),
+                coverage_ratio_before: b.coverage_ratio,
+                coverage_ratio_after: t.coverage_ratio,
+                meets_target_before: b.meets_target,
+                meets_target_after: t.meets_target,
             })
         })
         .collect();

@@ -49,8 +49,7 @@ impl IntoResponse for Collection {
 
 pub fn geo_json(status: StatusCode, body: String) -> Response {
     let mut res = (status, body).into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEO_JSON));
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GEO_JSON));
     res
 }
 

@@ -3,8 +3,10 @@
 //! Owns: routing, request parsing at the boundary, response shapes. Must not: hold
 //! a lock across `.await` or keep `proj::Proj` in shared state.
 
+mod auth;
 mod body;
 mod coverage_api;
+mod facility_write;
 mod geojson_out;
 mod params;
 mod problem;
@@ -76,9 +78,7 @@ impl AppState {
 
     pub(crate) fn coverage_cache_get(&self, generation: u64, key: &str) -> Option<Arc<Coverage>> {
         let cache = self.inner.coverage_cache.lock().ok()?;
-        (cache.0 == generation)
-            .then(|| cache.1.get(key).cloned())
-            .flatten()
+        (cache.0 == generation).then(|| cache.1.get(key).cloned()).flatten()
     }
 
     pub(crate) fn coverage_cache_put(&self, generation: u64, key: String, value: Arc<Coverage>) {
@@ -121,11 +121,9 @@ async fn build_snapshot(store: &dyn Store, generation: u64) -> StoreResult<Snaps
     let settlements = store.settlements().await?;
     let facilities = store.facilities().await?;
     // CPU work (parsing, indexing, rendering) off the async workers.
-    let built = tokio::task::spawn_blocking(move || {
-        Snapshot::build(generation, divisions, settlements, facilities)
-    })
-    .await
-    .map_err(|e| crate::store::StoreError::Corrupt(format!("snapshot build failed: {e}")))?;
+    let built = tokio::task::spawn_blocking(move || Snapshot::build(generation, divisions, settlements, facilities))
+        .await
+        .map_err(|e| crate::store::StoreError::Corrupt(format!("snapshot build failed: {e}")))?;
     Ok(built)
 }
 
@@ -136,18 +134,19 @@ pub fn app(state: AppState) -> Router {
         .route("/divisions/{code}", get(registry::get_division))
         .route("/settlements", get(registry::list_settlements))
         .route("/settlements/{code}", get(registry::get_settlement))
-        .route("/facilities", get(registry::list_facilities))
+        .route("/facilities", get(registry::list_facilities).post(facility_write::create))
         .route("/facilities/nearest", get(spatial_api::nearest))
         .route("/facilities/within", get(spatial_api::within))
-        .route("/facilities/{id}", get(registry::get_facility))
+        .route("/facilities/{id}", get(registry::get_facility).patch(facility_write::update))
+        .route("/facilities/{id}/close", axum::routing::post(facility_write::close))
+        .route("/facilities/{id}/history", get(facility_write::history))
+        .route("/session", get(auth::whoami).post(auth::login).delete(auth::logout))
+        .route("/tokens", axum::routing::post(auth::create_token))
         .route("/locate", get(spatial_api::locate))
         .route("/coverage", get(coverage_api::coverage))
         .route("/coverage/gaps", get(coverage_api::gaps))
         .route("/coverage/siting", get(coverage_api::siting))
-        .route(
-            "/coverage/what-if",
-            axum::routing::post(coverage_api::what_if),
-        )
+        .route("/coverage/what-if", axum::routing::post(coverage_api::what_if))
         .route("/coverage/rules", get(coverage_api::rules));
     let router = Router::new()
         .route("/health", get(health))
@@ -161,9 +160,7 @@ pub fn app(state: AppState) -> Router {
         ),
         None => router.fallback(not_found),
     };
-    router
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+    router.layer(tower_http::trace::TraceLayer::new_for_http()).with_state(state)
 }
 
 async fn health() -> impl IntoResponse {
@@ -171,8 +168,5 @@ async fn health() -> impl IntoResponse {
 }
 
 async fn not_found(req: Request) -> Problem {
-    Problem::not_found(format!(
-        "没有这个地址 (no such resource): {}",
-        req.uri().path()
-    ))
+    Problem::not_found(format!("没有这个地址 (no such resource): {}", req.uri().path()))
 }

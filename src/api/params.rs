@@ -17,31 +17,19 @@ pub struct Params<'q> {
 
 impl<'q> Params<'q> {
     pub fn parse(raw: Option<&'q str>) -> Self {
-        let pairs = raw
-            .map(|q| form_urlencoded::parse(q.as_bytes()).collect())
-            .unwrap_or_default();
-        Params {
-            pairs,
-            errors: Vec::new(),
-        }
+        let pairs = raw.map(|q| form_urlencoded::parse(q.as_bytes()).collect()).unwrap_or_default();
+        Params { pairs, errors: Vec::new() }
     }
 
     fn fail(&mut self, field: &str, message: impl Into<String>) {
         if !self.errors.iter().any(|e| e.field == field) {
-            self.errors.push(FieldError {
-                field: field.to_string(),
-                message: message.into(),
-            });
+            self.errors.push(FieldError { field: field.to_string(), message: message.into() });
         }
     }
 
     /// The value of a parameter; given twice is an error.
     pub fn raw(&mut self, name: &str) -> Option<String> {
-        let mut values = self
-            .pairs
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.to_string());
+        let mut values = self.pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.to_string());
         let first = values.next();
         if values.next().is_some() {
             self.fail(name, "参数重复 (given more than once)");
@@ -71,25 +59,21 @@ impl<'q> Params<'q> {
     /// A required point from `lon` and `lat`.
     pub fn point(&mut self) -> Option<LonLat> {
         let lon = self.number("lon");
-        let lon = self
-            .required("lon", lon)
-            .and_then(|x| match Lon::try_from(x) {
-                Ok(l) => Some(l),
-                Err(e) => {
-                    self.fail("lon", e.message);
-                    None
-                }
-            });
+        let lon = self.required("lon", lon).and_then(|x| match Lon::try_from(x) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                self.fail("lon", e.message);
+                None
+            }
+        });
         let lat = self.number("lat");
-        let lat = self
-            .required("lat", lat)
-            .and_then(|x| match Lat::try_from(x) {
-                Ok(l) => Some(l),
-                Err(e) => {
-                    self.fail("lat", e.message);
-                    None
-                }
-            });
+        let lat = self.required("lat", lat).and_then(|x| match Lat::try_from(x) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                self.fail("lat", e.message);
+                None
+            }
+        });
         Some(LonLat::new(lon?, lat?))
     }
 
@@ -101,10 +85,7 @@ impl<'q> Params<'q> {
         if v > 0.0 && v <= MAX_DISTANCE_M {
             Some(v)
         } else {
-            self.fail(
-                name,
-                "须大于 0 且不超过 1000000 米 (must be > 0 and ≤ 1,000,000 metres)",
-            );
+            self.fail(name, "须大于 0 且不超过 1000000 米 (must be > 0 and ≤ 1,000,000 metres)");
             None
         }
     }
@@ -117,10 +98,7 @@ impl<'q> Params<'q> {
         match v.trim().parse::<usize>() {
             Ok(n) if (min..=max).contains(&n) => n,
             _ => {
-                self.fail(
-                    name,
-                    format!("须为 {min} 到 {max} 之间的整数 (must be an integer in {min}..={max})"),
-                );
+                self.fail(name, format!("须为 {min} 到 {max} 之间的整数 (must be an integer in {min}..={max})"));
                 default
             }
         }
@@ -153,10 +131,7 @@ impl<'q> Params<'q> {
             }
         }
         if set == 0 {
-            self.fail(
-                "status",
-                "须至少给出一个状态 (name at least one of open, planned, closed)",
-            );
+            self.fail("status", "须至少给出一个状态 (name at least one of open, planned, closed)");
             return default;
         }
         StatusSet(set)
@@ -165,10 +140,7 @@ impl<'q> Params<'q> {
     /// `bbox=minLon,minLat,maxLon,maxLat`.
     pub fn bbox(&mut self) -> Option<[f64; 4]> {
         let v = self.raw("bbox")?;
-        let nums: Vec<f64> = v
-            .split(',')
-            .filter_map(|s| s.trim().parse::<f64>().ok())
-            .collect();
+        let nums: Vec<f64> = v.split(',').filter_map(|s| s.trim().parse::<f64>().ok()).collect();
         let ok = nums.len() == 4
             && nums.iter().all(|x| x.is_finite())
             && (-180.0..=180.0).contains(&nums[0])

@@ -29,19 +29,8 @@ fn ser_status<S: serde::Serializer>(s: &StatusCode, ser: S) -> Result<S::Ok, S::
 }
 
 impl Problem {
-    fn new(
-        status: StatusCode,
-        kind: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
-        Problem {
-            kind,
-            title,
-            status,
-            detail: detail.into(),
-            errors: Vec::new(),
-        }
+    fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Problem { kind, title, status, detail: detail.into(), errors: Vec::new() }
     }
 
     /// 400: the request's parameters or body are malformed; one entry per bad field.
@@ -58,18 +47,52 @@ impl Problem {
     }
 
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
-        Problem::invalid(vec![FieldError {
-            field: field.to_string(),
-            message: message.into(),
-        }])
+        Problem::invalid(vec![FieldError { field: field.to_string(), message: message.into() }])
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::NOT_FOUND, "/problems/not-found", "未找到 (not found)", detail)
+    }
+
+    /// 401: no credentials, or wrong ones.
+    pub fn unauthorized() -> Self {
+        Problem::unauthorized_with("需要登录或 API 令牌 (log in, or send Authorization: Bearer TOKEN)")
+    }
+
+    pub fn unauthorized_with(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::UNAUTHORIZED, "/problems/unauthorized", "未登录 (not authenticated)", detail)
+    }
+
+    /// 403: known caller, not allowed.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::FORBIDDEN, "/problems/forbidden", "无权限 (forbidden)", detail)
+    }
+
+    /// 409: the change conflicts with the record's state.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::CONFLICT, "/problems/conflict", "操作冲突 (conflict)", detail)
+    }
+
+    /// 422: well-formed, but the registry's rules refuse it.
+    pub fn unprocessable(errors: Vec<FieldError>) -> Self {
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        let mut p = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/problems/refused",
+            "不符合登记规则 (refused by the registry's rules)",
+            format!("不符合规则 (refused): {}", fields.join(", ")),
+        );
+        p.errors = errors;
+        p
+    }
+
+    /// 428: a change to an existing record must say which version it is based on.
+    pub fn precondition_required() -> Self {
         Problem::new(
-            StatusCode::NOT_FOUND,
-            "/problems/not-found",
-            "未找到 (not found)",
-            detail,
+            StatusCode::PRECONDITION_REQUIRED,
+            "/problems/if-match-required",
+            "需要 If-Match (If-Match required)",
+            "修改已有记录须在 If-Match 头中给出所依据的版本（ETag） (send the ETag you read in If-Match)",
         )
     }
 
@@ -116,10 +139,7 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = serde_json::to_string(&self).unwrap_or_else(|_| "{}".to_string());
         let mut res = (self.status, body).into_response();
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         res
     }
 }
@@ -127,6 +147,7 @@ impl IntoResponse for Problem {
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
         match e {
+            StoreError::Duplicate { entity, id } => Problem::conflict(format!("{entity} {id} 已存在 (already exists)")),
             StoreError::NotFound { entity, id } => Problem::not_found(format!("{entity} {id} 不存在 (does not exist)")),
             StoreError::Stale { entity, id, current, expected } => Problem::stale(format!(
                 "{entity} {id} 当前版本为 {current}，而请求基于版本 {expected} (is at version {current}, the request was based on {expected})"

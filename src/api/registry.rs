@@ -14,27 +14,13 @@ use axum::response::{IntoResponse, Response};
 const LIST_DEFAULT: usize = 1000;
 const LIST_MAX: usize = 10_000;
 
-fn paged(
-    path: &str,
-    query: &str,
-    features: Vec<String>,
-    limit: usize,
-    offset: usize,
-) -> Collection {
+fn paged(path: &str, query: &str, features: Vec<String>, limit: usize, offset: usize) -> Collection {
     let total = features.len();
     let (range, next, prev) = page(path, query, total, limit, offset);
-    Collection {
-        features: features[range].to_vec(),
-        number_matched: Some(total),
-        next,
-        prev,
-    }
+    Collection { features: features[range].to_vec(), number_matched: Some(total), next, prev }
 }
 
-pub async fn list_divisions(
-    State(state): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Collection, Problem> {
+pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
     let level = p.level();
     let parent = p.code("parent");
@@ -46,39 +32,21 @@ pub async fn list_divisions(
         .divisions()
         .iter()
         .filter(|d| level.is_none_or(|l| d.division.level == l))
-        .filter(|d| {
-            parent
-                .as_ref()
-                .is_none_or(|c| d.division.parent_code.as_ref() == Some(c))
-        })
+        .filter(|d| parent.as_ref().is_none_or(|c| d.division.parent_code.as_ref() == Some(c)))
         .map(|d| d.feature_json.clone())
         .collect();
-    Ok(paged(
-        "/api/v1/divisions",
-        q.as_deref().unwrap_or(""),
-        features,
-        limit,
-        offset,
-    ))
+    Ok(paged("/api/v1/divisions", q.as_deref().unwrap_or(""), features, limit, offset))
 }
 
-pub async fn get_division(
-    State(state): State<AppState>,
-    Path(code): Path<String>,
-) -> Result<Response, Problem> {
+pub async fn get_division(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, Problem> {
     let snap = state.snapshot_guard();
-    let d = snap.division(&code).ok_or_else(|| {
-        Problem::not_found(format!(
-            "没有代码为 {code} 的区划 (no division with this code)"
-        ))
-    })?;
+    let d = snap
+        .division(&code)
+        .ok_or_else(|| Problem::not_found(format!("没有代码为 {code} 的区划 (no division with this code)")))?;
     Ok(geo_json(StatusCode::OK, d.feature_json.clone()))
 }
 
-pub async fn list_settlements(
-    State(state): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Collection, Problem> {
+pub async fn list_settlements(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
     let township = p.code("township");
     let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
@@ -88,39 +56,21 @@ pub async fn list_settlements(
     let features: Vec<String> = snap
         .settlements()
         .iter()
-        .filter(|s| {
-            township
-                .as_ref()
-                .is_none_or(|t| &s.settlement.township_code == t)
-        })
+        .filter(|s| township.as_ref().is_none_or(|t| &s.settlement.township_code == t))
         .map(|s| s.feature_json.clone())
         .collect();
-    Ok(paged(
-        "/api/v1/settlements",
-        q.as_deref().unwrap_or(""),
-        features,
-        limit,
-        offset,
-    ))
+    Ok(paged("/api/v1/settlements", q.as_deref().unwrap_or(""), features, limit, offset))
 }
 
-pub async fn get_settlement(
-    State(state): State<AppState>,
-    Path(code): Path<String>,
-) -> Result<Response, Problem> {
+pub async fn get_settlement(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, Problem> {
     let snap = state.snapshot_guard();
-    let s = snap.settlement(&code).ok_or_else(|| {
-        Problem::not_found(format!(
-            "没有代码为 {code} 的居民点 (no settlement with this code)"
-        ))
-    })?;
+    let s = snap
+        .settlement(&code)
+        .ok_or_else(|| Problem::not_found(format!("没有代码为 {code} 的居民点 (no settlement with this code)")))?;
     Ok(geo_json(StatusCode::OK, s.feature_json.clone()))
 }
 
-pub async fn list_facilities(
-    State(state): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Collection, Problem> {
+pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
     let kind = p.kind();
     let township = p.code("township");
@@ -142,30 +92,17 @@ pub async fn list_facilities(
     let features: Vec<String> = idx
         .into_iter()
         .map(|i| snap.facility_at(i))
-        .filter(|f| {
-            township
-                .as_ref()
-                .is_none_or(|t| &f.facility.township_code == t)
-        })
+        .filter(|f| township.as_ref().is_none_or(|t| &f.facility.township_code == t))
         .map(|f| f.feature_json())
         .collect();
-    Ok(paged(
-        "/api/v1/facilities",
-        q.as_deref().unwrap_or(""),
-        features,
-        limit,
-        offset,
-    ))
+    Ok(paged("/api/v1/facilities", q.as_deref().unwrap_or(""), features, limit, offset))
 }
 
-pub async fn get_facility(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
+pub async fn get_facility(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
     let snap = state.snapshot_guard();
-    let f = snap.facility(&id).ok_or_else(|| {
-        Problem::not_found(format!("没有编号为 {id} 的设施 (no facility with this id)"))
-    })?;
+    let f = snap
+        .facility(&id)
+        .ok_or_else(|| Problem::not_found(format!("没有编号为 {id} 的设施 (no facility with this id)")))?;
     let mut res = geo_json(StatusCode::OK, f.feature_json());
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", f.facility.version)) {
         res.headers_mut().insert(header::ETAG, v);

@@ -30,11 +30,7 @@ fn with_distance(snap: &Snapshot, hits: &[Hit], number_matched: Option<usize>) -
         body.push_str("\"distance_m\":");
         // Millimetres: finer digits say nothing a geodesic on a 0.1 m coordinate can.
         let d = (h.distance_m * 1000.0).round() / 1000.0;
-        body.push_str(if d.is_finite() {
-            num.format_finite(d)
-        } else {
-            "null"
-        });
+        body.push_str(if d.is_finite() { num.format_finite(d) } else { "null" });
         body.push(',');
         body.push_str(&f.feature_tail);
     }
@@ -47,10 +43,7 @@ fn with_distance(snap: &Snapshot, hits: &[Hit], number_matched: Option<usize>) -
 }
 
 /// `GET /api/v1/facilities/nearest?lon=&lat=&kind=&limit=&max_distance_m=&status=`
-pub async fn nearest(
-    State(state): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Problem> {
+pub async fn nearest(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     let at = p.point();
     let kind = p.kind();
@@ -68,10 +61,7 @@ pub async fn nearest(
 
 /// `GET /api/v1/facilities/within?lon=&lat=&radius_m=&kind=&status=&limit=`: all
 /// facilities within a geodesic radius, nearest first (`limit` up to 10,000).
-pub async fn within(
-    State(state): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Problem> {
+pub async fn within(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     let at = p.point();
     let radius = p.distance_m("radius_m", true);
@@ -84,11 +74,7 @@ pub async fn within(
     };
     let snap = state.snapshot_guard();
     let hits = snap.within([at.lon(), at.lat()], kind, radius, statuses);
-    Ok(with_distance(
-        &snap,
-        &hits[..hits.len().min(limit)],
-        Some(hits.len()),
-    ))
+    Ok(with_distance(&snap, &hits[..hits.len().min(limit)], Some(hits.len())))
 }
 
 #[derive(Serialize)]
@@ -107,10 +93,7 @@ struct LocatedDivision {
 }
 
 /// `GET /api/v1/locate?lon=&lat=`: the divisions containing the point, largest first.
-pub async fn locate(
-    State(state): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Json<Located>, Problem> {
+pub async fn locate(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Located>, Problem> {
     let mut p = Params::parse(q.as_deref());
     let at = p.point();
     p.finish()?;
@@ -128,9 +111,5 @@ pub async fn locate(
             provenance: d.division.provenance.as_str(),
         })
         .collect();
-    Ok(Json(Located {
-        lon: at.lon(),
-        lat: at.lat(),
-        divisions,
-    }))
+    Ok(Json(Located { lon: at.lon(), lat: at.lat(), divisions }))
 }

@@ -102,27 +102,14 @@ pub fn supplies(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions) -> Vec<Sup
         .iter()
         .map(|e| &e.facility)
         .filter(|f| f.kind == rule.kind && opts.statuses.contains(f.status.bit()))
-        .filter(|f| {
-            rule.where_
-                .iter()
-                .all(|(k, v)| f.attributes.get(k) == Some(v))
-        })
-        .filter(|f| {
-            opts.include_xpcc
-                || !snap
-                    .division(f.township_code.as_str())
-                    .is_some_and(|d| d.division.is_xpcc)
-        })
+        .filter(|f| rule.where_.iter().all(|(k, v)| f.attributes.get(k) == Some(v)))
+        .filter(|f| opts.include_xpcc || !snap.division(f.township_code.as_str()).is_some_and(|d| d.division.is_xpcc))
         .map(|f| Supply {
             id: f.id.clone(),
             point: [f.location.lon(), f.location.lat()],
             township_code: f.township_code.to_string(),
             beds: f.capacity_beds.unwrap_or(0),
-            serves: f
-                .attributes
-                .get("serves_code")
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
+            serves: f.attributes.get("serves_code").and_then(|v| v.as_str()).map(str::to_string),
         })
         .collect()
 }
@@ -133,30 +120,15 @@ pub fn demand(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions) -> Vec<usize
         .iter()
         .enumerate()
         .filter(|(_, s)| opts.include_xpcc || !s.settlement.is_xpcc)
-        .filter(|(_, s)| {
-            rule.settlements
-                .as_ref()
-                .is_none_or(|k| k.contains(&s.settlement.village_kind))
-        })
+        .filter(|(_, s)| rule.settlements.as_ref().is_none_or(|k| k.contains(&s.settlement.village_kind)))
         .map(|(i, _)| i)
         .collect()
 }
 
 /// Coverage of `rule` over the snapshot, with `supplies` as the facility set
 /// (`supplies(snap, rule, opts)`, or a what-if variant of it).
-pub fn compute(
-    snap: &Snapshot,
-    rule: &Rule,
-    opts: &CoverageOptions,
-    supplies: Vec<Supply>,
-) -> Coverage {
-    let index = PointIndex::new(
-        supplies.len(),
-        supplies
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (i as u32, s.point, 1)),
-    );
+pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: Vec<Supply>) -> Coverage {
+    let index = PointIndex::new(supplies.len(), supplies.iter().enumerate().map(|(i, s)| (i as u32, s.point, 1)));
     let demand = demand(snap, rule, opts);
     let settlements = snap.settlements();
 
@@ -164,22 +136,14 @@ pub fn compute(
     let nearest: Vec<Option<(u32, f64)>> = parallel_map(&demand, |&i| {
         let s = &settlements[i].settlement;
         index
-            .nearest(
-                [s.location.lon(), s.location.lat()],
-                1,
-                None,
-                StatusSet::ANY,
-            )
+            .nearest([s.location.lon(), s.location.lat()], 1, None, StatusSet::ANY)
             .first()
             .map(|h| (h.idx, h.distance_m))
     });
 
-    let with_supply_township: HashSet<&str> =
-        supplies.iter().map(|s| s.township_code.as_str()).collect();
+    let with_supply_township: HashSet<&str> = supplies.iter().map(|s| s.township_code.as_str()).collect();
     let with_supply_village: HashSet<String> = match rule.rule {
-        RuleKind::Presence {
-            scope: Scope::Village,
-        } => village_assignment(snap, &supplies),
+        RuleKind::Presence { scope: Scope::Village } => village_assignment(snap, &supplies),
         _ => HashSet::new(),
     };
     let mut results: Vec<SettlementResult> = demand
@@ -189,12 +153,10 @@ pub fn compute(
             let s = &settlements[i].settlement;
             let covered = match rule.rule {
                 RuleKind::Distance { radius_m } => n.is_some_and(|(_, d)| d <= radius_m),
-                RuleKind::Presence {
-                    scope: Scope::Township,
-                } => with_supply_township.contains(s.township_code.as_str()),
-                RuleKind::Presence {
-                    scope: Scope::Village,
-                } => with_supply_village.contains(s.code.as_str()),
+                RuleKind::Presence { scope: Scope::Township } => {
+                    with_supply_township.contains(s.township_code.as_str())
+                }
+                RuleKind::Presence { scope: Scope::Village } => with_supply_village.contains(s.code.as_str()),
                 RuleKind::Capacity { .. } => false, // decided per township below
             };
             SettlementResult {
@@ -218,21 +180,14 @@ pub fn compute(
         by_township[p].1.push(r);
     }
     by_township.sort_by(|a, b| a.0.cmp(&b.0));
-    let facilities_in: HashMap<&str, (usize, u64)> =
-        supplies.iter().fold(HashMap::new(), |mut m, s| {
-            let e = m.entry(s.township_code.as_str()).or_insert((0, 0));
-            e.0 += 1;
-            e.1 += u64::from(s.beds);
-            m
-        });
+    let facilities_in: HashMap<&str, (usize, u64)> = supplies.iter().fold(HashMap::new(), |mut m, s| {
+        let e = m.entry(s.township_code.as_str()).or_insert((0, 0));
+        e.0 += 1;
+        e.1 += u64::from(s.beds);
+        m
+    });
 
-    let elderly = matches!(
-        rule.rule,
-        RuleKind::Capacity {
-            per: Per::Elderly,
-            ..
-        }
-    );
+    let elderly = matches!(rule.rule, RuleKind::Capacity { per: Per::Elderly, .. });
     let weight = |idx: usize| -> Option<u64> {
         let s = &settlements[idx].settlement;
         if elderly {
@@ -258,24 +213,14 @@ pub fn compute(
             beds_out = Some(beds);
             beds_required = Some((required * 10.0).round() / 10.0);
         } else {
-            population_covered = rows
-                .iter()
-                .filter(|&&r| results[r].covered)
-                .filter_map(|&r| weight(results[r].idx))
-                .sum();
+            population_covered =
+                rows.iter().filter(|&&r| results[r].covered).filter_map(|&r| weight(results[r].idx)).sum();
         }
         let settlements_covered = rows.iter().filter(|&&r| results[r].covered).count();
-        let coverage_ratio = ratio(
-            population_covered,
-            population,
-            settlements_covered,
-            rows.len(),
-        );
+        let coverage_ratio = ratio(population_covered, population, settlements_covered, rows.len());
         let division = snap.division(code);
         townships.push(TownshipCoverage {
-            name: division
-                .map(|d| d.division.name.clone())
-                .unwrap_or_default(),
+            name: division.map(|d| d.division.name.clone()).unwrap_or_default(),
             is_xpcc: division.is_some_and(|d| d.division.is_xpcc),
             code: code.clone(),
             settlements: rows.len(),
@@ -308,22 +253,13 @@ pub fn compute(
         townships: townships.len(),
         townships_meeting_target: townships.iter().filter(|t| t.meets_target).count(),
     };
-    let synthetic_data = demand
-        .iter()
-        .any(|&i| settlements[i].settlement.provenance.as_str() == "synthetic")
-        || supplies.iter().any(|s| {
-            snap.facility(&s.id)
-                .is_some_and(|f| f.facility.provenance.as_str() == "synthetic")
-        });
+    let synthetic_data = demand.iter().any(|&i| settlements[i].settlement.provenance.as_str() == "synthetic")
+        || supplies.iter().any(|s| snap.facility(&s.id).is_some_and(|f| f.facility.provenance.as_str() == "synthetic"));
     results.sort_by_key(|r| r.idx);
     Coverage {
         kind: rule.kind.as_str(),
         rule: rule.clone(),
-        population_unit: if elderly {
-            "residents_60plus"
-        } else {
-            "residents"
-        },
+        population_unit: if elderly { "residents_60plus" } else { "residents" },
         include_xpcc: opts.include_xpcc,
         statuses: crate::domain::FacilityStatus::ALL
             .iter()
@@ -343,10 +279,7 @@ pub fn compute(
 fn village_assignment(snap: &Snapshot, supplies: &[Supply]) -> HashSet<String> {
     let mut by_township: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, s) in snap.settlements().iter().enumerate() {
-        by_township
-            .entry(s.settlement.township_code.as_str())
-            .or_default()
-            .push(i);
+        by_township.entry(s.settlement.township_code.as_str()).or_default().push(i);
     }
     let mut out = HashSet::new();
     for s in supplies {
@@ -358,13 +291,7 @@ fn village_assignment(snap: &Snapshot, supplies: &[Supply]) -> HashSet<String> {
             v.iter()
                 .map(|&i| {
                     let st = &snap.settlements()[i].settlement;
-                    (
-                        crate::spatial::geodesic::distance_m(
-                            s.point,
-                            [st.location.lon(), st.location.lat()],
-                        ),
-                        i,
-                    )
+                    (crate::spatial::geodesic::distance_m(s.point, [st.location.lon(), st.location.lat()]), i)
                 })
                 .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
         });
@@ -383,13 +310,8 @@ pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + 
     }
     let chunk = items.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| scope.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|c| scope.spawn(|| c.iter().map(&f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     })
 }

@@ -121,14 +121,10 @@ impl FromStr for Rules {
                 field: field.into(),
                 message: message.into(),
             };
-            let t = value
-                .as_table()
-                .ok_or_else(|| err("*", "须为表 (must be a table)"))?;
+            let t = value.as_table().ok_or_else(|| err("*", "须为表 (must be a table)"))?;
             let str_of = |field: &str| t.get(field).and_then(|v| v.as_str()).map(str::to_string);
-            let num_of = |field: &str| {
-                t.get(field)
-                    .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
-            };
+            let num_of =
+                |field: &str| t.get(field).and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)));
             let kind: FacilityKind = str_of("kind")
                 .unwrap_or_else(|| id.clone())
                 .parse()
@@ -137,10 +133,7 @@ impl FromStr for Rules {
                 Some("distance") => {
                     let r = num_of("radius_m").ok_or_else(|| err("radius_m", "缺少 (required)"))?;
                     if !(r > 0.0 && r <= 1_000_000.0) {
-                        return Err(err(
-                            "radius_m",
-                            "须大于 0 且不超过 1000000 (must be in (0, 1e6])",
-                        ));
+                        return Err(err("radius_m", "须大于 0 且不超过 1000000 (must be in (0, 1e6])"));
                     }
                     RuleKind::Distance { radius_m: r }
                 }
@@ -157,15 +150,11 @@ impl FromStr for Rules {
                         Some("elderly") => Per::Elderly,
                         _ => return Err(err("per", "须为 population 或 elderly")),
                     };
-                    let b = num_of("beds_per_1000")
-                        .ok_or_else(|| err("beds_per_1000", "缺少 (required)"))?;
+                    let b = num_of("beds_per_1000").ok_or_else(|| err("beds_per_1000", "缺少 (required)"))?;
                     if !(b > 0.0 && b.is_finite()) {
                         return Err(err("beds_per_1000", "须大于 0 (must be > 0)"));
                     }
-                    RuleKind::Capacity {
-                        per,
-                        beds_per_1000: b,
-                    }
+                    RuleKind::Capacity { per, beds_per_1000: b }
                 }
                 _ => return Err(err("type", "须为 distance、presence 或 capacity")),
             };
@@ -179,19 +168,13 @@ impl FromStr for Rules {
                     v.as_array()
                         .ok_or_else(|| err("settlements", "须为字符串数组 (a list of kinds)"))?
                         .iter()
-                        .map(|s| {
-                            s.as_str()
-                                .map(str::to_string)
-                                .ok_or_else(|| err("settlements", "须为字符串数组"))
-                        })
+                        .map(|s| s.as_str().map(str::to_string).ok_or_else(|| err("settlements", "须为字符串数组")))
                         .collect::<Result<Vec<_>, _>>()?,
                 ),
             };
             let mut where_ = BTreeMap::new();
             if let Some(w) = t.get("where") {
-                let w = w
-                    .as_table()
-                    .ok_or_else(|| err("where", "须为表 (a table of attribute = value)"))?;
+                let w = w.as_table().ok_or_else(|| err("where", "须为表 (a table of attribute = value)"))?;
                 for (k, v) in w {
                     let v = serde_json::to_value(v).map_err(|e| err("where", &e.to_string()))?;
                     where_.insert(k.clone(), v);
@@ -218,36 +201,20 @@ mod tests {
 
     #[test]
     fn the_bundled_rules_parse_and_every_kind_has_a_default() {
-        let rules: Rules = include_str!("../../data/coverage_rules.toml")
-            .parse()
-            .expect("rules");
+        let rules: Rules = include_str!("../../data/coverage_rules.toml").parse().expect("rules");
         for k in FacilityKind::ALL {
             assert!(rules.default_for(k).is_some(), "{k} has no default rule");
         }
-        assert_eq!(
-            rules
-                .default_for(FacilityKind::CareHome)
-                .and_then(Rule::radius_m),
-            Some(10_000.0)
-        );
+        assert_eq!(rules.default_for(FacilityKind::CareHome).and_then(Rule::radius_m), Some(10_000.0));
     }
 
     #[test]
     fn a_bad_rule_is_refused_naming_the_rule_and_field() {
-        let e = "[care_home]\ntype = \"distance\"\nradius_m = -5\n"
-            .parse::<Rules>()
-            .expect_err("bad");
-        assert_eq!(
-            (e.rule.as_str(), e.field.as_str()),
-            ("care_home", "radius_m")
-        );
-        let e = "[x]\nkind = \"spaceport\"\ntype = \"distance\"\nradius_m = 5\n"
-            .parse::<Rules>()
-            .expect_err("bad");
+        let e = "[care_home]\ntype = \"distance\"\nradius_m = -5\n".parse::<Rules>().expect_err("bad");
+        assert_eq!((e.rule.as_str(), e.field.as_str()), ("care_home", "radius_m"));
+        let e = "[x]\nkind = \"spaceport\"\ntype = \"distance\"\nradius_m = 5\n".parse::<Rules>().expect_err("bad");
         assert_eq!(e.field, "kind");
-        let e = "[cemetery]\ntype = \"presence\"\nscope = \"province\"\n"
-            .parse::<Rules>()
-            .expect_err("bad");
+        let e = "[cemetery]\ntype = \"presence\"\nscope = \"province\"\n".parse::<Rules>().expect_err("bad");
         assert_eq!(e.field, "scope");
     }
 }

@@ -92,10 +92,8 @@ pub fn site(
         picks: Vec::new(),
         synthetic_data: cov.synthetic_data,
     };
-    let township_of = |p: [f64; 2]| {
-        snap.township_at(p[0], p[1])
-            .map(|d| (d.division.code.to_string(), d.division.name.clone()))
-    };
+    let township_of =
+        |p: [f64; 2]| snap.township_at(p[0], p[1]).map(|d| (d.division.code.to_string(), d.division.name.clone()));
     let mut covered_pop = cov.county.population_covered;
     match cov.rule.rule {
         RuleKind::Capacity { .. } => return Err(SitingError::CapacityRule(cov.rule.id.clone())),
@@ -119,12 +117,10 @@ pub fn site(
             groups.sort_by(|a, b| gain(&b.1).cmp(&gain(&a.1)).then(a.0.cmp(&b.0)));
             for (rank, (_, members)) in groups.iter().take(count).enumerate() {
                 // Site at the group's most populous settlement.
-                let best = members.iter().copied().max_by(|&a, &b| {
-                    uncovered[a]
-                        .weight
-                        .cmp(&uncovered[b].weight)
-                        .then(b.cmp(&a))
-                });
+                let best = members
+                    .iter()
+                    .copied()
+                    .max_by(|&a, &b| uncovered[a].weight.cmp(&uncovered[b].weight).then(b.cmp(&a)));
                 let Some(best) = best else { continue };
                 let g = gain(members);
                 covered_pop += g;
@@ -144,53 +140,32 @@ pub fn site(
             }
         }
         RuleKind::Distance { radius_m } => {
-            let u_index = PointIndex::new(
-                uncovered.len(),
-                uncovered
-                    .iter()
-                    .enumerate()
-                    .map(|(i, u)| (i as u32, u.point, 1)),
-            );
+            let u_index =
+                PointIndex::new(uncovered.len(), uncovered.iter().enumerate().map(|(i, u)| (i as u32, u.point, 1)));
             // Candidates: demand settlements, then the grid around the uncovered.
             let mut candidates: Vec<([f64; 2], String)> = cov
                 .results
                 .iter()
                 .map(|r| {
                     let s = &settlements[r.idx].settlement;
-                    (
-                        [s.location.lon(), s.location.lat()],
-                        format!("settlement:{}", s.code),
-                    )
+                    ([s.location.lon(), s.location.lat()], format!("settlement:{}", s.code))
                 })
                 .collect();
             if uncovered.len() <= GRID_MAX_UNCOVERED {
-                candidates.extend(
-                    grid_around(&uncovered, radius_m)
-                        .into_iter()
-                        .map(|p| (p, "grid".to_string())),
-                );
+                candidates.extend(grid_around(&uncovered, radius_m).into_iter().map(|p| (p, "grid".to_string())));
             }
-            let allowed = |p: [f64; 2]| {
-                snap.township_at(p[0], p[1])
-                    .is_some_and(|d| opts.include_xpcc || !d.division.is_xpcc)
-            };
+            let allowed =
+                |p: [f64; 2]| snap.township_at(p[0], p[1]).is_some_and(|d| opts.include_xpcc || !d.division.is_xpcc);
             let covers: Vec<Vec<u32>> = parallel_map(&candidates, |(p, label)| {
                 if label == "grid" && !allowed(*p) {
                     return Vec::new();
                 }
-                u_index
-                    .within(*p, radius_m, StatusSet::ANY)
-                    .into_iter()
-                    .map(|h| h.idx)
-                    .collect()
+                u_index.within(*p, radius_m, StatusSet::ANY).into_iter().map(|h| h.idx).collect()
             });
             answer.candidates_considered = covers.iter().filter(|c| !c.is_empty()).count();
             let mut done = vec![false; uncovered.len()];
             let gain_of = |c: &[u32], done: &[bool]| -> u64 {
-                c.iter()
-                    .filter(|&&u| !done[u as usize])
-                    .map(|&u| uncovered[u as usize].weight)
-                    .sum()
+                c.iter().filter(|&&u| !done[u as usize]).map(|&u| uncovered[u as usize].weight).sum()
             };
             // Max-heap on (gain, earlier candidate first).
             let mut heap: BinaryHeap<(u64, std::cmp::Reverse<usize>)> = covers
@@ -214,11 +189,7 @@ pub fn site(
                 if g == 0 || !taken.insert(i) {
                     break;
                 }
-                let newly: Vec<u32> = covers[i]
-                    .iter()
-                    .copied()
-                    .filter(|&u| !done[u as usize])
-                    .collect();
+                let newly: Vec<u32> = covers[i].iter().copied().filter(|&u| !done[u as usize]).collect();
                 for &u in &newly {
                     done[u as usize] = true;
                 }
@@ -234,10 +205,7 @@ pub fn site(
                     candidate: label.clone(),
                     gain_population: g,
                     gain_settlements: newly.len(),
-                    covers: newly
-                        .iter()
-                        .map(|&u| uncovered[u as usize].code.clone())
-                        .collect(),
+                    covers: newly.iter().map(|&u| uncovered[u as usize].code.clone()).collect(),
                     county_coverage_ratio_after: covered_pop as f64 / total,
                 });
             }
@@ -253,26 +221,19 @@ fn grid_around(uncovered: &[Uncovered], radius_m: f64) -> Vec<[f64; 2]> {
     let step_m = (radius_m / 2.0).clamp(250.0, 5_000.0);
     let dlat = step_m / 111_320.0;
     // One grid for all: its longitude step set at the mean latitude.
-    let mean_lat =
-        uncovered.iter().map(|u| u.point[1]).sum::<f64>() / uncovered.len().max(1) as f64;
+    let mean_lat = uncovered.iter().map(|u| u.point[1]).sum::<f64>() / uncovered.len().max(1) as f64;
     let dlon = step_m / (111_320.0 * mean_lat.to_radians().cos().max(0.05));
     let reach_lat = (radius_m / step_m).ceil() as i64;
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for u in uncovered {
-        let scale =
-            (mean_lat.to_radians().cos() / u.point[1].to_radians().cos().max(0.05)).max(1.0);
+        let scale = (mean_lat.to_radians().cos() / u.point[1].to_radians().cos().max(0.05)).max(1.0);
         let reach = (reach_lat as f64 * scale).ceil() as i64;
-        let (ci, cj) = (
-            (u.point[0] / dlon).round() as i64,
-            (u.point[1] / dlat).round() as i64,
-        );
+        let (ci, cj) = ((u.point[0] / dlon).round() as i64, (u.point[1] / dlat).round() as i64);
         for i in ci - reach..=ci + reach {
             for j in cj - reach..=cj + reach {
                 let p = [i as f64 * dlon, j as f64 * dlat];
-                if crate::spatial::geodesic::distance_m(u.point, p) <= radius_m
-                    && seen.insert((i, j))
-                {
+                if crate::spatial::geodesic::distance_m(u.point, p) <= radius_m && seen.insert((i, j)) {
                     out.push(p);
                 }
             }

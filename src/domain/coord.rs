@@ -15,7 +15,9 @@ impl TryFrom<f64> for Lon {
         if v.is_finite() && (-180.0..=180.0).contains(&v) {
             Ok(Lon(v))
         } else {
-            Err(DomainError::new("经度必须是 -180 到 180 之间的有限数 (longitude must be a finite number in [-180, 180])"))
+            Err(DomainError::new(
+                "经度必须是 -180 到 180 之间的有限数 (longitude must be a finite number in [-180, 180])",
+            ))
         }
     }
 }
@@ -26,9 +28,7 @@ impl TryFrom<f64> for Lat {
         if v.is_finite() && (-90.0..=90.0).contains(&v) {
             Ok(Lat(v))
         } else {
-            Err(DomainError::new(
-                "纬度必须是 -90 到 90 之间的有限数 (latitude must be a finite number in [-90, 90])",
-            ))
+            Err(DomainError::new("纬度必须是 -90 到 90 之间的有限数 (latitude must be a finite number in [-90, 90])"))
         }
     }
 }
@@ -54,10 +54,7 @@ pub struct LonLat {
 
 impl LonLat {
     pub fn new(lon: Lon, lat: Lat) -> Self {
-        Self {
-            lon: lon.get(),
-            lat: lat.get(),
-        }
+        Self { lon: lon.get(), lat: lat.get() }
     }
     pub fn lon(&self) -> f64 {
         self.lon

@@ -124,9 +124,7 @@ impl FromStr for Provenance {
             "real" => Ok(Provenance::Real),
             "synthetic" => Ok(Provenance::Synthetic),
             "registered" => Ok(Provenance::Registered),
-            _ => Err(DomainError::new(
-                "provenance must be real, synthetic or registered",
-            )),
+            _ => Err(DomainError::new("provenance must be real, synthetic or registered")),
         }
     }
 }

@@ -64,15 +64,12 @@ impl FacilityKind {
 impl FromStr for FacilityKind {
     type Err = DomainError;
     fn from_str(s: &str) -> Result<Self, DomainError> {
-        FacilityKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                DomainError::new(format!(
-                    "未知的设施类型 '{s}' (unknown facility kind; one of: {})",
-                    FacilityKind::ALL.map(|k| k.as_str()).join(", ")
-                ))
-            })
+        FacilityKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            DomainError::new(format!(
+                "未知的设施类型 '{s}' (unknown facility kind; one of: {})",
+                FacilityKind::ALL.map(|k| k.as_str()).join(", ")
+            ))
+        })
     }
 }
 
@@ -92,11 +89,7 @@ pub enum FacilityStatus {
 }
 
 impl FacilityStatus {
-    pub const ALL: [FacilityStatus; 3] = [
-        FacilityStatus::Open,
-        FacilityStatus::Planned,
-        FacilityStatus::Closed,
-    ];
+    pub const ALL: [FacilityStatus; 3] = [FacilityStatus::Open, FacilityStatus::Planned, FacilityStatus::Closed];
     pub fn as_str(self) -> &'static str {
         match self {
             FacilityStatus::Open => "open",
@@ -117,9 +110,7 @@ impl FromStr for FacilityStatus {
             "open" => Ok(FacilityStatus::Open),
             "planned" => Ok(FacilityStatus::Planned),
             "closed" => Ok(FacilityStatus::Closed),
-            _ => Err(DomainError::new(format!(
-                "未知的状态 '{s}' (unknown status; one of: open, planned, closed)"
-            ))),
+            _ => Err(DomainError::new(format!("未知的状态 '{s}' (unknown status; one of: open, planned, closed)"))),
         }
     }
 }

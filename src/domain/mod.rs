@@ -3,11 +3,13 @@
 //! Owns: coordinates, codes, kinds, statuses and the records built from them.
 //! Must not: do I/O or depend on axum, sqlx or any other framework.
 
+mod account;
 mod coord;
 mod division;
 mod facility;
 mod settlement;
 
+pub use account::{Role, User};
 pub use coord::{Lat, Lon, LonLat};
 pub use division::{Division, DivisionCode, DivisionLevel, Provenance};
 pub use facility::{Facility, FacilityKind, FacilityStatus, NewFacility};
@@ -22,8 +24,6 @@ pub struct DomainError {
 
 impl DomainError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
+        Self { message: message.into() }
     }
 }

@@ -4,8 +4,7 @@
 
 use super::ImportError;
 use crate::domain::{
-    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat,
-    Provenance, Settlement,
+    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, Provenance, Settlement,
 };
 use crate::naming::romanize;
 use crate::store::Dataset;
@@ -39,60 +38,39 @@ impl Reader<'_> {
         }
     }
     fn opt_str(&self, field: &str) -> Option<String> {
-        self.props
-            .get(field)
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        self.props.get(field).and_then(Value::as_str).map(str::to_string)
     }
     fn bool(&self, field: &str) -> bool {
-        self.props
-            .get(field)
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        self.props.get(field).and_then(Value::as_bool).unwrap_or(false)
     }
     fn opt_u64(&self, field: &str) -> Result<Option<u64>, ImportError> {
         match self.props.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| self.err(field, "not a non-negative integer")),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| self.err(field, "not a non-negative integer")),
         }
     }
     fn parse<T: std::str::FromStr>(&self, field: &str) -> Result<T, ImportError>
     where
         T::Err: std::fmt::Display,
     {
-        self.str(field)?
-            .parse::<T>()
-            .map_err(|e| self.err(field, e.to_string()))
+        self.str(field)?.parse::<T>().map_err(|e| self.err(field, e.to_string()))
     }
 }
 
 fn read_features(dir: &Path, name: &str) -> Result<(String, Vec<geojson::Feature>), ImportError> {
     let path = dir.join(name);
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(&path).map_err(|e| ImportError::Read {
-        file: file.clone(),
-        message: e.to_string(),
-    })?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| ImportError::Read { file: file.clone(), message: e.to_string() })?;
     let fc: geojson::FeatureCollection =
-        serde_json::from_str(&text).map_err(|e| ImportError::Read {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
+        serde_json::from_str(&text).map_err(|e| ImportError::Read { file: file.clone(), message: e.to_string() })?;
     Ok((file, fc.features))
 }
 
 fn point(r: &Reader, f: &geojson::Feature) -> Result<LonLat, ImportError> {
-    let g = f
-        .geometry
-        .as_ref()
-        .ok_or_else(|| r.err("geometry", "missing"))?;
+    let g = f.geometry.as_ref().ok_or_else(|| r.err("geometry", "missing"))?;
     match geo_types::Geometry::<f64>::try_from(g.clone()) {
-        Ok(geo_types::Geometry::Point(p)) => {
-            LonLat::try_from([p.x(), p.y()]).map_err(|e| r.err("geometry", e.message))
-        }
+        Ok(geo_types::Geometry::Point(p)) => LonLat::try_from([p.x(), p.y()]).map_err(|e| r.err("geometry", e.message)),
         _ => Err(r.err("geometry", "not a Point")),
     }
 }
@@ -107,35 +85,23 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
     let mut divisions = Vec::with_capacity(dfeatures.len());
     for (index, f) in dfeatures.iter().enumerate() {
         let props = f.properties.as_ref().unwrap_or(&empty);
-        let mut r = Reader {
-            file: &dfile,
-            index,
-            id: String::new(),
-            props,
-        };
+        let mut r = Reader { file: &dfile, index, id: String::new(), props };
         r.id = r.opt_str("code").unwrap_or_default();
         let code: DivisionCode = r.parse("code")?;
         let level: DivisionLevel = r.parse("level")?;
         if code.level() != level {
-            return Err(r.err(
-                "level",
-                format!("{} does not match the code's length", level.as_str()),
-            ));
+            return Err(r.err("level", format!("{} does not match the code's length", level.as_str())));
         }
         let name = r.str("name")?;
         let geometry = match &f.geometry {
-            Some(g) => Some(
-                geo_types::Geometry::<f64>::try_from(g.clone())
-                    .map_err(|e| r.err("geometry", e.to_string()))?,
-            ),
+            Some(g) => {
+                Some(geo_types::Geometry::<f64>::try_from(g.clone()).map_err(|e| r.err("geometry", e.to_string()))?)
+            }
             None => None,
         };
         let mut extra = Map::new();
         for (k, v) in props {
-            if !matches!(
-                k.as_str(),
-                "code" | "level" | "name" | "parent_code" | "is_xpcc" | "provenance"
-            ) {
+            if !matches!(k.as_str(), "code" | "level" | "name" | "parent_code" | "is_xpcc" | "provenance") {
                 extra.insert(k.clone(), v.clone());
             }
         }
@@ -160,18 +126,11 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
         });
     }
     // The county's own parent (the prefecture) is not in the registry.
-    let codes: std::collections::HashSet<String> =
-        divisions.iter().map(|d| d.code.to_string()).collect();
+    let codes: std::collections::HashSet<String> = divisions.iter().map(|d| d.code.to_string()).collect();
     for d in &mut divisions {
-        if d.parent_code
-            .as_ref()
-            .is_some_and(|p| !codes.contains(p.as_str()))
-        {
+        if d.parent_code.as_ref().is_some_and(|p| !codes.contains(p.as_str())) {
             if let Some(p) = d.parent_code.take() {
-                d.properties.insert(
-                    "parent_code_outside_registry".into(),
-                    Value::String(p.to_string()),
-                );
+                d.properties.insert("parent_code_outside_registry".into(), Value::String(p.to_string()));
             }
         }
     }
@@ -179,12 +138,7 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
     let mut settlements = Vec::with_capacity(sfeatures.len());
     for (index, f) in sfeatures.iter().enumerate() {
         let props = f.properties.as_ref().unwrap_or(&empty);
-        let mut r = Reader {
-            file: &sfile,
-            index,
-            id: String::new(),
-            props,
-        };
+        let mut r = Reader { file: &sfile, index, id: String::new(), props };
         r.id = r.opt_str("code").unwrap_or_default();
         settlements.push(Settlement {
             code: r.parse("code")?,
@@ -204,24 +158,13 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
     let mut facilities = Vec::with_capacity(ffeatures.len());
     for (index, f) in ffeatures.iter().enumerate() {
         let props = f.properties.as_ref().unwrap_or(&empty);
-        let mut r = Reader {
-            file: &ffile,
-            index,
-            id: String::new(),
-            props,
-        };
+        let mut r = Reader { file: &ffile, index, id: String::new(), props };
         r.id = r.opt_str("id").unwrap_or_default();
         let mut attributes = Map::new();
         for (k, v) in props {
             if !matches!(
                 k.as_str(),
-                "id" | "name"
-                    | "kind"
-                    | "township_code"
-                    | "status"
-                    | "capacity_beds"
-                    | "operator"
-                    | "provenance"
+                "id" | "name" | "kind" | "township_code" | "status" | "capacity_beds" | "operator" | "provenance"
             ) {
                 attributes.insert(k.clone(), v.clone());
             }
@@ -246,23 +189,11 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
     }
 
     let mut hash = Fnv::default();
-    for name in [
-        "divisions.geojson",
-        "settlements.geojson",
-        "facilities.geojson",
-    ] {
+    for name in ["divisions.geojson", "settlements.geojson", "facilities.geojson"] {
         hash.write(&std::fs::read(dir.join(name)).unwrap_or_default());
     }
-    let county = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("dataset");
-    Ok(Dataset {
-        id: format!("{county}@{:016x}", hash.0),
-        divisions,
-        settlements,
-        facilities,
-    })
+    let county = dir.file_name().and_then(|n| n.to_str()).unwrap_or("dataset");
+    Ok(Dataset { id: format!("{county}@{:016x}", hash.0), divisions, settlements, facilities })
 }
 
 /// `楼南村村民委员会` → `楼南村`: the committee (居委会/村委会) suffix is not part of

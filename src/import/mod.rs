@@ -13,11 +13,5 @@ pub enum ImportError {
     #[error("cannot read {file}: {message}")]
     Read { file: String, message: String },
     #[error("{file}, feature {index} ({id}), field `{field}`: {message}")]
-    Field {
-        file: String,
-        index: usize,
-        id: String,
-        field: String,
-        message: String,
-    },
+    Field { file: String, index: usize, id: String, field: String, message: String },
 }

@@ -39,11 +39,7 @@ static POLYPHONES: LazyLock<Vec<(Vec<char>, Vec<String>)>> = LazyLock::new(|| {
         .filter_map(|line| {
             let mut cols = line.split(',');
             let phrase: Vec<char> = cols.next()?.chars().collect();
-            let syllables: Vec<String> = cols
-                .next()?
-                .split_whitespace()
-                .map(str::to_string)
-                .collect();
+            let syllables: Vec<String> = cols.next()?.split_whitespace().map(str::to_string).collect();
             (phrase.len() == syllables.len() && !phrase.is_empty()).then_some((phrase, syllables))
         })
         .collect();
@@ -72,8 +68,7 @@ pub fn syllables(text: &str) -> Vec<String> {
     let mut out = Vec::with_capacity(chars.len());
     let mut i = 0;
     while i < chars.len() {
-        if let Some((phrase, readings)) = POLYPHONES.iter().find(|(p, _)| chars[i..].starts_with(p))
-        {
+        if let Some((phrase, readings)) = POLYPHONES.iter().find(|(p, _)| chars[i..].starts_with(p)) {
             out.extend(readings.iter().cloned());
             i += phrase.len();
             continue;

@@ -8,11 +8,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum CrsError {
     #[error("cannot set up the transformation {from} → {to}: {message}")]
-    Setup {
-        from: String,
-        to: String,
-        message: String,
-    },
+    Setup { from: String, to: String, message: String },
     #[error("cannot transform ({x}, {y}): {message}")]
     Transform { x: f64, y: f64, message: String },
 }
@@ -27,13 +23,7 @@ pub fn transform(from: &str, to: &str, points: &[(f64, f64)]) -> Result<Vec<(f64
     })?;
     points
         .iter()
-        .map(|&(x, y)| {
-            p.convert((x, y)).map_err(|e| CrsError::Transform {
-                x,
-                y,
-                message: e.to_string(),
-            })
-        })
+        .map(|&(x, y)| p.convert((x, y)).map_err(|e| CrsError::Transform { x, y, message: e.to_string() }))
         .collect()
 }
 
@@ -46,10 +36,7 @@ mod tests {
         // Checked on these machines (DESIGN.md): (86.21, 44.30) → E 436957.198, N 4907460.476.
         let out = transform("EPSG:4490", "EPSG:4538", &[(86.21, 44.30)]).expect("proj");
         let (e, n) = out[0];
-        assert!(
-            (e - 436_957.198).abs() < 0.01 && (n - 4_907_460.476).abs() < 0.01,
-            "{e} {n}"
-        );
+        assert!((e - 436_957.198).abs() < 0.01 && (n - 4_907_460.476).abs() < 0.01, "{e} {n}");
         let back = transform("EPSG:4538", "EPSG:4490", &out).expect("proj");
         assert!((back[0].0 - 86.21).abs() < 1e-9 && (back[0].1 - 44.30).abs() < 1e-9);
     }

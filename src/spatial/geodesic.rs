@@ -61,9 +61,7 @@ pub fn polygon_area_km2(polygon: &geo_types::Polygon<f64>) -> f64 {
         let pts = &ring.0[..if closed { n - 1 } else { n }];
         for (i, a) in pts.iter().enumerate() {
             let b = pts[(i + 1) % pts.len()];
-            let steps = (((b.x - a.x).abs().max((b.y - a.y).abs())) / DENSIFY_DEG)
-                .ceil()
-                .max(1.0) as usize;
+            let steps = (((b.x - a.x).abs().max((b.y - a.y).abs())) / DENSIFY_DEG).ceil().max(1.0) as usize;
             for s in 0..steps {
                 let t = s as f64 / steps as f64;
                 pa.add_point(a.y + (b.y - a.y) * t, a.x + (b.x - a.x) * t);
@@ -98,13 +96,7 @@ mod tests {
 
     #[test]
     fn the_chord_never_exceeds_the_geodesic() {
-        let pts = [
-            [86.2, 44.3],
-            [86.21, 44.31],
-            [85.0, 40.0],
-            [-70.0, -33.0],
-            [120.0, 30.0],
-        ];
+        let pts = [[86.2, 44.3], [86.21, 44.31], [85.0, 40.0], [-70.0, -33.0], [120.0, 30.0]];
         for a in pts {
             for b in pts {
                 let c = chord_m(ecef(a), ecef(b));

@@ -54,10 +54,7 @@ struct StatusTree {
 impl StatusTree {
     fn new(items: Vec<Item>) -> Self {
         let xyz: Vec<[f64; 3]> = items.iter().map(|(_, p)| ecef(*p)).collect();
-        Self {
-            tree: ImmutableKdTree::new_from_slice(&xyz),
-            items,
-        }
+        Self { tree: ImmutableKdTree::new_from_slice(&xyz), items }
     }
 }
 
@@ -86,16 +83,8 @@ impl PointIndex {
             }
         }
         let len = l.len();
-        let by_status = groups
-            .into_iter()
-            .map(|(s, g)| (s, StatusTree::new(g)))
-            .collect();
-        Self {
-            by_status,
-            lonlat: RTree::bulk_load(l),
-            points,
-            len,
-        }
+        let by_status = groups.into_iter().map(|(s, g)| (s, StatusTree::new(g))).collect();
+        Self { by_status, lonlat: RTree::bulk_load(l), points, len }
     }
 
     pub fn len(&self) -> usize {
@@ -108,13 +97,7 @@ impl PointIndex {
 
     /// The `k` nearest points whose status is in `statuses`, at most `max_m` away,
     /// ordered by geodesic distance then index.
-    pub fn nearest(
-        &self,
-        at: [f64; 2],
-        k: usize,
-        max_m: Option<f64>,
-        statuses: StatusSet,
-    ) -> Vec<Hit> {
+    pub fn nearest(&self, at: [f64; 2], k: usize, max_m: Option<f64>, statuses: StatusSet) -> Vec<Hit> {
         let mut best: Vec<Hit> = Vec::with_capacity(k + 1);
         if k == 0 {
             return best;
@@ -133,10 +116,7 @@ impl PointIndex {
                         NonZero::new(n).unwrap_or(NonZero::<usize>::MIN),
                         true,
                     ),
-                    None => st.tree.nearest_n::<SquaredEuclidean>(
-                        &q,
-                        NonZero::new(n).unwrap_or(NonZero::<usize>::MIN),
-                    ),
+                    None => st.tree.nearest_n::<SquaredEuclidean>(&q, NonZero::new(n).unwrap_or(NonZero::<usize>::MIN)),
                 };
                 let mut done = found.len() < n;
                 for nn in &found {
@@ -188,13 +168,7 @@ impl PointIndex {
                 }
             }
         }
-        hits.sort_by(|a, b| {
-            if before(a, b) {
-                std::cmp::Ordering::Less
-            } else {
-                std::cmp::Ordering::Greater
-            }
-        });
+        hits.sort_by(|a, b| if before(a, b) { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater });
         hits
     }
 
@@ -224,18 +198,9 @@ impl PointIndex {
             .iter()
             .enumerate()
             .filter(|(_, (_, s))| *s != 0 && statuses.contains(*s))
-            .map(|(i, (p, _))| Hit {
-                idx: i as u32,
-                distance_m: distance_m(at, *p),
-            })
+            .map(|(i, (p, _))| Hit { idx: i as u32, distance_m: distance_m(at, *p) })
             .collect();
-        all.sort_by(|a, b| {
-            if before(a, b) {
-                std::cmp::Ordering::Less
-            } else {
-                std::cmp::Ordering::Greater
-            }
-        });
+        all.sort_by(|a, b| if before(a, b) { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater });
         all
     }
 }
@@ -260,10 +225,6 @@ mod tests {
         // 86.25 and 86.75 are equidistant: the smaller index first.
         assert_eq!((got[1].idx, got[2].idx), (1, 2));
         assert_eq!(got[1].distance_m, got[2].distance_m);
-        assert!(
-            idx.nearest([86.5, 44.25], 5, Some(500.0), StatusSet::ANY)
-                .len()
-                == 1
-        );
+        assert!(idx.nearest([86.5, 44.25], 5, Some(500.0), StatusSet::ANY).len() == 1);
     }
 }

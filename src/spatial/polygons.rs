@@ -30,22 +30,12 @@ pub struct RingEdges {
 impl RingEdges {
     pub fn new(mp: &MultiPolygon<f64>) -> Self {
         let mut edges = Vec::new();
-        let mut bbox = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
+        let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
         for poly in &mp.0 {
             for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
                 for line in ring.lines() {
                     let (a, b) = canonical(line.start, line.end);
-                    bbox = [
-                        bbox[0].min(a.x).min(b.x),
-                        bbox[1].min(a.y),
-                        bbox[2].max(a.x).max(b.x),
-                        bbox[3].max(b.y),
-                    ];
+                    bbox = [bbox[0].min(a.x).min(b.x), bbox[1].min(a.y), bbox[2].max(a.x).max(b.x), bbox[3].max(b.y)];
                     if a.y != b.y {
                         edges.push([a.x, a.y, b.x, b.y]);
                     }
@@ -73,15 +63,7 @@ impl RingEdges {
                 fill[b] += 1;
             }
         }
-        Self {
-            edges,
-            band_start: counts,
-            band_edges,
-            min_y: bbox[1],
-            band_h_inv,
-            bands,
-            bbox,
-        }
+        Self { edges, band_start: counts, band_edges, min_y: bbox[1], band_h_inv, bands, bbox }
     }
 
     /// `[min_lon, min_lat, max_lon, max_lat]`.
@@ -105,9 +87,7 @@ impl RingEdges {
 
     /// The same test over every edge, without the bands: the oracle for tests.
     pub fn contains_brute_force(&self, x: f64, y: f64) -> bool {
-        self.edges
-            .iter()
-            .fold(false, |inside, e| inside ^ crosses(e, x, y))
+        self.edges.iter().fold(false, |inside, e| inside ^ crosses(e, x, y))
     }
 
     pub fn edge_count(&self) -> usize {
@@ -161,14 +141,7 @@ pub struct PolygonIndex {
 impl PolygonIndex {
     pub fn new(polygons: Vec<RingEdges>) -> Self {
         let tree = RTree::bulk_load(
-            polygons
-                .iter()
-                .enumerate()
-                .map(|(i, p)| Envelope {
-                    bbox: p.bbox(),
-                    idx: i as u32,
-                })
-                .collect(),
+            polygons.iter().enumerate().map(|(i, p)| Envelope { bbox: p.bbox(), idx: i as u32 }).collect(),
         );
         Self { polygons, tree }
     }
@@ -190,10 +163,7 @@ impl PolygonIndex {
     /// overlapping inputs, where it keeps the answer deterministic.
     pub fn locate(&self, lon: f64, lat: f64) -> Option<usize> {
         let mut best: Option<usize> = None;
-        for env in self
-            .tree
-            .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
-        {
+        for env in self.tree.locate_in_envelope_intersecting(&AABB::from_point([lon, lat])) {
             let i = env.idx as usize;
             if best.is_none_or(|b| i < b) && self.polygons[i].contains(lon, lat) {
                 best = Some(i);
@@ -216,9 +186,7 @@ impl PolygonIndex {
 
     /// The oracle: every polygon, every edge, no index.
     pub fn locate_brute_force(&self, lon: f64, lat: f64) -> Option<usize> {
-        self.polygons
-            .iter()
-            .position(|p| p.contains_brute_force(lon, lat))
+        self.polygons.iter().position(|p| p.contains_brute_force(lon, lat))
     }
 }
 
@@ -228,9 +196,7 @@ mod tests {
     use geo_types::{polygon, MultiPolygon};
 
     fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
-        MultiPolygon(vec![
-            polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)],
-        ])
+        MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)]])
     }
 
     #[test]

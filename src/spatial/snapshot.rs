@@ -66,10 +66,8 @@ impl Snapshot {
         divisions.sort_by(|a, b| a.code.cmp(&b.code));
         settlements.sort_by(|a, b| a.code.cmp(&b.code));
         facilities.sort_by(|a, b| a.id.cmp(&b.id));
-        let names: HashMap<String, String> = divisions
-            .iter()
-            .map(|d| (d.code.as_str().to_string(), d.name.clone()))
-            .collect();
+        let names: HashMap<String, String> =
+            divisions.iter().map(|d| (d.code.as_str().to_string(), d.name.clone())).collect();
 
         let mut county_polys = Vec::new();
         let mut county_div = Vec::new();
@@ -94,67 +92,36 @@ impl Snapshot {
                         DivisionLevel::Village => {}
                     }
                 }
-                DivisionEntry {
-                    feature_json: render_division(&d, area_km2),
-                    division: d,
-                    area_km2,
-                }
+                DivisionEntry { feature_json: render_division(&d, area_km2), division: d, area_km2 }
             })
             .collect();
-        let division_by_code = divisions
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.division.code.to_string(), i))
-            .collect();
+        let division_by_code = divisions.iter().enumerate().map(|(i, d)| (d.division.code.to_string(), i)).collect();
 
         let settlements: Vec<SettlementEntry> = settlements
             .into_iter()
-            .map(|s| SettlementEntry {
-                feature_json: render_settlement(&s, &names),
-                settlement: s,
-            })
+            .map(|s| SettlementEntry { feature_json: render_settlement(&s, &names), settlement: s })
             .collect();
-        let settlement_by_code = settlements
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.settlement.code.to_string(), i))
-            .collect();
+        let settlement_by_code =
+            settlements.iter().enumerate().map(|(i, s)| (s.settlement.code.to_string(), i)).collect();
 
         let facilities: Vec<FacilityEntry> = facilities
             .into_iter()
             .map(|f| {
                 let (feature_head, feature_tail) = render_facility(&f, &names);
-                FacilityEntry {
-                    facility: f,
-                    feature_head,
-                    feature_tail,
-                }
+                FacilityEntry { facility: f, feature_head, feature_tail }
             })
             .collect();
-        let facility_by_id = facilities
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.facility.id.clone(), i))
-            .collect();
+        let facility_by_id = facilities.iter().enumerate().map(|(i, f)| (f.facility.id.clone(), i)).collect();
         let point = |(i, f): (usize, &FacilityEntry)| {
-            (
-                i as u32,
-                [f.facility.location.lon(), f.facility.location.lat()],
-                f.facility.status.bit(),
-            )
+            (i as u32, [f.facility.location.lon(), f.facility.location.lat()], f.facility.status.bit())
         };
-        let all_facilities =
-            PointIndex::new(facilities.len(), facilities.iter().enumerate().map(point));
+        let all_facilities = PointIndex::new(facilities.len(), facilities.iter().enumerate().map(point));
         let by_kind = FacilityKind::ALL
             .iter()
             .map(|k| {
                 PointIndex::new(
                     facilities.len(),
-                    facilities
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, f)| f.facility.kind == *k)
-                        .map(point),
+                    facilities.iter().enumerate().filter(|(_, f)| f.facility.kind == *k).map(point),
                 )
             })
             .collect();
@@ -186,9 +153,7 @@ impl Snapshot {
         &self.settlements
     }
     pub fn settlement(&self, code: &str) -> Option<&SettlementEntry> {
-        self.settlement_by_code
-            .get(code)
-            .map(|&i| &self.settlements[i])
+        self.settlement_by_code.get(code).map(|&i| &self.settlements[i])
     }
     pub fn facilities(&self) -> &[FacilityEntry] {
         &self.facilities
@@ -216,38 +181,21 @@ impl Snapshot {
         max_distance_m: Option<f64>,
         statuses: StatusSet,
     ) -> Vec<Hit> {
-        self.index(kind)
-            .nearest(at, limit, max_distance_m, statuses)
+        self.index(kind).nearest(at, limit, max_distance_m, statuses)
     }
 
     /// Every facility (of `kind` if given) within `radius_m`, nearest first.
-    pub fn within(
-        &self,
-        at: [f64; 2],
-        kind: Option<FacilityKind>,
-        radius_m: f64,
-        statuses: StatusSet,
-    ) -> Vec<Hit> {
+    pub fn within(&self, at: [f64; 2], kind: Option<FacilityKind>, radius_m: f64, statuses: StatusSet) -> Vec<Hit> {
         self.index(kind).within(at, radius_m, statuses)
     }
 
     /// Facilities inside a lon/lat box, in id order.
-    pub fn facilities_in_bbox(
-        &self,
-        bbox: [f64; 4],
-        kind: Option<FacilityKind>,
-        statuses: StatusSet,
-    ) -> Vec<u32> {
+    pub fn facilities_in_bbox(&self, bbox: [f64; 4], kind: Option<FacilityKind>, statuses: StatusSet) -> Vec<u32> {
         self.index(kind).in_bbox(bbox, statuses)
     }
 
     /// The brute-force oracle over one kind's facilities (tests only).
-    pub fn nearest_brute_force(
-        &self,
-        at: [f64; 2],
-        kind: Option<FacilityKind>,
-        statuses: StatusSet,
-    ) -> Vec<Hit> {
+    pub fn nearest_brute_force(&self, at: [f64; 2], kind: Option<FacilityKind>, statuses: StatusSet) -> Vec<Hit> {
         self.index(kind).brute_force(at, statuses)
     }
 
@@ -256,16 +204,10 @@ impl Snapshot {
     /// (see `spatial::polygons` for the rule).
     pub fn locate(&self, lon: f64, lat: f64) -> Vec<&DivisionEntry> {
         let mut out = Vec::with_capacity(2);
-        let township = self
-            .townships
-            .locate(lon, lat)
-            .map(|i| &self.divisions[self.township_div[i]]);
+        let township = self.townships.locate(lon, lat).map(|i| &self.divisions[self.township_div[i]]);
         let county = match township.and_then(|t| t.division.parent_code.as_ref()) {
             Some(parent) => self.division(parent.as_str()),
-            None => self
-                .counties
-                .locate(lon, lat)
-                .map(|i| &self.divisions[self.county_div[i]]),
+            None => self.counties.locate(lon, lat).map(|i| &self.divisions[self.county_div[i]]),
         };
         out.extend(county);
         out.extend(township);
@@ -274,16 +216,12 @@ impl Snapshot {
 
     /// The township containing the point, by the same rule as `locate`.
     pub fn township_at(&self, lon: f64, lat: f64) -> Option<&DivisionEntry> {
-        self.townships
-            .locate(lon, lat)
-            .map(|i| &self.divisions[self.township_div[i]])
+        self.townships.locate(lon, lat).map(|i| &self.divisions[self.township_div[i]])
     }
 
     /// The oracle for `township_at`: every township polygon, every edge.
     pub fn township_at_brute_force(&self, lon: f64, lat: f64) -> Option<&DivisionEntry> {
-        self.townships
-            .locate_brute_force(lon, lat)
-            .map(|i| &self.divisions[self.township_div[i]])
+        self.townships.locate_brute_force(lon, lat).map(|i| &self.divisions[self.township_div[i]])
     }
 }
 
@@ -307,10 +245,7 @@ fn render_division(d: &Division, area_km2: Option<f64>) -> String {
     props.insert("code".into(), json!(d.code.as_str()));
     props.insert("level".into(), json!(d.level.as_str()));
     props.insert("name".into(), json!(d.name));
-    props.insert(
-        "parent_code".into(),
-        json!(d.parent_code.as_ref().map(|c| c.as_str())),
-    );
+    props.insert("parent_code".into(), json!(d.parent_code.as_ref().map(|c| c.as_str())));
     props.insert("pinyin".into(), json!(d.pinyin));
     props.insert("is_xpcc".into(), json!(d.is_xpcc));
     props.insert("provenance".into(), json!(d.provenance.as_str()));
@@ -362,10 +297,7 @@ fn render_facility(f: &Facility, names: &HashMap<String, String>) -> (String, St
     props.insert("kind".into(), json!(f.kind.as_str()));
     props.insert("kind_label".into(), json!(f.kind.label_zh()));
     props.insert("township_code".into(), json!(f.township_code.as_str()));
-    props.insert(
-        "township_name".into(),
-        json!(names.get(f.township_code.as_str())),
-    );
+    props.insert("township_name".into(), json!(names.get(f.township_code.as_str())));
     props.insert("capacity_beds".into(), json!(f.capacity_beds));
     props.insert("operator".into(), json!(f.operator));
     props.insert("status".into(), json!(f.status.as_str()));

@@ -11,7 +11,7 @@ mod sqlite;
 pub use records::{facility_json, Dataset};
 pub use sqlite::SqliteStore;
 
-use crate::domain::{Division, Facility, NewFacility, Settlement};
+use crate::domain::{Division, Facility, NewFacility, Role, Settlement, User};
 use async_trait::async_trait;
 use serde::Serialize;
 use std::sync::Arc;
@@ -25,15 +25,12 @@ pub enum StoreError {
     Foreign { target: String, reason: String },
     #[error("不支持的数据库地址 {0} (unsupported database URL; use sqlite://FILE)")]
     UnsupportedUrl(String),
+    #[error("{entity} {id} already exists")]
+    Duplicate { entity: &'static str, id: String },
     #[error("{entity} {id} not found")]
     NotFound { entity: &'static str, id: String },
     #[error("{entity} {id} is at version {current}, not {expected}")]
-    Stale {
-        entity: &'static str,
-        id: String,
-        current: i64,
-        expected: i64,
-    },
+    Stale { entity: &'static str, id: String, current: i64, expected: i64 },
     #[error("stored record is not valid: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -56,15 +53,8 @@ impl Actor {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadOutcome {
-    Loaded {
-        dataset: String,
-        divisions: usize,
-        settlements: usize,
-        facilities: usize,
-    },
-    AlreadyLoaded {
-        dataset: String,
-    },
+    Loaded { dataset: String, divisions: usize, settlements: usize, facilities: usize },
+    AlreadyLoaded { dataset: String },
 }
 
 /// One stored version of a record.
@@ -131,6 +121,36 @@ pub trait Store: Send + Sync + 'static {
 
     /// Audit entries for a record, oldest first.
     async fn audit(&self, entity: &str, id: &str) -> StoreResult<Vec<AuditEntry>>;
+
+    /// Create an account (`Duplicate` if the name is taken), audited.
+    async fn create_user(&self, new: &NewUser, actor: &Actor) -> StoreResult<User>;
+    /// An account and its password hash.
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+    async fn count_users(&self) -> StoreResult<i64>;
+    /// Keep a session (by its token's hash) until `expires_at` (RFC 3339).
+    async fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        csrf_token: &str,
+        expires_at: &str,
+    ) -> StoreResult<()>;
+    /// The live session's account and CSRF token.
+    async fn session_user(&self, token_hash: &str) -> StoreResult<Option<(User, String)>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Keep an API token (by its hash) for an account, audited.
+    async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, actor: &Actor) -> StoreResult<()>;
+    /// The account of a live (not revoked) API token.
+    async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+}
+
+/// An account to create; the password is already hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: String,
 }
 
 /// Open the store a URL names, applying any pending migrations.

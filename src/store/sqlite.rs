@@ -2,18 +2,15 @@
 
 use super::records::{division_json, facility_json, settlement_json};
 use super::{
-    now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, LoadOutcome, Store, StoreError,
-    StoreResult,
+    now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, LoadOutcome, NewUser, Store, StoreError, StoreResult,
 };
 use crate::domain::{
-    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat,
-    NewFacility, Provenance, Settlement,
+    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, NewFacility, Provenance,
+    Role, Settlement, User,
 };
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,10 +30,7 @@ impl SqliteStore {
     /// file of another application, is refused with an error naming the file.
     pub async fn open(url: &str) -> StoreResult<Self> {
         let target = url.to_string();
-        let open_err = |reason: String| StoreError::Open {
-            target: target.clone(),
-            reason,
-        };
+        let open_err = |reason: String| StoreError::Open { target: target.clone(), reason };
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| open_err(e.to_string()))?
             .create_if_missing(true)
@@ -49,17 +43,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| open_err(e.to_string()))?;
-        let store = SqliteStore {
-            pool,
-            url: target.clone(),
-        };
+        let store = SqliteStore { pool, url: target.clone() };
         // Check and migrate under one write lock, so a second process starting at the
         // same moment waits and then finds a finished registry, not a half-made one.
-        let mut tx = store
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| open_err(e.to_string()))?;
+        let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| open_err(e.to_string()))?;
         store.check_ownership(&mut tx).await?;
         MIGRATOR.run_direct(None, &mut *tx, false).await?;
         tx.commit().await?;
@@ -67,37 +54,27 @@ impl SqliteStore {
     }
 
     async fn check_ownership(&self, tx: &mut Transaction<'static, Sqlite>) -> StoreResult<()> {
-        let foreign = |reason: String| StoreError::Foreign {
-            target: self.url.clone(),
-            reason,
-        };
+        let foreign = |reason: String| StoreError::Foreign { target: self.url.clone(), reason };
         let app_id: i64 = sqlx::query_scalar("PRAGMA application_id")
             .fetch_one(&mut **tx)
             .await
-            .map_err(|e| StoreError::Open {
-                target: self.url.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| StoreError::Open { target: self.url.clone(), reason: e.to_string() })?;
         if app_id == APPLICATION_ID {
             return Ok(());
         }
         if app_id != 0 {
-            return Err(foreign(format!(
-                "application_id is {app_id:#x}, not diming's"
-            )));
+            return Err(foreign(format!("application_id is {app_id:#x}, not diming's")));
         }
-        let tables: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-                .fetch_all(&mut **tx)
-                .await?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
         let ours = tables.iter().all(|t| t == "_sqlx_migrations");
         if ours {
             Ok(())
         } else {
-            Err(foreign(format!(
-                "it already holds other tables ({})",
-                tables.join(", ")
-            )))
+            Err(foreign(format!("it already holds other tables ({})", tables.join(", "))))
         }
     }
 
@@ -119,11 +96,7 @@ struct Change<'a> {
     at: &'a str,
 }
 
-async fn record(
-    tx: &mut Transaction<'static, Sqlite>,
-    c: Change<'_>,
-    actor: &Actor,
-) -> StoreResult<()> {
+async fn record(tx: &mut Transaction<'static, Sqlite>, c: Change<'_>, actor: &Actor) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO history (entity, entity_id, version, data, changed_at, actor, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
@@ -166,9 +139,7 @@ fn division_from_row(r: &SqliteRow) -> StoreResult<Division> {
     let geometry: Option<String> = r.try_get("geometry")?;
     let geometry = match geometry {
         Some(g) => {
-            let g: geojson::Geometry = g
-                .parse::<geojson::Geometry>()
-                .map_err(|e| corrupt(&what, e))?;
+            let g: geojson::Geometry = g.parse::<geojson::Geometry>().map_err(|e| corrupt(&what, e))?;
             Some(geo_types::Geometry::<f64>::try_from(g).map_err(|e| corrupt(&what, e))?)
         }
         None => None,
@@ -176,22 +147,13 @@ fn division_from_row(r: &SqliteRow) -> StoreResult<Division> {
     let parent: Option<String> = r.try_get("parent_code")?;
     Ok(Division {
         code: code.parse().map_err(|e| corrupt(&what, e))?,
-        level: r
-            .try_get::<String, _>("level")?
-            .parse::<DivisionLevel>()
-            .map_err(|e| corrupt(&what, e))?,
+        level: r.try_get::<String, _>("level")?.parse::<DivisionLevel>().map_err(|e| corrupt(&what, e))?,
         name: r.try_get("name")?,
         pinyin: r.try_get("pinyin")?,
-        parent_code: parent
-            .map(|p| p.parse::<DivisionCode>())
-            .transpose()
-            .map_err(|e| corrupt(&what, e))?,
+        parent_code: parent.map(|p| p.parse::<DivisionCode>()).transpose().map_err(|e| corrupt(&what, e))?,
         geometry,
         is_xpcc: r.try_get("is_xpcc")?,
-        provenance: r
-            .try_get::<String, _>("provenance")?
-            .parse()
-            .map_err(|e| corrupt(&what, e))?,
+        provenance: r.try_get::<String, _>("provenance")?.parse().map_err(|e| corrupt(&what, e))?,
         valid_from: r.try_get("valid_from")?,
         valid_to: r.try_get("valid_to")?,
         properties: parse_json_map(&r.try_get::<String, _>("properties")?, &what)?,
@@ -208,21 +170,24 @@ fn settlement_from_row(r: &SqliteRow) -> StoreResult<Settlement> {
         code: code.parse().map_err(|e| corrupt(&what, e))?,
         name: r.try_get("name")?,
         short_name: r.try_get("short_name")?,
-        township_code: r
-            .try_get::<String, _>("township_code")?
-            .parse()
-            .map_err(|e| corrupt(&what, e))?,
+        township_code: r.try_get::<String, _>("township_code")?.parse().map_err(|e| corrupt(&what, e))?,
         village_kind: r.try_get("village_kind")?,
-        location: LonLat::try_from([r.try_get("lon")?, r.try_get("lat")?])
-            .map_err(|e| corrupt(&what, e))?,
+        location: LonLat::try_from([r.try_get("lon")?, r.try_get("lat")?]).map_err(|e| corrupt(&what, e))?,
         population: population.map(|p| p.max(0) as u64),
         population_60plus: population_60plus.map(|p| p.max(0) as u64),
         is_xpcc: r.try_get("is_xpcc")?,
-        provenance: r
-            .try_get::<String, _>("provenance")?
-            .parse()
-            .map_err(|e| corrupt(&what, e))?,
+        provenance: r.try_get::<String, _>("provenance")?.parse().map_err(|e| corrupt(&what, e))?,
         version: r.try_get("version")?,
+    })
+}
+
+fn user_from_row(r: &SqliteRow) -> StoreResult<User> {
+    Ok(User {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        role: r.try_get::<String, _>("role")?.parse::<Role>().map_err(|e| corrupt("user", e))?,
+        active: r.try_get("active")?,
     })
 }
 
@@ -232,27 +197,14 @@ fn facility_from_row(r: &SqliteRow) -> StoreResult<Facility> {
     let beds: Option<i64> = r.try_get("capacity_beds")?;
     Ok(Facility {
         name: r.try_get("name")?,
-        kind: r
-            .try_get::<String, _>("kind")?
-            .parse::<FacilityKind>()
-            .map_err(|e| corrupt(&what, e))?,
-        township_code: r
-            .try_get::<String, _>("township_code")?
-            .parse()
-            .map_err(|e| corrupt(&what, e))?,
-        location: LonLat::try_from([r.try_get("lon")?, r.try_get("lat")?])
-            .map_err(|e| corrupt(&what, e))?,
-        status: r
-            .try_get::<String, _>("status")?
-            .parse::<FacilityStatus>()
-            .map_err(|e| corrupt(&what, e))?,
+        kind: r.try_get::<String, _>("kind")?.parse::<FacilityKind>().map_err(|e| corrupt(&what, e))?,
+        township_code: r.try_get::<String, _>("township_code")?.parse().map_err(|e| corrupt(&what, e))?,
+        location: LonLat::try_from([r.try_get("lon")?, r.try_get("lat")?]).map_err(|e| corrupt(&what, e))?,
+        status: r.try_get::<String, _>("status")?.parse::<FacilityStatus>().map_err(|e| corrupt(&what, e))?,
         capacity_beds: beds.map(|b| u32::try_from(b).unwrap_or(u32::MAX)),
         operator: r.try_get("operator")?,
         attributes: parse_json_map(&r.try_get::<String, _>("attributes")?, &what)?,
-        provenance: r
-            .try_get::<String, _>("provenance")?
-            .parse::<Provenance>()
-            .map_err(|e| corrupt(&what, e))?,
+        provenance: r.try_get::<String, _>("provenance")?.parse::<Provenance>().map_err(|e| corrupt(&what, e))?,
         version: r.try_get("version")?,
         updated_at: r.try_get("updated_at")?,
         id,
@@ -289,19 +241,13 @@ impl Store for SqliteStore {
     }
 
     async fn loaded_dataset(&self) -> StoreResult<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'")
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'").fetch_optional(&self.pool).await?)
     }
 
     async fn load_dataset(&self, ds: &Dataset, actor: &Actor) -> StoreResult<LoadOutcome> {
         let mut tx = self.begin_write().await?;
         let existing: Option<String> =
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'")
-                .fetch_optional(&mut *tx)
-                .await?;
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'").fetch_optional(&mut *tx).await?;
         if let Some(dataset) = existing {
             return Ok(LoadOutcome::AlreadyLoaded { dataset });
         }
@@ -310,10 +256,7 @@ impl Store for SqliteStore {
         let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
         divisions.sort_by_key(|d| (d.level, d.code.clone()));
         for d in divisions {
-            let geometry = d
-                .geometry
-                .as_ref()
-                .map(|g| geojson::Geometry::from(g).to_string());
+            let geometry = d.geometry.as_ref().map(|g| geojson::Geometry::from(g).to_string());
             sqlx::query(
                 "INSERT INTO divisions (code, level, name, pinyin, parent_code, geometry, is_xpcc, provenance, valid_from, valid_to, properties, version)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -398,13 +341,11 @@ impl Store for SqliteStore {
             )
             .await?;
         }
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ('dataset', ?), ('dataset_loaded_at', ?)",
-        )
-        .bind(&ds.id)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('dataset', ?), ('dataset_loaded_at', ?)")
+            .bind(&ds.id)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(LoadOutcome::Loaded {
             dataset: ds.id.clone(),
@@ -453,11 +394,10 @@ impl Store for SqliteStore {
 
     async fn create_facility(&self, new: &NewFacility, actor: &Actor) -> StoreResult<Facility> {
         let mut tx = self.begin_write().await?;
-        let max: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(CAST(substr(id, 2) AS INTEGER)) FROM facilities WHERE id GLOB 'f[0-9]*'",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let max: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(CAST(substr(id, 2) AS INTEGER)) FROM facilities WHERE id GLOB 'f[0-9]*'")
+                .fetch_one(&mut *tx)
+                .await?;
         let at = now_rfc3339();
         let f = Facility {
             id: format!("f{:04}", max.unwrap_or(0) + 1),
@@ -501,15 +441,9 @@ impl Store for SqliteStore {
         actor: &Actor,
     ) -> StoreResult<Facility> {
         let mut tx = self.begin_write().await?;
-        let before = sqlx::query("SELECT * FROM facilities WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let before = sqlx::query("SELECT * FROM facilities WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
         let Some(before) = before.as_ref().map(facility_from_row).transpose()? else {
-            return Err(StoreError::NotFound {
-                entity: "facility",
-                id: id.to_string(),
-            });
+            return Err(StoreError::NotFound { entity: "facility", id: id.to_string() });
         };
         if before.version != expected_version {
             return Err(StoreError::Stale {
@@ -584,13 +518,11 @@ impl Store for SqliteStore {
     }
 
     async fn history(&self, entity: &str, id: &str) -> StoreResult<Vec<HistoryRow>> {
-        let rows = sqlx::query(
-            "SELECT * FROM history WHERE entity = ? AND entity_id = ? ORDER BY version",
-        )
-        .bind(entity)
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT * FROM history WHERE entity = ? AND entity_id = ? ORDER BY version")
+            .bind(entity)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 let data: String = r.try_get("data")?;
@@ -608,15 +540,13 @@ impl Store for SqliteStore {
     }
 
     async fn audit(&self, entity: &str, id: &str) -> StoreResult<Vec<AuditEntry>> {
-        let rows =
-            sqlx::query("SELECT * FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id")
-                .bind(entity)
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query("SELECT * FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id")
+            .bind(entity)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
         let parse = |s: Option<String>| -> StoreResult<Option<Value>> {
-            s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("audit", e)))
-                .transpose()
+            s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("audit", e))).transpose()
         };
         rows.iter()
             .map(|r| {
@@ -632,5 +562,134 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn create_user(&self, new: &NewUser, actor: &Actor) -> StoreResult<User> {
+        let mut tx = self.begin_write().await?;
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+            .bind(&new.username)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Duplicate { entity: "user", id: new.username.clone() });
+        }
+        let at = now_rfc3339();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&new.username)
+        .bind(&new.display_name)
+        .bind(new.role.as_str())
+        .bind(&new.password_hash)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let user = User {
+            id,
+            username: new.username.clone(),
+            display_name: new.display_name.clone(),
+            role: new.role,
+            active: true,
+        };
+        // The history and audit keep the account, never its password hash.
+        let after = serde_json::to_value(&user).unwrap_or(Value::Null);
+        let change = Change {
+            entity: "user",
+            entity_id: &user.username,
+            version: 1,
+            action: "create",
+            before: None,
+            after: &after,
+            at: &at,
+        };
+        record(&mut tx, change, actor).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+        let row =
+            sqlx::query("SELECT * FROM users WHERE username = ?").bind(username).fetch_optional(&self.pool).await?;
+        row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?))).transpose()
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?)
+    }
+
+    async fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        csrf_token: &str,
+        expires_at: &str,
+    ) -> StoreResult<()> {
+        let now = now_rfc3339();
+        sqlx::query("DELETE FROM sessions WHERE expires_at < ?").bind(&now).execute(&self.pool).await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf_token)
+        .bind(&now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str) -> StoreResult<Option<(User, String)>> {
+        let row = sqlx::query(
+            "SELECT u.*, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now_rfc3339())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((user_from_row(&r)?, r.try_get("csrf_token")?))).transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, actor: &Actor) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let at = now_rfc3339();
+        sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(name)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        // Named by account and a prefix of the hash: names need not be unique, and
+        // the token itself is never kept.
+        let entity_id = format!("{user_id}:{}", &token_hash[..token_hash.len().min(12)]);
+        let after = serde_json::json!({"user_id": user_id, "name": name});
+        let change = Change {
+            entity: "api_token",
+            entity_id: &entity_id,
+            version: 1,
+            action: "create",
+            before: None,
+            after: &after,
+            at: &at,
+        };
+        record(&mut tx, change, actor).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
     }
 }

@@ -22,12 +22,9 @@ pub fn shared_data_dir() -> PathBuf {
 }
 
 pub fn read_gz(path: &std::path::Path) -> String {
-    let file =
-        std::fs::File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
     let mut s = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut s)
-        .expect("gzip");
+    flate2::read::GzDecoder::new(file).read_to_string(&mut s).expect("gzip");
     s
 }
 
@@ -38,25 +35,14 @@ pub fn counties() -> Vec<County> {
         .into_iter()
         .map(|f| {
             let props = f.properties.clone().unwrap_or_default();
-            let s = |k: &str| {
-                props
-                    .get(k)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let g: Geometry<f64> =
-                Geometry::try_from(f.geometry.expect("geometry")).expect("geometry");
+            let s = |k: &str| props.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let g: Geometry<f64> = Geometry::try_from(f.geometry.expect("geometry")).expect("geometry");
             let polygon = match g {
                 Geometry::Polygon(p) => MultiPolygon(vec![p]),
                 Geometry::MultiPolygon(mp) => mp,
                 other => panic!("unexpected geometry {other:?}"),
             };
-            County {
-                adcode: s("adcode"),
-                name: s("name"),
-                polygon,
-            }
+            County { adcode: s("adcode"), name: s("name"), polygon }
         })
         .collect()
 }

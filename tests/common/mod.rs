@@ -18,12 +18,9 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let p =
-            std::env::temp_dir().join(format!("diming-test-{tag}-{}-{nanos}", std::process::id()));
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let p = std::env::temp_dir().join(format!("diming-test-{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).expect("temp dir");
         TempDir(p)
     }
@@ -58,14 +55,7 @@ impl Drop for Served {
 /// `diming serve --listen 127.0.0.1:0 --database URL`, from the crate root.
 fn serve_command(database_url: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_diming"));
-    c.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--database",
-        database_url,
-    ])
-    .current_dir(manifest_dir());
+    c.args(["serve", "--listen", "127.0.0.1:0", "--database", database_url]).current_dir(manifest_dir());
     c
 }
 
@@ -100,11 +90,7 @@ pub fn spawn_serve(database_url: &str, extra_args: &[&str]) -> Result<Served, St
         }
     });
     match rx.recv_timeout(Duration::from_secs(180)) {
-        Ok(base) => Ok(Served {
-            child,
-            base,
-            stderr: stderr_buf,
-        }),
+        Ok(base) => Ok(Served { child, base, stderr: stderr_buf }),
         Err(_) => {
             let _ = child.kill();
             let status = child.wait().ok();
@@ -117,11 +103,7 @@ pub fn spawn_serve(database_url: &str, extra_args: &[&str]) -> Result<Served, St
 
 /// Run `diming serve` expecting it to fail; returns (exit success?, stderr).
 pub fn serve_expecting_failure(database_url: &str) -> (bool, String) {
-    let mut child = serve_command(database_url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = serve_command(database_url).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -149,50 +131,26 @@ pub struct InProcess {
 
 pub async fn start_in_process() -> InProcess {
     let dir = TempDir::new("inproc");
-    let store = diming::store::open(&dir.sqlite_url("t.db"))
-        .await
-        .expect("open");
-    let ds =
-        diming::import::dataset::load_dir(&manifest_dir().join("data/manas")).expect("dataset");
-    store
-        .load_dataset(&ds, &diming::store::Actor::system("test"))
-        .await
-        .expect("load");
-    let rules = diming::coverage::Rules::load(&manifest_dir().join("data/coverage_rules.toml"))
-        .expect("rules");
-    let options = diming::AppOptions {
-        web_dir: Some(manifest_dir().join("web")),
-        rules,
-    };
+    let store = diming::store::open(&dir.sqlite_url("t.db")).await.expect("open");
+    let ds = diming::import::dataset::load_dir(&manifest_dir().join("data/manas")).expect("dataset");
+    store.load_dataset(&ds, &diming::store::Actor::system("test")).await.expect("load");
+    let rules = diming::coverage::Rules::load(&manifest_dir().join("data/coverage_rules.toml")).expect("rules");
+    let options = diming::AppOptions { web_dir: Some(manifest_dir().join("web")), rules };
     let state = diming::AppState::new(store, options).await.expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = diming::app(state.clone());
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    InProcess {
-        base: format!("http://{addr}"),
-        state,
-        _dir: dir,
-    }
+    InProcess { base: format!("http://{addr}"), state, _dir: dir }
 }
 
 pub async fn get_json(url: &str) -> (u16, String, serde_json::Value) {
-    let res = reqwest::get(url)
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let res = reqwest::get(url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let status = res.status().as_u16();
-    let ct = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let text = res.text().await.expect("body");
-    let v =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {text}"));
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {text}"));
     (status, ct, v)
 }

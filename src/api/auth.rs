@@ -1,0 +1,161 @@
+//! Who is calling (session cookie or API token), log in/out, API tokens, and the
+//! mapping of a refused role check to 401/403.
+
+use super::body::parse_json;
+use super::problem::Problem;
+use super::AppState;
+use crate::accounts::{self, Caller, Denied, CSRF_HEADER, SESSION_COOKIE, SESSION_HOURS};
+use crate::domain::Role;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+impl From<Denied> for Problem {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::NotLoggedIn => Problem::unauthorized(),
+            Denied::Forbidden { role, needed } => Problem::forbidden(format!(
+                "此操作需要「{}」权限，当前账号为「{}」 (needs role {}, you are {})",
+                needed.label_zh(),
+                role.label_zh(),
+                needed.as_str(),
+                role.as_str()
+            )),
+            Denied::Csrf => Problem::forbidden(format!(
+                "缺少或错误的 CSRF 令牌：请在 {CSRF_HEADER} 头中附上登录时返回的 csrf_token (missing or wrong CSRF token)"
+            )),
+        }
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let store = state.store();
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+            let token = auth.strip_prefix("Bearer ").ok_or_else(Problem::unauthorized)?;
+            let user = store.token_user(&accounts::token_hash(token.trim())).await?;
+            return user.map(|user| Caller::Token { user }).ok_or_else(Problem::unauthorized);
+        }
+        if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
+            if let Some((user, csrf)) = store.session_user(&accounts::token_hash(token)).await? {
+                let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+                let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+                return Ok(Caller::Session { user, csrf_ok: safe || sent == Some(csrf.as_str()) });
+            }
+        }
+        Ok(Caller::Anonymous)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/v1/session`: log in; sets the session cookie and returns the CSRF
+/// token that cookie-authenticated writes must repeat in `X-CSRF-Token`.
+pub async fn login(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, Problem> {
+    let l: Login = parse_json(body)?;
+    let found = state.store().user_by_name(&l.username).await?;
+    // Verify against a dummy hash when the name is unknown, so timing does not tell.
+    let ok = match &found {
+        Some((user, hash)) => user.active && accounts::verify_password(&l.password, hash),
+        None => {
+            accounts::verify_password(&l.password, DUMMY_HASH);
+            false
+        }
+    };
+    let Some((user, _)) = found.filter(|_| ok) else {
+        tracing::info!(username = %l.username, "failed login");
+        return Err(Problem::unauthorized_with("用户名或密码错误 (wrong username or password)"));
+    };
+    let token = accounts::new_token();
+    let csrf = accounts::new_token();
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(SESSION_HOURS);
+    let expires = expires.format(&time::format_description::well_known::Rfc3339).map_err(|e| Problem::internal(&e))?;
+    state.store().create_session(user.id, &accounts::token_hash(&token), &csrf, &expires).await?;
+    let cookie =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", SESSION_HOURS * 3600);
+    let mut res = Json(json!({"user": user, "csrf_token": csrf, "expires_at": expires})).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// An argon2id hash of a random string: the work done for unknown user names.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0bO5CyjXz5Ng3CqfK3Kp3BdSmsHJnZaT9gDaW3e5XXQ";
+
+/// `GET /api/v1/session`: who is logged in.
+pub async fn whoami(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, Problem> {
+    match &caller {
+        Caller::Session { user, .. } => {
+            let token = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+            let csrf = state.store().session_user(&accounts::token_hash(token)).await?.map(|(_, c)| c);
+            Ok(Json(json!({"user": user, "csrf_token": csrf, "via": "session"})))
+        }
+        Caller::Token { user } => Ok(Json(json!({"user": user, "via": "token"}))),
+        Caller::Anonymous => Err(Problem::unauthorized()),
+    }
+}
+
+/// `DELETE /api/v1/session`: log out.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Problem> {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        state.store().delete_session(&accounts::token_hash(token)).await?;
+    }
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("diming_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    name: String,
+}
+
+/// `POST /api/v1/tokens`: an API token for the logged-in account, shown once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let user = caller.require(Role::Viewer)?.clone();
+    let t: NewToken = parse_json(body)?;
+    if t.name.trim().is_empty() {
+        return Err(Problem::invalid_field("name", "须给出令牌名称 (name the token, e.g. the application)"));
+    }
+    let token = accounts::new_token();
+    state.store().create_api_token(user.id, t.name.trim(), &accounts::token_hash(&token), &caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(json!({"name": t.name.trim(), "token": token, "user": user}))).into_response())
+}
