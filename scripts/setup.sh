@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Installs what building and running diming needs on Debian, if it is missing:
 # PROJ (linked by the proj crate) with pkg-config and libclang for its bindings.
-# Idempotent and quiet when everything is there. Needs root (or sudo) only when
+# With --test, also what the test suite needs: Debian's Chromium, CJK fonts for
+# the page's screenshots, Node.js, and the browser tests' npm packages.
+# Idempotent and quiet when everything is there; needs root (or sudo) only when
 # something must be installed.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need=()
-dpkg -s libproj-dev >/dev/null 2>&1 || need+=(libproj-dev)
+have_pkg() { dpkg -s "$1" >/dev/null 2>&1; }
+have_pkg libproj-dev || need+=(libproj-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
-dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+have_pkg libclang-dev || need+=(libclang-dev)
 command -v clang >/dev/null 2>&1 || need+=(clang)
-for extra in "$@"; do
-  dpkg -s "$extra" >/dev/null 2>&1 || need+=("$extra")
-done
+if [[ "${1:-}" == "--test" ]]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  have_pkg fonts-noto-cjk || need+=(fonts-noto-cjk)
+  command -v node >/dev/null 2>&1 || need+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need+=(npm)
+fi
 
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}" >&2
@@ -26,4 +33,12 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo (the Rust toolchain, 1.85 or newer) is required and was not found on PATH" >&2
   exit 1
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  # puppeteer-core drives the system Chromium; it must not download a browser.
+  if [[ ! -d tests/browser/node_modules/puppeteer-core ]] || [[ tests/browser/package-lock.json -nt tests/browser/node_modules ]]; then
+    (cd tests/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+    touch tests/browser/node_modules
+  fi
 fi

@@ -4,5 +4,5 @@
 # dataset checks against the real inputs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test
 cargo test --no-fail-fast "$@"

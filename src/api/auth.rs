@@ -108,7 +108,7 @@ pub async fn login(State(state): State<AppState>, body: Result<Bytes, BytesRejec
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0bO5CyjXz5Ng3CqfK3Kp3BdSmsHJnZaT9gDaW3e5XXQ";
 
-/// `GET /api/v1/session`: who is logged in.
+/// `GET /api/v1/session`: who is logged in (`{"user": null}` when nobody is).
 pub async fn whoami(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -121,7 +121,8 @@ pub async fn whoami(
             Ok(Json(json!({"user": user, "csrf_token": csrf, "via": "session"})))
         }
         Caller::Token { user } => Ok(Json(json!({"user": user, "via": "token"}))),
-        Caller::Anonymous => Err(Problem::unauthorized()),
+        // Not an error: the page asks on every load whether anyone is logged in.
+        Caller::Anonymous => Ok(Json(json!({"user": null}))),
     }
 }
 

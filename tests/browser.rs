@@ -1,0 +1,48 @@
+//! The page in a real headless Chromium (Debian's), driven by
+//! tests/browser/planner.mjs through puppeteer-core. Screenshots are written to
+//! artifacts/browser/. `scripts/test.sh` installs Chromium and the Node packages.
+
+mod common;
+
+use diming::domain::Role;
+
+const PASSWORD: &str = "browser test password";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_planner_map_and_facility_editing_work_in_chromium() {
+    let app = common::start_in_process().await;
+    for (name, role) in [("planner_viewer", Role::Viewer), ("zoning_editor", Role::Editor)] {
+        let new = diming::store::NewUser {
+            username: name.into(),
+            display_name: format!("测试{}", role.label_zh()),
+            role,
+            password_hash: diming::accounts::hash_password(PASSWORD).expect("hash"),
+        };
+        app.state.store().create_user(&new, &diming::store::Actor::system("test")).await.expect("user");
+    }
+    let dir = common::manifest_dir();
+    let artifacts = dir.join("artifacts/browser");
+    let base = app.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(dir.join("tests/browser/planner.mjs"))
+            .current_dir(dir.join("tests/browser"))
+            .env("DIMING_BASE", base)
+            .env("DIMING_ARTIFACTS", &artifacts)
+            .env("DIMING_VIEWER", "planner_viewer")
+            .env("DIMING_EDITOR", "zoning_editor")
+            .env("DIMING_PASSWORD", PASSWORD)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("node (scripts/test.sh installs it with Chromium and puppeteer-core)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(out.status.success(), "browser checks failed:\n{stdout}\n{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.trim().lines().last().unwrap_or("{}")).expect("json report");
+    assert_eq!(report["ok"], true);
+    assert!(report["checks"].as_array().is_some_and(|c| c.len() >= 15), "{report}");
+}

@@ -1,0 +1,176 @@
+// Drives Debian's Chromium against a running diming: the planner map and
+// facility editing, as a planner and an officer use them. Run by tests/browser.rs:
+//   node tests/browser/planner.mjs   (env: DIMING_BASE, DIMING_ARTIFACTS, DIMING_EDITOR, DIMING_VIEWER, DIMING_PASSWORD)
+// Prints one JSON line; exits non-zero on the first failed check.
+import puppeteer from 'puppeteer-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const base = process.env.DIMING_BASE;
+const artifacts = process.env.DIMING_ARTIFACTS || 'artifacts';
+const password = process.env.DIMING_PASSWORD;
+fs.mkdirSync(artifacts, { recursive: true });
+
+const checks = [];
+const consoleErrors = [];
+function check(name, ok, detail = '') {
+  checks.push({ name, ok, detail });
+  if (!ok) throw new Error(`${name}: ${detail}`);
+}
+
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--enable-unsafe-swiftshader',
+    '--disable-gpu-sandbox',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+    '--lang=zh-CN',
+  ],
+});
+let page;
+try {
+  page = await browser.newPage();
+  await page.setViewport({ width: 1366, height: 860 });
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+
+  await page.goto(`${base}/`, { waitUntil: 'load' });
+  await page.evaluate(() => window.diming.ready);
+  await page.evaluate(() => { window.__pageId = Math.random(); });
+  const pageId = await page.evaluate(() => window.__pageId);
+  const idle = () => page.evaluate(() => new Promise((r) => { const m = window.diming.map; if (m.loaded() && !m.isMoving()) { m.once('idle', r); m.triggerRepaint(); } else m.once('idle', r); }));
+  await idle();
+  await shot('01-planner-care-home');
+
+  // The map renders the township polygons: what MapLibre drew, not the DOM.
+  const rendered = () => page.evaluate(() => {
+    const feats = window.diming.map.queryRenderedFeatures({ layers: ['township-fill'] });
+    const by = {};
+    for (const f of feats) by[f.properties.code] = { ratio: f.properties.coverage_ratio, kind: f.properties.kind, name: f.properties.name };
+    return by;
+  });
+  const careHome = await rendered();
+  check('map renders all 19 township polygons', Object.keys(careHome).length === 19, JSON.stringify(Object.keys(careHome)));
+  check('township fills carry the care_home coverage', Object.values(careHome).every((t) => t.kind === 'care_home'), JSON.stringify(careHome));
+  const text = await page.evaluate(() => document.body.innerText);
+  check('synthetic data is marked as sample data', text.includes('示例数据'));
+  check('the legend explains the colours', text.includes('覆盖率 90%–100%'));
+
+  // Changing the kind recolours the choropleth.
+  await page.select('#kind', 'community_service');
+  await page.waitForFunction(() => window.diming.state.coverage?.kind === 'community_service');
+  await idle();
+  const community = await rendered();
+  const changed = Object.keys(community).filter((c) => community[c].ratio !== careHome[c].ratio);
+  check('changing the kind recolours the choropleth', Object.values(community).every((t) => t.kind === 'community_service') && changed.length > 0, `changed: ${changed.length}`);
+  await shot('02-planner-community-service');
+
+  // Click a township on the map: its figures appear.
+  await page.select('#kind', 'care_home');
+  await page.waitForFunction(() => window.diming.state.coverage?.kind === 'care_home');
+  await idle();
+  const clickAt = async (lon, lat) => {
+    const box = await (await page.$('#map')).boundingBox();
+    const p = await page.evaluate((lon, lat) => { const q = window.diming.map.project([lon, lat]); return { x: q.x, y: q.y }; }, lon, lat);
+    await page.mouse.click(box.x + p.x, box.y + p.y);
+  };
+  await clickAt(86.49, 44.16); // inside 乐土驿镇, away from its facilities
+  await page.waitForFunction(() => !document.getElementById('township-detail').hidden);
+  const detail = await page.$eval('#township-detail', (e) => e.innerText);
+  check('clicking a township shows its figures', detail.includes('乐土驿镇') && detail.includes('覆盖率') && detail.includes('目标'), detail);
+  await shot('03-township-figures');
+
+  // Propose sites.
+  await page.click('#propose');
+  await page.waitForFunction(() => document.querySelectorAll('#sites li').length > 0 && !document.querySelector('#sites').innerText.includes('计算中'));
+  const sites = await page.$eval('#sites', (e) => e.innerText);
+  check('siting lists proposed sites with their gain', sites.includes('新增覆盖'), sites);
+  await idle();
+  const siteDots = await page.evaluate(() => window.diming.map.queryRenderedFeatures({ layers: ['sites'] }).length);
+  check('proposed sites are drawn on the map', siteDots > 0, String(siteDots));
+  await shot('04-siting');
+
+  // What-if: drop a hypothetical care home where there is none.
+  await page.click('#whatif-toggle');
+  const before = await page.evaluate(() => window.diming.state.coverage.county.coverage_ratio);
+  await clickAt(86.23, 43.93); // 塔西河乡, no care home
+  await page.waitForFunction(() => !!window.diming.state.coverage.what_if);
+  const after = await page.evaluate(() => window.diming.state.coverage.county.coverage_ratio);
+  const status = await page.$eval('#whatif-status', (e) => e.innerText);
+  check('what-if changes the numbers', after > before && status.includes('全县覆盖率'), `${before} → ${after}: ${status}`);
+  await shot('05-what-if');
+  await page.click('#whatif-reset');
+  await page.click('#whatif-toggle');
+  await page.waitForFunction(() => !window.diming.state.coverage.what_if);
+
+  // A viewer sees no edit controls.
+  const login = async (user) => {
+    await page.$eval('#login-user', (e) => { e.value = ''; });
+    await page.type('#login-user', user);
+    await page.type('#login-pass', password);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForFunction(() => !!window.diming.state.user);
+  };
+  await login(process.env.DIMING_VIEWER);
+  check('a viewer sees no edit controls', await page.$eval('#editor', (e) => e.hidden));
+  await page.click('#logout');
+  await page.waitForFunction(() => !window.diming.state.user);
+
+  // An editor adds a facility by clicking the map; the figures update without a reload.
+  await login(process.env.DIMING_EDITOR);
+  check('an editor sees the editing tools', !(await page.$eval('#editor', (e) => e.hidden)));
+  await page.$eval('#radius', (e) => { e.value = '20'; });
+  await page.click('#radius-apply');
+  await page.waitForFunction(() => window.diming.state.coverage?.rule?.radius_m === 20000);
+  const taxihe = () => page.evaluate(() => window.diming.state.coverage.townships.find((t) => t.code === '652324203').coverage_ratio);
+  const taxiheBefore = await taxihe();
+  const loads = await page.evaluate(() => window.diming.state.loads);
+  await page.click('#add-facility');
+  await clickAt(86.23, 43.93);
+  await page.waitForFunction(() => !document.getElementById('facility-form').hidden);
+  await page.type('#f-name', '塔西河乡敬老院（浏览器测试）');
+  await page.type('#f-beds', '40');
+  await page.select('#f-operator', 'public');
+  await shot('06-facility-form');
+  await page.click('#f-save');
+  await page.waitForFunction((n) => window.diming.state.loads > n, {}, loads);
+  await idle();
+  const added = await page.evaluate(() => window.diming.state.facilities.features.find((f) => f.properties.name === '塔西河乡敬老院（浏览器测试）'));
+  check('the new facility is stored and drawn', !!added && added.properties.township_code === '652324203', JSON.stringify(added?.properties));
+  const taxiheAfter = await taxihe();
+  check('the township figures update', taxiheAfter > taxiheBefore, `${taxiheBefore} → ${taxiheAfter}`);
+  check('without a page reload', (await page.evaluate(() => window.__pageId)) === pageId);
+  const row = await page.$eval('#townships tbody', (e) => e.innerText);
+  check('the table shows the new figure', row.includes('塔西河乡'), row);
+  await shot('07-after-add');
+
+  // Edit it: the change reaches the server (version 2) and the history.
+  await clickAt(86.23, 43.93);
+  await page.waitForFunction(() => document.getElementById('form-title').innerText.startsWith('编辑'));
+  await page.$eval('#f-beds', (e) => { e.value = ''; });
+  await page.type('#f-beds', '60');
+  const loads2 = await page.evaluate(() => window.diming.state.loads);
+  await page.click('#f-save');
+  await page.waitForFunction((n) => window.diming.state.loads > n, {}, loads2);
+  const history = await page.evaluate(async (id) => (await (await fetch(`/api/v1/facilities/${id}/history`)).json()), added.id);
+  check("an editor's change appears in the history", history.versions.length === 2 && history.versions[1].data.capacity_beds === 60, JSON.stringify(history.versions.map((v) => v.action)));
+  await shot('08-after-edit');
+
+  check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));
+  console.log(JSON.stringify({ ok: true, checks }));
+} catch (e) {
+  if (page) await page.screenshot({ path: path.join(artifacts, 'failure.png') }).catch(() => {});
+  console.log(JSON.stringify({ ok: false, error: String(e), checks, consoleErrors }));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

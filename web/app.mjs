@@ -1,0 +1,598 @@
+// diming — the planners' coverage map and facility editing. No build step:
+// plain ES modules, MapLibre GL JS vendored under vendor/ (scripts/vendor_web.sh).
+import * as maplibregl from './vendor/maplibre-gl-6.17.0/maplibre-gl.mjs';
+
+const KINDS = {
+  care_home: '养老机构',
+  community_service: '城乡社区综合服务设施',
+  cemetery: '公墓',
+  day_care: '日间照料中心',
+  funeral_home: '殡仪馆',
+  relief_station: '救助管理站',
+  marriage_registry: '婚姻登记处',
+  child_welfare: '儿童福利机构',
+};
+const ROLES = { viewer: '查看', editor: '编辑', approver: '审批', admin: '管理员' };
+const OPERATORS = { public: '公办', public_private: '公建民营', private: '民办' };
+const STATUS = { open: '运营中', planned: '规划中', closed: '已关闭' };
+// Coverage ratio → colour (red: far below target, green: full).
+const RAMP = [
+  [0, '#d7301f', '低于 50%'],
+  [0.5, '#fc8d59', '50%–70%'],
+  [0.7, '#fdcc8a', '70%–90%'],
+  [0.9, '#a6d96a', '90%–100%'],
+  [1, '#1a9641', '100%'],
+];
+
+const $ = (id) => document.getElementById(id);
+const pct = (x) => (x == null ? '—' : `${(x * 100).toFixed(1)}%`);
+const num = (x) => (x == null ? '—' : Number(x).toLocaleString('zh-CN'));
+
+const state = {
+  kind: new URLSearchParams(location.search).get('kind') || 'care_home',
+  radiusKm: null,
+  xpcc: false,
+  coverage: null, // the answer shown (real, or as-if)
+  townships: null, // township polygons
+  facilities: null,
+  selected: null,
+  user: null,
+  csrf: null,
+  whatIfOn: false,
+  whatIf: { add: [], remove: [] },
+  mode: null, // 'add' | 'move' | null
+  editing: null, // the facility feature being edited
+  loads: 0, // data reloads without a page reload (for tests)
+};
+
+async function api(path, options = {}) {
+  const headers = { ...(options.headers || {}) };
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  if (options.method && options.method !== 'GET' && state.csrf) headers['x-csrf-token'] = state.csrf;
+  const res = await fetch(path, {
+    ...options,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    credentials: 'same-origin',
+  });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    const err = new Error(problemText(data) || res.statusText);
+    err.status = res.status;
+    err.problem = data;
+    throw err;
+  }
+  return { data, headers: res.headers };
+}
+
+function problemText(p) {
+  if (!p) return '';
+  const fields = (p.errors || []).map((e) => `${e.field}：${e.message}`).join('；');
+  return fields || p.detail || p.title || '';
+}
+
+// ---- map ------------------------------------------------------------------------
+const map = new maplibregl.Map({
+  container: 'map',
+  style: {
+    version: 8,
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef2f5' } }],
+  },
+  center: [86.2, 44.4],
+  zoom: 7,
+  attributionControl: { customAttribution: '行政区划示意（非标准地图）· 示例数据' },
+});
+map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+
+const empty = () => ({ type: 'FeatureCollection', features: [] });
+let townLabels = [];
+let siteLabels = [];
+
+function fillColour() {
+  const expr = ['step', ['get', 'coverage_ratio']];
+  RAMP.forEach(([stop, colour], i) => {
+    if (i === 0) expr.push(colour);
+    else expr.push(stop, colour);
+  });
+  return ['case', ['==', ['get', 'coverage_ratio'], null], '#c9ced4', expr];
+}
+
+function addLayers() {
+  for (const id of ['townships', 'county', 'facilities', 'gaps', 'sites', 'hypothetical']) {
+    map.addSource(id, { type: 'geojson', data: empty() });
+  }
+  map.addLayer({ id: 'township-fill', type: 'fill', source: 'townships', paint: { 'fill-color': fillColour(), 'fill-opacity': 0.75 } });
+  map.addLayer({ id: 'township-line', type: 'line', source: 'townships', paint: { 'line-color': '#ffffff', 'line-width': 1.2 } });
+  map.addLayer({
+    id: 'township-selected', type: 'line', source: 'townships', filter: ['==', ['get', 'code'], ''],
+    paint: { 'line-color': '#0d47a1', 'line-width': 3 },
+  });
+  map.addLayer({ id: 'county-line', type: 'line', source: 'county', paint: { 'line-color': '#37474f', 'line-width': 2 } });
+  map.addLayer({
+    id: 'gaps', type: 'circle', source: 'gaps',
+    paint: { 'circle-radius': 5, 'circle-color': '#ffffff', 'circle-stroke-color': '#c62828', 'circle-stroke-width': 2 },
+  });
+  map.addLayer({
+    id: 'facilities', type: 'circle', source: 'facilities',
+    paint: {
+      'circle-radius': ['case', ['boolean', ['get', 'removed'], false], 4, 6],
+      'circle-color': ['case', ['boolean', ['get', 'removed'], false], '#9e9e9e', ['==', ['get', 'status'], 'planned'], '#90caf9', '#1565c0'],
+      'circle-stroke-color': '#ffffff',
+      'circle-stroke-width': 1.5,
+    },
+  });
+  map.addLayer({
+    id: 'hypothetical', type: 'circle', source: 'hypothetical',
+    paint: { 'circle-radius': 7, 'circle-color': 'rgba(21,101,192,0.15)', 'circle-stroke-color': '#1565c0', 'circle-stroke-width': 2 },
+  });
+  map.addLayer({ id: 'sites', type: 'circle', source: 'sites', paint: { 'circle-radius': 7, 'circle-color': '#6a1b9a', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+}
+
+function setData(id, data) {
+  const src = map.getSource(id);
+  if (src) src.setData(data);
+}
+
+// ---- data -----------------------------------------------------------------------
+function coverageQuery() {
+  const q = new URLSearchParams({ kind: state.kind });
+  if (state.radiusKm) q.set('radius_m', String(Math.round(state.radiusKm * 1000)));
+  if (state.xpcc) q.set('include_xpcc', 'true');
+  return q;
+}
+
+async function loadTownships() {
+  const [{ data: towns }, { data: county }] = await Promise.all([
+    api('/api/v1/divisions?level=township'),
+    api('/api/v1/divisions?level=county'),
+  ]);
+  state.townships = towns;
+  setData('county', county);
+  const b = new maplibregl.LngLatBounds();
+  for (const f of county.features) for (const poly of f.geometry.coordinates) for (const p of poly[0]) b.extend(p);
+  if (!b.isEmpty()) map.fitBounds(b, { padding: 24, duration: 0 });
+  townLabels.forEach((m) => m.remove());
+  townLabels = towns.features.map((f) => {
+    const el = document.createElement('div');
+    el.className = 'town-label';
+    el.textContent = f.properties.name;
+    return new maplibregl.Marker({ element: el }).setLngLat(f.properties.seat || centroid(f)).addTo(map);
+  });
+}
+
+function centroid(f) {
+  const ring = f.geometry.coordinates[0][0];
+  const s = ring.reduce((a, p) => [a[0] + p[0], a[1] + p[1]], [0, 0]);
+  return [s[0] / ring.length, s[1] / ring.length];
+}
+
+function clearSites() {
+  setData('sites', empty());
+  siteLabels.forEach((m) => m.remove());
+  siteLabels = [];
+  $('sites').replaceChildren();
+}
+
+async function loadCoverage() {
+  // Proposed sites answer the previous question (or data): drop them.
+  clearSites();
+  const q = coverageQuery();
+  const [{ data: cov }, { data: gaps }, { data: facs }] = await Promise.all([
+    api(`/api/v1/coverage?${q}`),
+    api(`/api/v1/coverage/gaps?${q}`),
+    api(`/api/v1/facilities?kind=${state.kind}&status=open,planned`),
+  ]);
+  state.facilities = facs;
+  state.realCoverage = cov;
+  state.loads += 1;
+  state.lastGaps = gaps;
+  if (state.whatIf.add.length || state.whatIf.remove.length) {
+    await runWhatIf();
+  } else {
+    state.coverage = cov;
+    render();
+  }
+}
+
+async function runWhatIf() {
+  const body = { kind: state.kind, include_xpcc: state.xpcc, add: state.whatIf.add, remove: state.whatIf.remove };
+  if (state.radiusKm) body.radius_m = state.radiusKm * 1000;
+  try {
+    const { data } = await api('/api/v1/coverage/what-if', { method: 'POST', body });
+    state.coverage = data;
+    const changed = data.what_if.townships_changed.map((t) => `${t.name} ${pct(t.coverage_ratio_before)}→${pct(t.coverage_ratio_after)}`);
+    $('whatif-status').textContent =
+      `假设新增 ${state.whatIf.add.length} 处、撤除 ${state.whatIf.remove.length} 处：全县覆盖率 ${pct(data.what_if.county_before.coverage_ratio)} → ${pct(data.county.coverage_ratio)}` +
+      (changed.length ? `；变化：${changed.join('，')}` : '；各乡镇无变化');
+  } catch (e) {
+    $('whatif-status').textContent = `假设分析失败：${e.message}`;
+  }
+  render();
+}
+
+// ---- rendering --------------------------------------------------------------------
+function render() {
+  const cov = state.coverage;
+  if (!cov || !state.townships) return;
+  const byCode = new Map(cov.townships.map((t) => [t.code, t]));
+  setData('townships', {
+    type: 'FeatureCollection',
+    features: state.townships.features.map((f) => {
+      const t = byCode.get(f.properties.code);
+      return {
+        ...f,
+        properties: {
+          ...f.properties,
+          coverage_ratio: t ? t.coverage_ratio : null,
+          meets_target: t ? t.meets_target : null,
+          kind: cov.kind,
+        },
+      };
+    }),
+  });
+  const removed = new Set(state.whatIf.remove);
+  setData('facilities', {
+    type: 'FeatureCollection',
+    features: (state.facilities?.features || []).map((f) => ({ ...f, properties: { ...f.properties, removed: removed.has(f.id) } })),
+  });
+  setData('hypothetical', {
+    type: 'FeatureCollection',
+    features: state.whatIf.add.map((a, i) => ({ type: 'Feature', id: i, geometry: { type: 'Point', coordinates: [a.lon, a.lat] }, properties: {} })),
+  });
+  // Uncovered settlements: as the (possibly as-if) answer says.
+  const uncovered = new Set(cov.townships.flatMap((t) => t.uncovered));
+  const gaps = state.lastGaps || empty();
+  setData('gaps', { ...gaps, features: gaps.features.filter((f) => uncovered.has(f.properties.code)) });
+  renderRule(cov);
+  renderSummary(cov);
+  renderTable(cov);
+  renderDetail();
+}
+
+function renderRule(cov) {
+  const r = cov.rule;
+  const how = r.type === 'distance' ? `${(r.radius_m / 1000).toFixed(1)} 公里内有设施即为覆盖` : r.type === 'presence' ? (r.scope === 'village' ? '本村（社区）有设施即为覆盖' : '本乡镇有设施即为覆盖') : `每千名${r.per === 'elderly' ? '老年人' : '居民'} ${r.beds_per_1000} 张床位`;
+  $('rule-text').textContent = `规则：${r.label}（${how}，目标 ${pct(r.target)}）。依据：${r.plan}`;
+}
+
+function renderSummary(cov) {
+  const c = cov.county;
+  const asIf = cov.what_if ? '<span class="asif">（假设）</span>' : '';
+  $('county-summary').innerHTML =
+    `<div>全县${KINDS[cov.kind]}覆盖率${asIf}</div><div class="big" id="county-ratio">${pct(c.coverage_ratio)}</div>` +
+    `<div>覆盖人口 ${num(c.population_covered)} / ${num(c.population)}；达标乡镇 ${c.townships_meeting_target} / ${c.townships}</div>` +
+    (cov.synthetic_data ? '<div class="hint">含示例数据（合成）</div>' : '');
+}
+
+function renderTable(cov) {
+  const tbody = $('townships').querySelector('tbody');
+  tbody.replaceChildren(
+    ...cov.townships.map((t) => {
+      const tr = document.createElement('tr');
+      tr.tabIndex = 0;
+      tr.dataset.code = t.code;
+      if (t.code === state.selected) tr.classList.add('selected');
+      tr.innerHTML = `<td>${t.name}</td><td>${pct(t.coverage_ratio)}</td><td>${pct(t.target)}</td><td class="${t.meets_target ? 'yes' : 'no'}">${t.meets_target ? '达标' : '未达标'}</td>`;
+      tr.addEventListener('click', () => selectTownship(t.code));
+      tr.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          selectTownship(t.code);
+        }
+      });
+      return tr;
+    }),
+  );
+}
+
+function selectTownship(code) {
+  state.selected = code;
+  map.setFilter('township-selected', ['==', ['get', 'code'], code || '']);
+  renderTable(state.coverage);
+  renderDetail();
+}
+
+function renderDetail() {
+  const box = $('township-detail');
+  const t = state.coverage?.townships.find((x) => x.code === state.selected);
+  if (!t) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const unit = state.coverage.population_unit === 'residents_60plus' ? '老年人口' : '人口';
+  box.innerHTML =
+    `<h3>${t.name} <small>${t.code}</small>${t.is_xpcc ? '（兵团）' : ''}</h3><dl>` +
+    `<dt>居民点</dt><dd>${t.settlements}（已覆盖 ${t.settlements_covered}）</dd>` +
+    `<dt>${unit}</dt><dd>${num(t.population)}</dd>` +
+    `<dt>已覆盖${unit}</dt><dd>${num(t.population_covered)}</dd>` +
+    `<dt>覆盖率</dt><dd id="detail-ratio">${pct(t.coverage_ratio)}${state.coverage.what_if ? '（假设）' : ''}</dd>` +
+    `<dt>目标</dt><dd>${pct(t.target)}</dd>` +
+    `<dt>是否达标</dt><dd class="${t.meets_target ? 'yes' : 'no'}">${t.meets_target ? '达标' : '未达标'}</dd>` +
+    `<dt>本乡镇设施</dt><dd>${t.facilities}${t.beds != null ? `，床位 ${t.beds}（需 ${t.beds_required}）` : ''}</dd>` +
+    `<dt>未覆盖</dt><dd>${t.uncovered.length ? t.uncovered.length + ' 个居民点' : '无'}</dd></dl>`;
+}
+
+function renderLegend() {
+  $('legend-ramp').replaceChildren(
+    ...RAMP.map(([, colour, label]) => {
+      const li = document.createElement('li');
+      li.innerHTML = `<span class="swatch" style="background:${colour}"></span> 覆盖率 ${label}`;
+      return li;
+    }),
+    Object.assign(document.createElement('li'), { innerHTML: '<span class="swatch" style="background:#c9ced4"></span> 不计入（兵团单位等）' }),
+  );
+}
+
+// ---- siting -------------------------------------------------------------------------
+async function propose() {
+  const q = coverageQuery();
+  q.set('count', $('site-count').value || '3');
+  $('sites').replaceChildren(Object.assign(document.createElement('li'), { textContent: '计算中……' }));
+  try {
+    const { data } = await api(`/api/v1/coverage/siting?${q}`);
+    siteLabels.forEach((m) => m.remove());
+    setData('sites', {
+      type: 'FeatureCollection',
+      features: data.picks.map((p) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [p.lon, p.lat] }, properties: { rank: p.rank, gain: p.gain_population } })),
+    });
+    siteLabels = data.picks.map((p) => {
+      const el = document.createElement('div');
+      el.className = 'site-label';
+      el.textContent = `#${p.rank} +${num(p.gain_population)}人`;
+      return new maplibregl.Marker({ element: el, offset: [0, -16] }).setLngLat([p.lon, p.lat]).addTo(map);
+    });
+    $('sites').replaceChildren(
+      ...(data.picks.length
+        ? data.picks.map((p) => {
+            const li = document.createElement('li');
+            li.textContent = `${p.township_name || '—'}（${p.lon.toFixed(4)}, ${p.lat.toFixed(4)}）：新增覆盖 ${num(p.gain_population)} 人、${p.gain_settlements} 个居民点，全县覆盖率升至 ${pct(p.county_coverage_ratio_after)}`;
+            return li;
+          })
+        : [Object.assign(document.createElement('li'), { textContent: '已全部覆盖，无需新增。' })]),
+    );
+  } catch (e) {
+    $('sites').replaceChildren(Object.assign(document.createElement('li'), { textContent: `无法选址：${e.message}`, className: 'error' }));
+  }
+}
+
+// ---- accounts -----------------------------------------------------------------------
+function canEdit() {
+  return state.user && ['editor', 'approver', 'admin'].includes(state.user.role);
+}
+
+function renderAccount() {
+  const logged = !!state.user;
+  $('login-form').hidden = logged;
+  $('user-info').hidden = !logged;
+  if (logged) {
+    $('user-name').textContent = state.user.display_name;
+    $('user-role').textContent = ROLES[state.user.role] || state.user.role;
+  }
+  $('editor').hidden = !canEdit();
+  if (!canEdit()) closeForm();
+}
+
+async function restoreSession() {
+  try {
+    const { data } = await api('/api/v1/session');
+    state.user = data.user || null;
+    state.csrf = data.csrf_token || null;
+  } catch {
+    state.user = null;
+  }
+  renderAccount();
+}
+
+// ---- facility editing ---------------------------------------------------------------
+function openForm(feature, lngLat) {
+  state.editing = feature || null;
+  const p = feature ? feature.properties : {};
+  $('facility-form').hidden = false;
+  $('form-title').textContent = feature ? `编辑：${p.name}` : '新增设施';
+  $('f-name').value = p.name || '';
+  $('f-kind').value = p.kind || state.kind;
+  $('f-kind').disabled = !!feature;
+  $('f-beds').value = p.capacity_beds ?? '';
+  $('f-operator').value = p.operator || '';
+  $('f-status').value = p.status === 'planned' ? 'planned' : 'open';
+  $('f-error').textContent = '';
+  $('f-move').hidden = !feature;
+  $('close-box').hidden = !feature;
+  const at = lngLat || (feature && feature.geometry.coordinates);
+  state.formAt = at ? [Number(at[0]), Number(at[1])] : null;
+  $('f-where').textContent = at ? `位置：${state.formAt[0].toFixed(5)}, ${state.formAt[1].toFixed(5)}${p.township_name ? `（${p.township_name}）` : ''}` : '';
+  $('f-name').focus();
+}
+
+function closeForm() {
+  if (popup) popup.remove();
+  $('facility-form').hidden = true;
+  state.editing = null;
+  setMode(null);
+}
+
+function setMode(mode) {
+  state.mode = mode;
+  $('add-facility').setAttribute('aria-pressed', String(mode === 'add'));
+  map.getCanvas().style.cursor = mode ? 'crosshair' : '';
+  $('editor-hint').textContent = mode === 'add' ? '点击地图选择新设施的位置。' : mode === 'move' ? '点击地图选择新位置。' : '点击地图上的设施可编辑、移动或关闭。';
+}
+
+async function saveFacility(ev) {
+  ev.preventDefault();
+  const body = {
+    name: $('f-name').value.trim(),
+    capacity_beds: $('f-beds').value === '' ? undefined : Number($('f-beds').value),
+    operator: $('f-operator').value || undefined,
+    status: $('f-status').value,
+  };
+  try {
+    if (state.editing) {
+      const f = state.editing;
+      if (state.formAt) Object.assign(body, { lon: state.formAt[0], lat: state.formAt[1] });
+      await api(`/api/v1/facilities/${f.id}`, { method: 'PATCH', body, headers: { 'if-match': `"${f.properties.version}"` } });
+    } else {
+      Object.assign(body, { kind: $('f-kind').value, lon: state.formAt[0], lat: state.formAt[1] });
+      await api('/api/v1/facilities', { method: 'POST', body });
+    }
+    closeForm();
+    await loadCoverage();
+  } catch (e) {
+    $('f-error').textContent = e.status === 412 ? '该设施已被他人修改，请重新打开后再编辑。' : `保存失败：${e.message}`;
+  }
+}
+
+async function closeFacility() {
+  const f = state.editing;
+  const reason = $('f-close-reason').value.trim();
+  if (!reason) {
+    $('f-error').textContent = '请填写关闭原因。';
+    return;
+  }
+  try {
+    await api(`/api/v1/facilities/${f.id}/close`, { method: 'POST', body: { reason }, headers: { 'if-match': `"${f.properties.version}"` } });
+    closeForm();
+    await loadCoverage();
+  } catch (e) {
+    $('f-error').textContent = `关闭失败：${e.message}`;
+  }
+}
+
+let popup = null;
+function facilityPopup(f, lngLat) {
+  if (popup) popup.remove();
+  const p = f.properties;
+  const html =
+    `<strong>${p.name}</strong><br>${p.kind_label || KINDS[p.kind] || p.kind} · ${STATUS[p.status] || p.status}<br>` +
+    `${p.township_name || ''}${p.capacity_beds != null ? ` · 床位 ${p.capacity_beds}` : ''}${p.operator ? ` · ${OPERATORS[p.operator] || p.operator}` : ''}` +
+    (p.provenance === 'synthetic' ? '<br><em>示例数据（合成）</em>' : '');
+  popup = new maplibregl.Popup({ closeButton: true }).setLngLat(lngLat).setHTML(html).addTo(map);
+}
+
+// ---- events -------------------------------------------------------------------------
+function wire() {
+  const kindSel = $('kind');
+  kindSel.replaceChildren(...Object.entries(KINDS).map(([k, label]) => new Option(label, k)));
+  kindSel.value = state.kind;
+  $('f-kind').replaceChildren(...Object.entries(KINDS).map(([k, label]) => new Option(label, k)));
+  kindSel.addEventListener('change', async () => {
+    state.kind = kindSel.value;
+    state.whatIf = { add: [], remove: [] };
+    $('whatif-status').textContent = '';
+    await loadCoverage();
+  });
+  $('radius-apply').addEventListener('click', async () => {
+    const v = parseFloat($('radius').value);
+    state.radiusKm = Number.isFinite(v) && v > 0 ? v : null;
+    await loadCoverage();
+  });
+  $('xpcc').addEventListener('change', async () => {
+    state.xpcc = $('xpcc').checked;
+    await loadCoverage();
+  });
+  $('propose').addEventListener('click', propose);
+  $('whatif-toggle').addEventListener('click', () => {
+    state.whatIfOn = !state.whatIfOn;
+    $('whatif-toggle').setAttribute('aria-pressed', String(state.whatIfOn));
+    $('whatif-toggle').textContent = state.whatIfOn ? '结束假设分析' : '开启假设分析';
+    if (state.whatIfOn) setMode(null);
+  });
+  $('whatif-reset').addEventListener('click', async () => {
+    state.whatIf = { add: [], remove: [] };
+    $('whatif-status').textContent = '';
+    await loadCoverage();
+  });
+  $('login-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    $('login-error').textContent = '';
+    try {
+      const { data } = await api('/api/v1/session', { method: 'POST', body: { username: $('login-user').value, password: $('login-pass').value } });
+      state.user = data.user;
+      state.csrf = data.csrf_token;
+      $('login-pass').value = '';
+      renderAccount();
+    } catch (err) {
+      $('login-error').textContent = err.status === 401 ? '账号或密码错误' : `登录失败：${err.message}`;
+    }
+  });
+  $('logout').addEventListener('click', async () => {
+    await api('/api/v1/session', { method: 'DELETE' }).catch(() => {});
+    state.user = null;
+    state.csrf = null;
+    renderAccount();
+  });
+  $('add-facility').addEventListener('click', () => {
+    state.whatIfOn = false;
+    $('whatif-toggle').setAttribute('aria-pressed', 'false');
+    setMode(state.mode === 'add' ? null : 'add');
+  });
+  $('facility-form').addEventListener('submit', saveFacility);
+  $('f-cancel').addEventListener('click', closeForm);
+  $('f-move').addEventListener('click', () => setMode('move'));
+  $('f-close').addEventListener('click', closeFacility);
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') closeForm();
+  });
+
+  map.on('click', async (e) => {
+    const lngLat = [e.lngLat.lng, e.lngLat.lat];
+    const hit = map.queryRenderedFeatures(e.point, { layers: ['facilities'] })[0];
+    if (state.mode === 'add') {
+      setMode(null);
+      openForm(null, lngLat);
+      return;
+    }
+    if (state.mode === 'move' && state.editing) {
+      setMode(null);
+      state.formAt = lngLat;
+      $('f-where').textContent = `新位置：${lngLat[0].toFixed(5)}, ${lngLat[1].toFixed(5)}（保存后生效）`;
+      return;
+    }
+    if (state.whatIfOn) {
+      if (hit) {
+        const id = hit.properties.id;
+        state.whatIf.remove = state.whatIf.remove.includes(id) ? state.whatIf.remove.filter((x) => x !== id) : [...state.whatIf.remove, id];
+      } else {
+        state.whatIf.add.push({ lon: lngLat[0], lat: lngLat[1], name: `假设设施 ${state.whatIf.add.length + 1}` });
+      }
+      await runWhatIf();
+      return;
+    }
+    if (hit) {
+      const f = (state.facilities?.features || []).find((x) => x.id === hit.properties.id);
+      facilityPopup(f || hit, lngLat);
+      if (canEdit() && f) openForm(f);
+      return;
+    }
+    const town = map.queryRenderedFeatures(e.point, { layers: ['township-fill'] })[0];
+    selectTownship(town ? town.properties.code : null);
+  });
+  for (const layer of ['facilities', 'township-fill']) {
+    map.on('mouseenter', layer, () => { if (!state.mode) map.getCanvas().style.cursor = 'pointer'; });
+    map.on('mouseleave', layer, () => { if (!state.mode) map.getCanvas().style.cursor = ''; });
+  }
+}
+
+const ready = new Promise((resolve, reject) => {
+  map.on('load', async () => {
+    try {
+      addLayers();
+      renderLegend();
+      wire();
+      await Promise.all([loadTownships(), restoreSession()]);
+      await loadCoverage();
+      map.once('idle', () => resolve(true));
+      map.triggerRepaint();
+    } catch (e) {
+      console.error(e);
+      reject(e);
+    }
+  });
+});
+
+// For the browser tests and for people poking at the page from the console.
+window.diming = { map, state, ready, loadCoverage };
