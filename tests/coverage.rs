@@ -330,18 +330,8 @@ async fn what_if_equals_a_real_add_and_close_followed_by_coverage() {
     let actor = diming::store::Actor("user:test".into());
     store.create_facility(&new, &actor).await.expect("create");
     let f7 = store.facility("f0007").await.expect("get").expect("f0007");
-    let mut closed = diming::domain::NewFacility {
-        name: f7.name.clone(),
-        kind: f7.kind,
-        township_code: f7.township_code.clone(),
-        location: f7.location,
-        status: FacilityStatus::Closed,
-        capacity_beds: f7.capacity_beds,
-        operator: f7.operator.clone(),
-        attributes: f7.attributes.clone(),
-        provenance: f7.provenance,
-    };
-    closed.status = FacilityStatus::Closed;
+    let closed =
+        diming::domain::NewFacility { status: FacilityStatus::Closed, ..diming::domain::NewFacility::from(&f7) };
     store.update_facility("f0007", f7.version, &closed, "close", &actor).await.expect("close");
     app.state.refresh().await.expect("refresh");
     let after = coverage_json(&app.base, q).await;

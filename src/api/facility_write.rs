@@ -341,17 +341,7 @@ pub async fn close(
     let mut attributes = current.attributes.clone();
     attributes.insert("closed_on".into(), Value::String(date));
     attributes.insert("close_reason".into(), Value::String(c.reason.trim().to_string()));
-    let fields = NewFacility {
-        name: current.name.clone(),
-        kind: current.kind,
-        township_code: current.township_code.clone(),
-        location: current.location,
-        status: FacilityStatus::Closed,
-        capacity_beds: current.capacity_beds,
-        operator: current.operator.clone(),
-        attributes,
-        provenance: current.provenance,
-    };
+    let fields = NewFacility { status: FacilityStatus::Closed, attributes, ..NewFacility::from(&current) };
     state.store().update_facility(&id, expected, &fields, "close", &caller.actor()).await?;
     state.refresh().await?;
     Ok(feature_response(&state, &id, StatusCode::OK))

@@ -151,6 +151,23 @@ pub struct NewFacility {
     pub provenance: Provenance,
 }
 
+impl From<&Facility> for NewFacility {
+    /// A facility's fields, to change some and write them back.
+    fn from(f: &Facility) -> Self {
+        NewFacility {
+            name: f.name.clone(),
+            kind: f.kind,
+            township_code: f.township_code.clone(),
+            location: f.location,
+            status: f.status,
+            capacity_beds: f.capacity_beds,
+            operator: f.operator.clone(),
+            attributes: f.attributes.clone(),
+            provenance: f.provenance,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,6 +96,13 @@ struct Change<'a> {
     at: &'a str,
 }
 
+impl<'a> Change<'a> {
+    /// A change with no earlier state (a load or a creation).
+    fn new(entity: &'a str, entity_id: &'a str, version: i64, action: &'a str, after: &'a Value, at: &'a str) -> Self {
+        Change { entity, entity_id, version, action, before: None, after, at }
+    }
+}
+
 async fn record(tx: &mut Transaction<'static, Sqlite>, c: Change<'_>, actor: &Actor) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO history (entity, entity_id, version, data, changed_at, actor, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -275,20 +282,8 @@ impl Store for SqliteStore {
             .bind(d.version)
             .execute(&mut *tx)
             .await?;
-            record(
-                &mut tx,
-                Change {
-                    entity: "division",
-                    entity_id: d.code.as_str(),
-                    version: d.version,
-                    action: "load",
-                    before: None,
-                    after: &division_json(d),
-                    at: &at,
-                },
-                actor,
-            )
-            .await?;
+            record(&mut tx, Change::new("division", d.code.as_str(), d.version, "load", &division_json(d), &at), actor)
+                .await?;
         }
         for s in &ds.settlements {
             sqlx::query(
@@ -311,35 +306,14 @@ impl Store for SqliteStore {
             .await?;
             record(
                 &mut tx,
-                Change {
-                    entity: "settlement",
-                    entity_id: s.code.as_str(),
-                    version: s.version,
-                    action: "load",
-                    before: None,
-                    after: &settlement_json(s),
-                    at: &at,
-                },
+                Change::new("settlement", s.code.as_str(), s.version, "load", &settlement_json(s), &at),
                 actor,
             )
             .await?;
         }
         for f in &ds.facilities {
             insert_facility(&mut tx, f).await?;
-            record(
-                &mut tx,
-                Change {
-                    entity: "facility",
-                    entity_id: &f.id,
-                    version: f.version,
-                    action: "load",
-                    before: None,
-                    after: &facility_json(f),
-                    at: &at,
-                },
-                actor,
-            )
-            .await?;
+            record(&mut tx, Change::new("facility", &f.id, f.version, "load", &facility_json(f), &at), actor).await?;
         }
         sqlx::query("INSERT INTO meta (key, value) VALUES ('dataset', ?), ('dataset_loaded_at', ?)")
             .bind(&ds.id)
@@ -414,20 +388,7 @@ impl Store for SqliteStore {
             updated_at: at.clone(),
         };
         insert_facility(&mut tx, &f).await?;
-        record(
-            &mut tx,
-            Change {
-                entity: "facility",
-                entity_id: &f.id,
-                version: 1,
-                action: "create",
-                before: None,
-                after: &facility_json(&f),
-                at: &at,
-            },
-            actor,
-        )
-        .await?;
+        record(&mut tx, Change::new("facility", &f.id, 1, "create", &facility_json(&f), &at), actor).await?;
         tx.commit().await?;
         Ok(f)
     }
