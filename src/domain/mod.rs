@@ -7,12 +7,14 @@ mod account;
 mod coord;
 mod division;
 mod facility;
+mod place;
 mod settlement;
 
 pub use account::{Role, User};
 pub use coord::{Lat, Lon, LonLat};
 pub use division::{Division, DivisionCode, DivisionLevel, Provenance};
 pub use facility::{Facility, FacilityKind, FacilityStatus, NewFacility};
+pub use place::{MinorityForm, Place, PlaceStatus};
 pub use settlement::Settlement;
 
 /// A value that failed validation, with a message meant for the caller.

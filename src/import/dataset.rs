@@ -4,7 +4,8 @@
 
 use super::ImportError;
 use crate::domain::{
-    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, Provenance, Settlement,
+    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, Place, PlaceStatus,
+    Provenance, Settlement,
 };
 use crate::naming::romanize;
 use crate::store::Dataset;
@@ -193,7 +194,8 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
         hash.write(&std::fs::read(dir.join(name)).unwrap_or_default());
     }
     let county = dir.file_name().and_then(|n| n.to_str()).unwrap_or("dataset");
-    Ok(Dataset { id: format!("{county}@{:016x}", hash.0), divisions, settlements, facilities })
+    let places = seed_places(&divisions, &facilities, &dir.join("source/natural_features_wikipedia_cited_wgs84.csv"));
+    Ok(Dataset { id: format!("{county}@{:016x}", hash.0), divisions, settlements, facilities, places })
 }
 
 /// `楼南村村民委员会` → `楼南村`: the committee (居委会/村委会) suffix is not part of
@@ -225,4 +227,91 @@ impl Fnv {
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
+}
+
+/// The naming registry's first records: every division's name (county, township,
+/// village-level unit without its committee suffix), the natural features whose
+/// cited coordinates lie in the county, and every facility's name. All approved,
+/// as the names in use; their sources are kept in `attributes.source`.
+fn seed_places(divisions: &[Division], facilities: &[Facility], features_csv: &Path) -> Vec<Place> {
+    use crate::naming::categories::{category, generic_of};
+    let mut out: Vec<Place> = Vec::new();
+    let mut push = |name: &str,
+                    cat: &str,
+                    division: Option<DivisionCode>,
+                    geometry: Option<geo_types::Geometry<f64>>,
+                    provenance: Provenance,
+                    source: String| {
+        let generic = category(cat).and_then(|c| generic_of(name, c));
+        let specific = generic.map_or(name, |g| &name[..name.len() - g.len()]);
+        let mut attributes = Map::new();
+        attributes.insert("source".into(), Value::String(source));
+        out.push(Place {
+            id: format!("p{:05}", out.len() + 1),
+            name: name.to_string(),
+            specific_term: specific.to_string(),
+            generic_term: generic.unwrap_or("").to_string(),
+            category: cat.to_string(),
+            division_code: division,
+            geometry,
+            romanization: crate::naming::romanize_with(name, generic),
+            romanization_source: "suggested".into(),
+            origin: None,
+            alternate_names: Vec::new(),
+            historic_names: Vec::new(),
+            minority_form: None,
+            status: PlaceStatus::Approved,
+            proposed_by: None,
+            decided_by: Some("system:dataset".into()),
+            approving_body: None,
+            document_no: None,
+            decided_on: Some(NBS_2023_VALID_FROM.into()),
+            predecessor_id: None,
+            successor_id: None,
+            provenance,
+            attributes,
+            version: 1,
+            updated_at: format!("{NBS_2023_VALID_FROM}T00:00:00Z"),
+        });
+    };
+    for d in divisions {
+        let (cat, name, division) = match d.level {
+            DivisionLevel::County => ("county", d.name.as_str(), Some(d.code.clone())),
+            DivisionLevel::Township => ("township", d.name.as_str(), Some(d.code.clone())),
+            DivisionLevel::Village => ("village", strip_committee(&d.name), d.parent_code.clone()),
+        };
+        // The name is real (NBS); a township polygon or village point is synthetic.
+        let provenance = if d.level == DivisionLevel::County { Provenance::Real } else { d.provenance };
+        push(name, cat, division, d.geometry.clone(), provenance, format!("NBS 统计用区划代码 2023: {}", d.code));
+    }
+    if let Ok(text) = std::fs::read_to_string(features_csv) {
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split(',').collect();
+            if cols.len() < 6 || cols[5] != "yes" || cols[1] != "river_source" {
+                continue;
+            }
+            let name = cols[0].split(' ').next().unwrap_or("");
+            let (lat, lon) = (cols[2].parse::<f64>().unwrap_or(f64::NAN), cols[3].parse::<f64>().unwrap_or(f64::NAN));
+            let county = divisions.iter().find(|d| d.level == DivisionLevel::County).map(|d| d.code.clone());
+            push(
+                name,
+                "river",
+                county,
+                Some(geo_types::Geometry::Point(geo_types::Point::new(lon, lat))),
+                Provenance::Real,
+                "Wikipedia (cited coordinates of the river's source; the river runs beyond the county)".into(),
+            );
+        }
+    }
+    for f in facilities {
+        push(
+            &f.name,
+            "public_facility",
+            Some(f.township_code.clone()),
+            Some(geo_types::Geometry::Point(f.location.into())),
+            f.provenance,
+            format!("facility {}", f.id),
+        );
+    }
+    out
 }

@@ -6,6 +6,10 @@
 //! polyphonic characters in `data/naming/polyphones.csv`. Must not: do I/O at
 //! query time or know about storage.
 
+pub mod categories;
+pub mod rules;
+pub mod search;
+
 use pinyin::ToPinyin;
 use std::sync::LazyLock;
 
@@ -94,7 +98,16 @@ fn capitalized_word(syllables: &[String]) -> String {
 
 /// The romanization of a standard name: `乐土驿镇` → `Letuyi Zhen`.
 pub fn romanize(name: &str) -> String {
-    let (specific, generic) = split_generic(name);
+    romanize_with(name, None)
+}
+
+/// Romanize with a known generic term (from the category), else the built-in list.
+pub fn romanize_with(name: &str, generic: Option<&str>) -> String {
+    let (specific, generic) = match generic.and_then(|g| name.strip_suffix(g).filter(|s| !s.is_empty()).map(|s| (s, g)))
+    {
+        Some((s, g)) => (s, Some(g)),
+        None => split_generic(name),
+    };
     let mut parts = vec![capitalized_word(&syllables(specific))];
     if let Some(g) = generic {
         parts.push(capitalized_word(&syllables(g)));

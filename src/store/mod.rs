@@ -8,10 +8,10 @@
 mod records;
 mod sqlite;
 
-pub use records::{facility_json, Dataset};
+pub use records::{facility_json, place_json, Dataset};
 pub use sqlite::SqliteStore;
 
-use crate::domain::{Division, Facility, NewFacility, Role, Settlement, User};
+use crate::domain::{Division, Facility, NewFacility, Place, Role, Settlement, User};
 use async_trait::async_trait;
 use serde::Serialize;
 use std::sync::Arc;
@@ -116,6 +116,16 @@ pub trait Store: Send + Sync + 'static {
         actor: &Actor,
     ) -> StoreResult<Facility>;
 
+    async fn places(&self) -> StoreResult<Vec<Place>>;
+
+    /// Register a place name; the store gives it an id (`p00001`…) and version 1,
+    /// ignoring those of `place`.
+    async fn create_place(&self, place: &Place, actor: &Actor) -> StoreResult<Place>;
+
+    /// Replace several place records in one transaction, each only if still at its
+    /// expected version (a renaming approves one name and retires another).
+    async fn update_places(&self, changes: &[PlaceChange], actor: &Actor) -> StoreResult<Vec<Place>>;
+
     /// Every stored version of a record, oldest first.
     async fn history(&self, entity: &str, id: &str) -> StoreResult<Vec<HistoryRow>>;
 
@@ -142,6 +152,16 @@ pub trait Store: Send + Sync + 'static {
     async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, actor: &Actor) -> StoreResult<()>;
     /// The account of a live (not revoked) API token.
     async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+}
+
+/// One record of `Store::update_places`.
+#[derive(Debug, Clone)]
+pub struct PlaceChange {
+    pub expected_version: i64,
+    /// The new state; `id` names the record.
+    pub place: Place,
+    /// For the audit: `update`, `approve`, `rename`, `retire`…
+    pub action: String,
 }
 
 /// An account to create; the password is already hashed.

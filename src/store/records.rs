@@ -1,7 +1,7 @@
 //! Backend-neutral pieces: the dataset bundle and the JSON form of a record that
 //! history and audit keep.
 
-use crate::domain::{Division, Facility, Settlement};
+use crate::domain::{Division, Facility, Place, Settlement};
 use serde_json::{json, Value};
 
 /// A complete registry to load into an empty database.
@@ -12,6 +12,8 @@ pub struct Dataset {
     pub divisions: Vec<Division>,
     pub settlements: Vec<Settlement>,
     pub facilities: Vec<Facility>,
+    /// Standard names to seed the naming registry with.
+    pub places: Vec<Place>,
 }
 
 pub fn division_json(d: &Division) -> Value {
@@ -40,5 +42,19 @@ pub fn facility_json(f: &Facility) -> Value {
         "lon": f.location.lon(), "lat": f.location.lat(), "status": f.status.as_str(),
         "capacity_beds": f.capacity_beds, "operator": f.operator, "attributes": f.attributes,
         "provenance": f.provenance.as_str(), "version": f.version, "updated_at": f.updated_at,
+    })
+}
+
+pub fn place_json(p: &Place) -> Value {
+    json!({
+        "id": p.id, "name": p.name, "specific_term": p.specific_term, "generic_term": p.generic_term,
+        "category": p.category, "division_code": p.division_code.as_ref().map(|c| c.as_str()),
+        "geometry": p.geometry.as_ref().map(|g| serde_json::to_value(geojson::Geometry::from(g)).unwrap_or(Value::Null)),
+        "romanization": p.romanization, "romanization_source": p.romanization_source, "origin": p.origin,
+        "alternate_names": p.alternate_names, "historic_names": p.historic_names, "minority_form": p.minority_form,
+        "status": p.status.as_str(), "proposed_by": p.proposed_by, "decided_by": p.decided_by,
+        "approving_body": p.approving_body, "document_no": p.document_no, "decided_on": p.decided_on,
+        "predecessor_id": p.predecessor_id, "successor_id": p.successor_id,
+        "provenance": p.provenance.as_str(), "attributes": p.attributes, "version": p.version, "updated_at": p.updated_at,
     })
 }

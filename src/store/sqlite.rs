@@ -1,12 +1,13 @@
 //! SQLite backend: the embedded default (`sqlite://diming.db`), WAL, foreign keys on.
 
-use super::records::{division_json, facility_json, settlement_json};
+use super::records::{division_json, facility_json, place_json, settlement_json};
 use super::{
-    now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, LoadOutcome, NewUser, Store, StoreError, StoreResult,
+    now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, LoadOutcome, NewUser, PlaceChange, Store, StoreError,
+    StoreResult,
 };
 use crate::domain::{
-    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, NewFacility, Provenance,
-    Role, Settlement, User,
+    Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, NewFacility, Place,
+    PlaceStatus, Provenance, Role, Settlement, User,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -188,6 +189,92 @@ fn settlement_from_row(r: &SqliteRow) -> StoreResult<Settlement> {
     })
 }
 
+const PLACE_COLUMNS: &str = "id, name, specific_term, generic_term, category, division_code, geometry, romanization, \
+     romanization_source, origin, alternate_names, historic_names, minority_form, status, proposed_by, decided_by, \
+     approving_body, document_no, decided_on, predecessor_id, successor_id, attributes, provenance, version, updated_at";
+
+async fn insert_place(tx: &mut Transaction<'static, Sqlite>, p: &Place) -> StoreResult<()> {
+    let sql = format!("INSERT INTO places ({PLACE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    bind_place(sqlx::query(sqlx::AssertSqlSafe(sql)), p).execute(&mut **tx).await?;
+    Ok(())
+}
+
+fn bind_place<'q>(
+    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
+    p: &'q Place,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {
+    q.bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.specific_term)
+        .bind(&p.generic_term)
+        .bind(&p.category)
+        .bind(p.division_code.as_ref().map(|c| c.as_str()))
+        .bind(p.geometry.as_ref().map(|g| geojson::Geometry::from(g).to_string()))
+        .bind(&p.romanization)
+        .bind(&p.romanization_source)
+        .bind(&p.origin)
+        .bind(serde_json::to_string(&p.alternate_names).unwrap_or_else(|_| "[]".into()))
+        .bind(serde_json::to_string(&p.historic_names).unwrap_or_else(|_| "[]".into()))
+        .bind(p.minority_form.as_ref().and_then(|m| serde_json::to_string(m).ok()))
+        .bind(p.status.as_str())
+        .bind(&p.proposed_by)
+        .bind(&p.decided_by)
+        .bind(&p.approving_body)
+        .bind(&p.document_no)
+        .bind(&p.decided_on)
+        .bind(&p.predecessor_id)
+        .bind(&p.successor_id)
+        .bind(Value::Object(p.attributes.clone()).to_string())
+        .bind(p.provenance.as_str())
+        .bind(p.version)
+        .bind(&p.updated_at)
+}
+
+fn place_from_row(r: &SqliteRow) -> StoreResult<Place> {
+    let id: String = r.try_get("id")?;
+    let what = format!("place {id}");
+    let geometry: Option<String> = r.try_get("geometry")?;
+    let geometry = match geometry {
+        Some(g) => Some(
+            geo_types::Geometry::<f64>::try_from(g.parse::<geojson::Geometry>().map_err(|e| corrupt(&what, e))?)
+                .map_err(|e| corrupt(&what, e))?,
+        ),
+        None => None,
+    };
+    let division: Option<String> = r.try_get("division_code")?;
+    let names = |col: &str| -> StoreResult<Vec<String>> {
+        serde_json::from_str(&r.try_get::<String, _>(col)?).map_err(|e| corrupt(&what, e))
+    };
+    let minority: Option<String> = r.try_get("minority_form")?;
+    Ok(Place {
+        name: r.try_get("name")?,
+        specific_term: r.try_get("specific_term")?,
+        generic_term: r.try_get("generic_term")?,
+        category: r.try_get("category")?,
+        division_code: division.map(|d| d.parse::<DivisionCode>()).transpose().map_err(|e| corrupt(&what, e))?,
+        geometry,
+        romanization: r.try_get::<Option<String>, _>("romanization")?.unwrap_or_default(),
+        romanization_source: r.try_get("romanization_source")?,
+        origin: r.try_get("origin")?,
+        alternate_names: names("alternate_names")?,
+        historic_names: names("historic_names")?,
+        minority_form: minority.map(|m| serde_json::from_str(&m)).transpose().map_err(|e| corrupt(&what, e))?,
+        status: r.try_get::<String, _>("status")?.parse::<PlaceStatus>().map_err(|e| corrupt(&what, e))?,
+        proposed_by: r.try_get("proposed_by")?,
+        decided_by: r.try_get("decided_by")?,
+        approving_body: r.try_get("approving_body")?,
+        document_no: r.try_get("document_no")?,
+        decided_on: r.try_get("decided_on")?,
+        predecessor_id: r.try_get("predecessor_id")?,
+        successor_id: r.try_get("successor_id")?,
+        attributes: parse_json_map(&r.try_get::<String, _>("attributes")?, &what)?,
+        provenance: r.try_get::<String, _>("provenance")?.parse().map_err(|e| corrupt(&what, e))?,
+        version: r.try_get("version")?,
+        updated_at: r.try_get("updated_at")?,
+        id,
+    })
+}
+
 fn user_from_row(r: &SqliteRow) -> StoreResult<User> {
     Ok(User {
         id: r.try_get("id")?,
@@ -314,6 +401,11 @@ impl Store for SqliteStore {
         for f in &ds.facilities {
             insert_facility(&mut tx, f).await?;
             record(&mut tx, Change::new("facility", &f.id, f.version, "load", &facility_json(f), &at), actor).await?;
+        }
+        for p in &ds.places {
+            insert_place(&mut tx, p).await?;
+            let after = place_json(p);
+            record(&mut tx, Change::new("place", &p.id, p.version, "load", &after, &at), actor).await?;
         }
         sqlx::query("INSERT INTO meta (key, value) VALUES ('dataset', ?), ('dataset_loaded_at', ?)")
             .bind(&ds.id)
@@ -652,5 +744,81 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn places(&self) -> StoreResult<Vec<Place>> {
+        sqlx::query("SELECT * FROM places ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(place_from_row)
+            .collect()
+    }
+
+    async fn create_place(&self, place: &Place, actor: &Actor) -> StoreResult<Place> {
+        let mut tx = self.begin_write().await?;
+        let max: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(CAST(substr(id, 2) AS INTEGER)) FROM places WHERE id GLOB 'p[0-9]*'")
+                .fetch_one(&mut *tx)
+                .await?;
+        let at = now_rfc3339();
+        let p =
+            Place { id: format!("p{:05}", max.unwrap_or(0) + 1), version: 1, updated_at: at.clone(), ..place.clone() };
+        insert_place(&mut tx, &p).await?;
+        let after = place_json(&p);
+        record(&mut tx, Change::new("place", &p.id, 1, "create", &after, &at), actor).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    async fn update_places(&self, changes: &[PlaceChange], actor: &Actor) -> StoreResult<Vec<Place>> {
+        let mut tx = self.begin_write().await?;
+        let at = now_rfc3339();
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            let id = c.place.id.as_str();
+            let row = sqlx::query("SELECT * FROM places WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
+            let Some(before) = row.as_ref().map(place_from_row).transpose()? else {
+                return Err(StoreError::NotFound { entity: "place", id: id.to_string() });
+            };
+            if before.version != c.expected_version {
+                return Err(StoreError::Stale {
+                    entity: "place",
+                    id: id.to_string(),
+                    current: before.version,
+                    expected: c.expected_version,
+                });
+            }
+            let after = Place { version: before.version + 1, updated_at: at.clone(), ..c.place.clone() };
+            let sets: Vec<String> = PLACE_COLUMNS.split(", ").map(|col| format!("{} = ?", col.trim())).collect();
+            let sql = format!("UPDATE places SET {} WHERE id = ? AND version = ?", sets.join(", "));
+            let done = bind_place(sqlx::query(sqlx::AssertSqlSafe(sql)), &after)
+                .bind(id)
+                .bind(c.expected_version)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Stale {
+                    entity: "place",
+                    id: id.to_string(),
+                    current: before.version,
+                    expected: c.expected_version,
+                });
+            }
+            let (b, a) = (place_json(&before), place_json(&after));
+            let change = Change {
+                entity: "place",
+                entity_id: id,
+                version: after.version,
+                action: &c.action,
+                before: Some(&b),
+                after: &a,
+                at: &at,
+            };
+            record(&mut tx, change, actor).await?;
+            out.push(after);
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 }

@@ -1,0 +1,308 @@
+//! Name search: Chinese substring, full pinyin (case and spaces ignored), pinyin
+//! initials (`ltyz` → 乐土驿镇), tolerant of one typo; ranked exact > prefix >
+//! substring > one-typo, then by status (approved first, retired last), then shorter
+//! names, then insertion order.
+//!
+//! Postings: character bigrams (and single characters) of the Chinese name, ASCII
+//! trigrams of the pinyin and the initials, and 1–2 letter prefixes. A query reads
+//! the rarest posting list that must contain every match and verifies each
+//! candidate, so selective queries touch few entries even among millions.
+
+use super::syllables;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MatchKind {
+    Exact,
+    Prefix,
+    Substring,
+    OneTypo,
+}
+
+impl MatchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKind::Exact => "exact",
+            MatchKind::Prefix => "prefix",
+            MatchKind::Substring => "substring",
+            MatchKind::OneTypo => "one_typo",
+        }
+    }
+}
+
+struct Entry {
+    name: Vec<char>,
+    pinyin: String,
+    initials: String,
+    rank: u8,
+}
+
+/// Postings larger than this are not read for one-typo candidates (too common to help).
+const FUZZY_POSTING_MAX: usize = 50_000;
+
+#[derive(Default)]
+pub struct SearchIndex {
+    entries: Vec<Entry>,
+    uni: HashMap<char, Vec<u32>>,
+    bi: HashMap<(char, char), Vec<u32>>,
+    tri: HashMap<[u8; 3], Vec<u32>>,
+    pre: HashMap<Vec<u8>, Vec<u32>>,
+}
+
+fn push_unique(list: &mut Vec<u32>, i: u32) {
+    if list.last() != Some(&i) {
+        list.push(i);
+    }
+}
+
+/// Lowercase ASCII letters only: how pinyin queries are compared.
+pub fn normalize_latin(q: &str) -> String {
+    q.chars().filter(|c| c.is_ascii_alphabetic()).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+fn is_han(c: char) -> bool {
+    ('\u{3400}'..='\u{9FFF}').contains(&c)
+        || ('\u{F900}'..='\u{FAFF}').contains(&c)
+        || ('\u{20000}'..='\u{3FFFF}').contains(&c)
+}
+
+impl SearchIndex {
+    /// Build from `(name, rank)` pairs; index `i` of the result is the pair's position.
+    pub fn build<'a>(names: impl IntoIterator<Item = (&'a str, u8)>) -> Self {
+        let mut ix = SearchIndex::default();
+        for (i, (name, rank)) in names.into_iter().enumerate() {
+            let i = i as u32;
+            let chars: Vec<char> = name.chars().collect();
+            let syl = syllables(name);
+            let pinyin: String = normalize_latin(&syl.concat());
+            let initials: String =
+                syl.iter().filter_map(|s| s.chars().next()).filter(|c| c.is_ascii_alphabetic()).collect();
+            for &c in &chars {
+                push_unique(ix.uni.entry(c).or_default(), i);
+            }
+            for w in chars.windows(2) {
+                push_unique(ix.bi.entry((w[0], w[1])).or_default(), i);
+            }
+            for s in [&pinyin, &initials] {
+                for w in s.as_bytes().windows(3) {
+                    push_unique(ix.tri.entry([w[0], w[1], w[2]]).or_default(), i);
+                }
+                for n in 1..=2.min(s.len()) {
+                    push_unique(ix.pre.entry(s.as_bytes()[..n].to_vec()).or_default(), i);
+                }
+            }
+            ix.entries.push(Entry { name: chars, pinyin, initials, rank });
+        }
+        ix
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The best `limit` matches among entries that pass `keep`, ranked.
+    pub fn search(&self, q: &str, limit: usize, keep: impl Fn(u32) -> bool) -> Vec<(u32, MatchKind)> {
+        let q = q.trim();
+        let mut hits: Vec<(MatchKind, u8, usize, u32)> = Vec::new();
+        if q.chars().any(is_han) {
+            let qc: Vec<char> = q.chars().filter(|c| !c.is_whitespace()).collect();
+            let postings: Option<&Vec<u32>> = if qc.len() >= 2 {
+                qc.windows(2).map(|w| self.bi.get(&(w[0], w[1]))).min_by_key(|p| p.map_or(0, |v| v.len())).flatten()
+            } else {
+                qc.first().and_then(|c| self.uni.get(c))
+            };
+            for &i in postings.map(|v| v.as_slice()).unwrap_or(&[]) {
+                let e = &self.entries[i as usize];
+                if let Some(kind) = classify_chars(&e.name, &qc) {
+                    if keep(i) {
+                        hits.push((kind, e.rank, e.name.len(), i));
+                    }
+                }
+            }
+            if hits.len() < limit && qc.len() >= 2 {
+                self.fuzzy_han(&qc, &keep, &mut hits);
+            }
+        } else {
+            let ql = normalize_latin(q);
+            if ql.is_empty() {
+                return Vec::new();
+            }
+            let postings: Option<&Vec<u32>> = if ql.len() >= 3 {
+                ql.as_bytes()
+                    .windows(3)
+                    .map(|w| self.tri.get(&[w[0], w[1], w[2]]))
+                    .min_by_key(|p| p.map_or(0, |v| v.len()))
+                    .flatten()
+            } else {
+                self.pre.get(ql.as_bytes())
+            };
+            for &i in postings.map(|v| v.as_slice()).unwrap_or(&[]) {
+                let e = &self.entries[i as usize];
+                if let Some(kind) = classify_latin(e, &ql) {
+                    if keep(i) {
+                        hits.push((kind, e.rank, e.name.len(), i));
+                    }
+                }
+            }
+            if hits.len() < limit && ql.len() >= 4 {
+                self.fuzzy_latin(&ql, &keep, &mut hits);
+            }
+        }
+        let k = limit.min(hits.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        if hits.len() > k {
+            hits.select_nth_unstable(k - 1);
+            hits.truncate(k);
+        }
+        hits.sort_unstable();
+        hits.into_iter().map(|(kind, _, _, i)| (i, kind)).collect()
+    }
+
+    fn fuzzy_han(&self, qc: &[char], keep: &impl Fn(u32) -> bool, hits: &mut Vec<(MatchKind, u8, usize, u32)>) {
+        let seen: std::collections::HashSet<u32> = hits.iter().map(|h| h.3).collect();
+        // Any one-character typo keeps all but one character: the two rarest
+        // characters' postings hold every candidate.
+        let mut lists: Vec<&Vec<u32>> = qc.iter().filter_map(|c| self.uni.get(c)).collect();
+        lists.sort_by_key(|l| l.len());
+        let mut cands: Vec<u32> =
+            lists.iter().take(2).filter(|l| l.len() <= FUZZY_POSTING_MAX).flat_map(|l| l.iter().copied()).collect();
+        cands.sort_unstable();
+        cands.dedup();
+        for i in cands {
+            if seen.contains(&i) {
+                continue;
+            }
+            let e = &self.entries[i as usize];
+            if one_typo_chars(&e.name, qc) && keep(i) {
+                hits.push((MatchKind::OneTypo, e.rank, e.name.len(), i));
+            }
+        }
+    }
+
+    fn fuzzy_latin(&self, ql: &str, keep: &impl Fn(u32) -> bool, hits: &mut Vec<(MatchKind, u8, usize, u32)>) {
+        let seen: std::collections::HashSet<u32> = hits.iter().map(|h| h.3).collect();
+        let mut count: HashMap<u32, u8> = HashMap::new();
+        for w in ql.as_bytes().windows(3) {
+            if let Some(list) = self.tri.get(&[w[0], w[1], w[2]]).filter(|l| l.len() <= FUZZY_POSTING_MAX) {
+                for &i in list {
+                    *count.entry(i).or_default() += 1;
+                }
+            }
+        }
+        // One edit touches at most three trigrams.
+        let need = (ql.len().saturating_sub(2)).saturating_sub(3).max(1) as u8;
+        for (i, c) in count {
+            if c < need || seen.contains(&i) {
+                continue;
+            }
+            let e = &self.entries[i as usize];
+            let close = [&e.pinyin, &e.initials].iter().any(|s| within_one_prefix(s.as_bytes(), ql.as_bytes()));
+            if close && keep(i) {
+                hits.push((MatchKind::OneTypo, e.rank, e.name.len(), i));
+            }
+        }
+    }
+}
+
+fn classify_chars(name: &[char], q: &[char]) -> Option<MatchKind> {
+    if name == q {
+        Some(MatchKind::Exact)
+    } else if name.starts_with(q) {
+        Some(MatchKind::Prefix)
+    } else if name.windows(q.len()).any(|w| w == q) {
+        Some(MatchKind::Substring)
+    } else {
+        None
+    }
+}
+
+fn classify_latin(e: &Entry, q: &str) -> Option<MatchKind> {
+    if e.pinyin == q || e.initials == q {
+        Some(MatchKind::Exact)
+    } else if e.pinyin.starts_with(q) || e.initials.starts_with(q) {
+        Some(MatchKind::Prefix)
+    } else if e.pinyin.contains(q) {
+        Some(MatchKind::Substring)
+    } else {
+        None
+    }
+}
+
+/// Whether `q` is within one edit of `s` or of one of its prefixes.
+fn within_one_prefix(s: &[u8], q: &[u8]) -> bool {
+    [q.len().saturating_sub(1), q.len(), q.len() + 1]
+        .into_iter()
+        .filter(|&n| n >= 1 && n <= s.len())
+        .any(|n| edit_distance_at_most_one(&s[..n], q))
+}
+
+/// Whether the name is within one character edit of the query, or of a window of
+/// the query's length (a typo inside a longer name).
+fn one_typo_chars(name: &[char], q: &[char]) -> bool {
+    if edit_distance_at_most_one(name, q) {
+        return true;
+    }
+    name.len() > q.len() && name.windows(q.len()).any(|w| w.iter().zip(q).filter(|(a, b)| a != b).count() <= 1)
+}
+
+fn edit_distance_at_most_one<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    let (a, b) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if b.len() - a.len() > 1 {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if a.len() == b.len() {
+        a[p..].iter().zip(&b[p..]).skip(1).all(|(x, y)| x == y)
+    } else {
+        a[p..] == b[p + 1..]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ix() -> SearchIndex {
+        SearchIndex::build([
+            ("乐土驿镇", 0),
+            ("乐土驿镇敬老院", 0),
+            ("玛纳斯镇", 0),
+            ("兰州湾镇", 0),
+            ("老乐土驿镇", 3),
+        ])
+    }
+
+    fn names(ix: &SearchIndex, q: &str) -> Vec<(u32, MatchKind)> {
+        ix.search(q, 10, |_| true)
+    }
+
+    #[test]
+    fn chinese_pinyin_and_initials_find_the_name_ranked() {
+        let ix = ix();
+        assert_eq!(
+            names(&ix, "乐土驿")[..3],
+            [(0, MatchKind::Prefix), (1, MatchKind::Prefix), (4, MatchKind::Substring)]
+        );
+        assert_eq!(names(&ix, "乐土驿镇")[0], (0, MatchKind::Exact));
+        assert_eq!(names(&ix, "ltyz")[0], (0, MatchKind::Exact));
+        assert_eq!(names(&ix, "Letuyi Zhen")[0], (0, MatchKind::Exact));
+        assert_eq!(names(&ix, "LETUYI")[0], (0, MatchKind::Prefix));
+        assert_eq!(names(&ix, "manasi")[0], (2, MatchKind::Prefix));
+    }
+
+    #[test]
+    fn one_typo_is_forgiven() {
+        let ix = ix();
+        // Typos are forgiven against a whole pinyin or its prefix, not mid-word.
+        assert_eq!(names(&ix, "letuyu"), vec![(0, MatchKind::OneTypo), (1, MatchKind::OneTypo)]);
+        assert!(names(&ix, "乐士驿镇").iter().any(|&(i, k)| i == 0 && k == MatchKind::OneTypo));
+        assert!(names(&ix, "lanzhouwn").iter().any(|&(i, _)| i == 3));
+        assert!(names(&ix, "xyzxyz").is_empty());
+    }
+}
