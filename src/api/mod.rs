@@ -9,6 +9,7 @@ mod coverage_api;
 mod facility_write;
 mod geojson_out;
 mod params;
+mod places;
 mod problem;
 mod registry;
 mod spatial_api;
@@ -16,6 +17,7 @@ mod spatial_api;
 pub use problem::{FieldError, Problem};
 
 use crate::coverage::{Coverage, Rules};
+use crate::naming::registry::PlaceRegistry;
 use crate::spatial::Snapshot;
 use crate::store::{Store, StoreResult};
 use arc_swap::ArcSwap;
@@ -37,6 +39,7 @@ pub struct AppState {
 struct Inner {
     store: Arc<dyn Store>,
     snapshot: ArcSwap<Snapshot>,
+    places: ArcSwap<PlaceRegistry>,
     generation: AtomicU64,
     /// Serialises rebuilds so a slower, older rebuild never replaces a newer one.
     rebuild: tokio::sync::Mutex<()>,
@@ -59,10 +62,12 @@ impl AppState {
     /// Read the registry and build the first snapshot.
     pub async fn new(store: Arc<dyn Store>, options: AppOptions) -> StoreResult<Self> {
         let snapshot = build_snapshot(store.as_ref(), 1).await?;
+        let places = PlaceRegistry::build(store.places().await?);
         Ok(AppState {
             inner: Arc::new(Inner {
                 store,
                 snapshot: ArcSwap::from_pointee(snapshot),
+                places: ArcSwap::from_pointee(places),
                 generation: AtomicU64::new(1),
                 rebuild: tokio::sync::Mutex::new(()),
                 web_dir: options.web_dir,
@@ -111,8 +116,15 @@ impl AppState {
         let _guard = self.inner.rebuild.lock().await;
         let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let snapshot = build_snapshot(self.inner.store.as_ref(), generation).await?;
+        let places = PlaceRegistry::build(self.inner.store.places().await?);
         self.inner.snapshot.store(Arc::new(snapshot));
+        self.inner.places.store(Arc::new(places));
         Ok(())
+    }
+
+    /// The place names as of the last refresh.
+    pub fn places(&self) -> arc_swap::Guard<Arc<PlaceRegistry>> {
+        self.inner.places.load()
     }
 }
 
@@ -140,6 +152,14 @@ pub fn app(state: AppState) -> Router {
         .route("/facilities/{id}", get(registry::get_facility).patch(facility_write::update))
         .route("/facilities/{id}/close", axum::routing::post(facility_write::close))
         .route("/facilities/{id}/history", get(facility_write::history))
+        .route("/places", get(places::list).post(places::propose))
+        .route("/places/check", axum::routing::post(places::check_name))
+        .route("/places/announcements", get(places::announcements))
+        .route("/places/{id}", get(places::get).patch(places::edit))
+        .route("/places/{id}/history", get(places::history))
+        .route("/places/{id}/approve", axum::routing::post(places::approve))
+        .route("/places/{id}/rename", axum::routing::post(places::rename))
+        .route("/places/{id}/retire", axum::routing::post(places::retire))
         .route("/session", get(auth::whoami).post(auth::login).delete(auth::logout))
         .route("/tokens", axum::routing::post(auth::create_token))
         .route("/locate", get(spatial_api::locate))

@@ -22,6 +22,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Naming-rule findings behind a 422 (rule, severity, message, conflicts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<serde_json::Value>,
 }
 
 fn ser_status<S: serde::Serializer>(s: &StatusCode, ser: S) -> Result<S::Ok, S::Error> {
@@ -30,7 +33,7 @@ fn ser_status<S: serde::Serializer>(s: &StatusCode, ser: S) -> Result<S::Ok, S::
 
 impl Problem {
     fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Problem { kind, title, status, detail: detail.into(), errors: Vec::new() }
+        Problem { kind, title, status, detail: detail.into(), errors: Vec::new(), findings: Vec::new() }
     }
 
     /// 400: the request's parameters or body are malformed; one entry per bad field.

