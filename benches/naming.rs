@@ -1,0 +1,2 @@
+//! Name search benchmark (filled in by the benchmark work).
+fn main() {}
