@@ -1,2 +1,521 @@
-//! Name search benchmark (filled in by the benchmark work).
-fn main() {}
+//! Name search at national scale: 1,000,000 names, target ≤ 2 ms p50 per query.
+//!
+//! * Names: China's 620,573 real village-level units (NBS 2023,
+//!   `nbs2023_villages.csv.gz`), plus generated ones up to 1,000,000: a real
+//!   township's first 2 characters + a real village's specific part + one of
+//!   村/社区/路/街. Rank 3 ("retired") for a seeded 5 %, else 0.
+//! * Queries (seeded, pre-generated, cycled, one per iteration, limit 10, keep all):
+//!   `chinese` 2–4 character substrings of names (half prefixes, half from a random
+//!   start), `pinyin` full pinyin of a name's specific part, `initials` the first
+//!   3–5 pinyin initials of a name, `one_typo` half pinyin (≥ 5 letters) with one
+//!   letter replaced, half a full Chinese name with one character replaced by
+//!   another Han character that occurs in the corpus. `mixed` is 1,024 of each
+//!   class, shuffled.
+//! * Baseline, in the same run: a linear scan of all names with `str::contains`
+//!   for the Chinese class (all matches collected: ranking needs them all).
+//! * Per-query percentiles (p50/p90/p99) of every set, timed with `Instant`, and
+//!   a diagnosis of the slowest mixed queries (posting sizes recomputed naively).
+//!
+//! Everything random is seeded (ChaCha8); all setup is outside the timed loops.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../tests/common/china.rs"]
+mod china;
+
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use diming::naming::search::{normalize_latin, MatchKind, SearchIndex};
+use diming::naming::syllables;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeSet, HashMap};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const TOTAL: usize = 1_000_000;
+/// Queries per set (a power of two: cycled with a mask).
+const QUERIES: usize = 4096;
+const LIMIT: usize = 10;
+/// Postings larger than this are skipped by the index's one-typo pass (mirrors
+/// `FUZZY_POSTING_MAX` in src/naming/search.rs; diagnosis only).
+const FUZZY_POSTING_MAX: usize = 50_000;
+
+/// Generic endings stripped to get a village name's specific part, longest first.
+const SUFFIXES: &[&str] = &[
+    "社区居民委员会",
+    "社区居委会",
+    "村民委员会",
+    "居民委员会",
+    "村民委会",
+    "村委会",
+    "居委会",
+    "委员会",
+    "管理区",
+    "生活区",
+    "嘎查",
+    "社区",
+    "村",
+    "路",
+    "街",
+];
+const GENERATED_GENERICS: &[&str] = &["村", "社区", "路", "街"];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+enum Class {
+    Chinese,
+    Pinyin,
+    Initials,
+    TypoPinyin,
+    TypoHan,
+}
+
+impl Class {
+    fn label(self) -> &'static str {
+        match self {
+            Class::Chinese => "chinese",
+            Class::Pinyin => "pinyin",
+            Class::Initials => "initials",
+            Class::TypoPinyin => "one_typo(pinyin)",
+            Class::TypoHan => "one_typo(han)",
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Query {
+    q: String,
+    class: Class,
+    /// The name the query was made from.
+    src: u32,
+}
+
+fn read_names(file: &str) -> Vec<String> {
+    let text = china::read_gz(&china::shared_data_dir().join("china").join(file));
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let col = rdr.headers().expect("csv header").iter().position(|h| h == "name").expect("name column");
+    rdr.records().map(|r| r.expect("csv record")[col].to_string()).collect()
+}
+
+fn specific(name: &str) -> &str {
+    SUFFIXES.iter().find_map(|s| name.strip_suffix(s).filter(|x| !x.is_empty())).unwrap_or(name)
+}
+
+fn is_han(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c)
+}
+
+fn vm_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn pinyin_of(text: &str) -> String {
+    normalize_latin(&syllables(text).concat())
+}
+
+fn initials_of(text: &str) -> String {
+    syllables(text)
+        .iter()
+        .filter_map(|s| s.chars().next())
+        .filter(|c| c.is_ascii_alphabetic())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+struct Corpus {
+    names: Vec<String>,
+    ranks: Vec<u8>,
+    real: usize,
+}
+
+fn corpus() -> Corpus {
+    let mut names = read_names("nbs2023_villages.csv.gz");
+    assert_eq!(names.len(), 620_573, "real village-level names");
+    let real = names.len();
+    let townships: Vec<String> = read_names("nbs2023_streets.csv.gz")
+        .into_iter()
+        .map(|t| t.chars().take(2).collect::<String>())
+        .filter(|t| t.chars().count() == 2)
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(2023);
+    while names.len() < TOTAL {
+        let t = &townships[rng.gen_range(0..townships.len())];
+        let v = specific(&names[rng.gen_range(0..real)]);
+        let g = GENERATED_GENERICS[rng.gen_range(0..GENERATED_GENERICS.len())];
+        let name = format!("{t}{v}{g}");
+        names.push(name);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let ranks = (0..TOTAL).map(|_| if rng.gen_bool(0.05) { 3 } else { 0 }).collect();
+    Corpus { names, ranks, real }
+}
+
+fn gen_query(rng: &mut ChaCha8Rng, names: &[String], han: &[char], class: Class) -> Query {
+    loop {
+        let src = rng.gen_range(0..names.len());
+        let name = &names[src];
+        let q = match class {
+            Class::Chinese => {
+                let chars: Vec<char> = name.chars().collect();
+                if chars.len() < 2 {
+                    continue;
+                }
+                let k = rng.gen_range(2..=4).min(chars.len());
+                let start = if rng.gen_bool(0.5) { 0 } else { rng.gen_range(0..=chars.len() - k) };
+                chars[start..start + k].iter().collect()
+            }
+            Class::Pinyin => {
+                let p = pinyin_of(specific(name));
+                if p.len() < 2 {
+                    continue;
+                }
+                p
+            }
+            Class::Initials => {
+                let ini = initials_of(name);
+                if ini.len() < 3 {
+                    continue;
+                }
+                ini[..rng.gen_range(3..=5).min(ini.len())].to_string()
+            }
+            Class::TypoPinyin => {
+                let mut p = pinyin_of(specific(name)).into_bytes();
+                if p.len() < 5 {
+                    continue;
+                }
+                let pos = rng.gen_range(0..p.len());
+                let orig = p[pos];
+                p[pos] = loop {
+                    let c = b'a' + rng.gen_range(0..26u8);
+                    if c != orig {
+                        break c;
+                    }
+                };
+                String::from_utf8(p).expect("ascii")
+            }
+            Class::TypoHan => {
+                let mut chars: Vec<char> = name.chars().collect();
+                if chars.len() < 3 {
+                    continue;
+                }
+                let pos = rng.gen_range(0..chars.len());
+                let orig = chars[pos];
+                chars[pos] = loop {
+                    let c = han[rng.gen_range(0..han.len())];
+                    if c != orig {
+                        break c;
+                    }
+                };
+                chars.into_iter().collect()
+            }
+        };
+        return Query { q, class, src: src as u32 };
+    }
+}
+
+struct QuerySets {
+    chinese: Vec<Query>,
+    pinyin: Vec<Query>,
+    initials: Vec<Query>,
+    one_typo: Vec<Query>,
+    mixed: Vec<Query>,
+}
+
+fn query_sets(names: &[String], real: usize) -> QuerySets {
+    // Replacement characters: every Han character that occurs in a real name.
+    let han: Vec<char> = names[..real]
+        .iter()
+        .flat_map(|n| n.chars())
+        .filter(|&c| is_han(c))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(4096);
+    let mut set = |class: Class| (0..QUERIES).map(|_| gen_query(&mut rng, names, &han, class)).collect::<Vec<_>>();
+    let chinese = set(Class::Chinese);
+    let pinyin = set(Class::Pinyin);
+    let initials = set(Class::Initials);
+    let typo_pinyin = set(Class::TypoPinyin);
+    let typo_han = set(Class::TypoHan);
+    let one_typo: Vec<Query> =
+        typo_pinyin.iter().zip(&typo_han).flat_map(|(a, b)| [a.clone(), b.clone()]).take(QUERIES).collect();
+    let quarter = QUERIES / 4;
+    let mut mixed: Vec<Query> =
+        [&chinese, &pinyin, &initials, &one_typo].iter().flat_map(|s| s[..quarter].iter().cloned()).collect();
+    mixed.shuffle(&mut ChaCha8Rng::seed_from_u64(99));
+    QuerySets { chinese, pinyin, initials, one_typo, mixed }
+}
+
+struct Timed {
+    t: Duration,
+    hits: usize,
+    fuzzy: bool,
+    found_src: bool,
+}
+
+/// Each query once, timed alone, after one untimed pass over the set.
+fn time_each(ix: &SearchIndex, names: &[String], qs: &[Query]) -> Vec<Timed> {
+    for q in qs {
+        black_box(ix.search(&q.q, LIMIT, |_| true));
+    }
+    qs.iter()
+        .map(|q| {
+            let t0 = Instant::now();
+            let r = ix.search(black_box(&q.q), LIMIT, |_| true);
+            let t = t0.elapsed();
+            let src = &names[q.src as usize];
+            Timed {
+                t,
+                hits: r.len(),
+                // The one-typo pass runs iff the exact pass found fewer than `LIMIT`.
+                fuzzy: r.len() < LIMIT || r.iter().any(|&(_, k)| k == MatchKind::OneTypo),
+                found_src: r.iter().any(|&(i, _)| names[i as usize] == *src),
+            }
+        })
+        .collect()
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn report(label: &str, qs: &[Query], timed: &[Timed]) {
+    let mut ts: Vec<Duration> = timed.iter().map(|t| t.t).collect();
+    ts.sort_unstable();
+    let mean = ts.iter().sum::<Duration>() / ts.len() as u32;
+    let n = timed.len() as f64;
+    let frac = |f: &dyn Fn(&Timed) -> bool| 100.0 * timed.iter().filter(|t| f(t)).count() as f64 / n;
+    println!(
+        "per-query {label:<18} n={:<5} p50 {}  p90 {}  p99 {}  max {}  mean {}  | empty {:.1}%  fuzzy-pass {:.1}%  source-name-in-top10 {:.1}%",
+        qs.len(),
+        ms(pct(&ts, 0.5)),
+        ms(pct(&ts, 0.9)),
+        ms(pct(&ts, 0.99)),
+        ms(pct(&ts, 1.0)),
+        ms(mean),
+        frac(&|t| t.hits == 0),
+        frac(&|t| t.fuzzy),
+        frac(&|t| t.found_src),
+    );
+}
+
+/// Naive recomputation of the posting sizes the index reads for a slow query.
+struct Diag<'a> {
+    names: &'a [String],
+    pinyin: &'a [(String, String)],
+}
+
+impl Diag<'_> {
+    fn count(&self, f: impl Fn(usize) -> bool) -> usize {
+        (0..self.names.len()).filter(|&i| f(i)).count()
+    }
+
+    fn explain(&self, q: &str) -> String {
+        if q.chars().any(is_han) {
+            let qc: Vec<char> = q.chars().collect();
+            let exact = if qc.len() >= 2 {
+                qc.windows(2)
+                    .map(|w| {
+                        let bg: String = w.iter().collect();
+                        (self.count(|i| self.names[i].contains(&bg)), bg)
+                    })
+                    .min()
+                    .map(|(n, bg)| format!("rarest bigram {bg:?}: {n} entries verified"))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            let mut uni: Vec<(usize, char)> =
+                qc.iter().map(|&c| (self.count(|i| self.names[i].contains(c)), c)).collect();
+            uni.sort_unstable();
+            let fuzzy: usize = uni.iter().take(2).map(|u| u.0).filter(|&n| n <= FUZZY_POSTING_MAX).sum();
+            format!("{exact}; two rarest chars {:?} → one-typo candidates ≤ {fuzzy}", &uni[..uni.len().min(2)])
+        } else {
+            let ql = normalize_latin(q);
+            let b = ql.as_bytes();
+            if b.len() < 3 {
+                return format!("prefix posting {ql:?}");
+            }
+            let tris: Vec<(usize, String)> = b
+                .windows(3)
+                .map(|w| {
+                    let t = String::from_utf8(w.to_vec()).expect("ascii");
+                    (self.count(|i| self.pinyin[i].0.contains(&t) || self.pinyin[i].1.contains(&t)), t)
+                })
+                .collect();
+            let rarest = tris.iter().min().cloned().unwrap_or_default();
+            let fuzzy: usize = tris.iter().map(|t| t.0).filter(|&n| n <= FUZZY_POSTING_MAX).sum();
+            let skipped = tris.iter().filter(|t| t.0 > FUZZY_POSTING_MAX).count();
+            format!(
+                "rarest trigram {:?}: {} entries verified; one-typo pass counts {fuzzy} postings ({} of {} trigrams skipped as > {FUZZY_POSTING_MAX})",
+                rarest.1,
+                rarest.0,
+                skipped,
+                tris.len()
+            )
+        }
+    }
+}
+
+fn bench_search(c: &mut Criterion) {
+    let t0 = Instant::now();
+    let Corpus { names, ranks, real } = corpus();
+    println!(
+        "setup: {} names ({} real, {} generated) read/generated in {:.2?}",
+        names.len(),
+        real,
+        names.len() - real,
+        t0.elapsed()
+    );
+    let text_bytes: usize = names.iter().map(|n| n.len()).sum();
+    println!("setup: name text {:.1} MiB UTF-8", text_bytes as f64 / 1048576.0);
+
+    let rss0 = vm_rss_kib();
+    let t0 = Instant::now();
+    let ix = SearchIndex::build(names.iter().zip(&ranks).map(|(n, &r)| (n.as_str(), r)));
+    let build = t0.elapsed();
+    let rss1 = vm_rss_kib();
+    assert_eq!(ix.len(), TOTAL);
+    println!("setup: SearchIndex::build over {TOTAL} names took {build:.2?}");
+    if let (Some(a), Some(b)) = (rss0, rss1) {
+        println!(
+            "setup: VmRSS {:.0} MiB before build, {:.0} MiB after → index ≈ {:.0} MiB",
+            a as f64 / 1024.0,
+            b as f64 / 1024.0,
+            (b as f64 - a as f64) / 1024.0
+        );
+    }
+
+    let t0 = Instant::now();
+    let sets = query_sets(&names, real);
+    println!("setup: query sets generated in {:.2?}", t0.elapsed());
+    for q in sets.mixed.iter().take(12) {
+        println!("  example {:<18} {}", q.class.label(), q.q);
+    }
+
+    // Per-query percentiles (the target is p50 per query).
+    let mixed_timed = time_each(&ix, &names, &sets.mixed);
+    report("mixed", &sets.mixed, &mixed_timed);
+    for (label, qs) in [
+        ("chinese", &sets.chinese),
+        ("pinyin", &sets.pinyin),
+        ("initials", &sets.initials),
+        ("one_typo", &sets.one_typo),
+    ] {
+        report(label, qs, &time_each(&ix, &names, qs));
+    }
+    for class in [Class::TypoPinyin, Class::TypoHan] {
+        let idx: Vec<usize> = (0..QUERIES).filter(|&i| sets.one_typo[i].class == class).collect();
+        let qs: Vec<Query> = idx.iter().map(|&i| sets.one_typo[i].clone()).collect();
+        report(class.label(), &qs, &time_each(&ix, &names, &qs));
+    }
+
+    // The slowest mixed queries, with the posting sizes they read.
+    let t0 = Instant::now();
+    let pinyin: Vec<(String, String)> = names.iter().map(|n| (pinyin_of(n), initials_of(n))).collect();
+    println!("diagnosis: pinyin + initials of all names alone took {:.2?} (part of build)", t0.elapsed());
+    let diag = Diag { names: &names, pinyin: &pinyin };
+    let mut order: Vec<usize> = (0..mixed_timed.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(mixed_timed[i].t));
+    println!("slowest mixed queries:");
+    for &i in order.iter().take(15) {
+        let (q, t) = (&sets.mixed[i], &mixed_timed[i]);
+        println!(
+            "  {:>9} {:<17} {:<14} hits {:>2} fuzzy {:<5} | {}",
+            ms(t.t),
+            q.class.label(),
+            q.q,
+            t.hits,
+            t.fuzzy,
+            diag.explain(&q.q)
+        );
+    }
+    // Over the whole mixed set: share of time per class.
+    let mut by_class: HashMap<Class, (Duration, usize)> = HashMap::new();
+    for (q, t) in sets.mixed.iter().zip(&mixed_timed) {
+        let e = by_class.entry(q.class).or_default();
+        e.0 += t.t;
+        e.1 += 1;
+    }
+    let total: Duration = mixed_timed.iter().map(|t| t.t).sum();
+    let mut classes: Vec<_> = by_class.into_iter().collect();
+    classes.sort_by_key(|c| c.0);
+    for (class, (d, n)) in classes {
+        println!(
+            "  mixed time share {:<17} {:>5.1}% over {n} queries (mean {})",
+            class.label(),
+            100.0 * d.as_secs_f64() / total.as_secs_f64(),
+            ms(d / n as u32)
+        );
+    }
+    drop(pinyin);
+
+    let mut group = c.benchmark_group("search");
+    group.throughput(Throughput::Elements(1));
+    for (label, qs) in [
+        ("1M_mixed", &sets.mixed),
+        ("1M_chinese", &sets.chinese),
+        ("1M_pinyin", &sets.pinyin),
+        ("1M_initials", &sets.initials),
+        ("1M_one_typo", &sets.one_typo),
+    ] {
+        let mut i = 0usize;
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let q = &qs[i & (QUERIES - 1)].q;
+                i += 1;
+                ix.search(black_box(q), LIMIT, |_| true)
+            })
+        });
+    }
+
+    // Baseline: what naive code does, a full scan with `contains` (every match is
+    // needed before ranking).
+    group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    let mut i = 0usize;
+    group.bench_function("1M_chinese_baseline_linear_contains", |b| {
+        b.iter(|| {
+            let q = black_box(sets.chinese[i & (QUERIES - 1)].q.as_str());
+            i += 1;
+            names.iter().enumerate().filter(|(_, n)| n.contains(q)).map(|(j, _)| j as u32).collect::<Vec<u32>>()
+        })
+    });
+    group.finish();
+
+    // Same baseline per query with Instant over 200 queries, for the ratio.
+    let t0 = Instant::now();
+    let mut found = 0usize;
+    for q in sets.chinese.iter().take(200) {
+        found += names.iter().filter(|n| n.contains(q.q.as_str())).count();
+    }
+    let base = t0.elapsed() / 200;
+    let t0 = Instant::now();
+    for q in sets.chinese.iter().take(200) {
+        black_box(ix.search(&q.q, LIMIT, |_| true));
+    }
+    let idx = t0.elapsed() / 200;
+    println!(
+        "baseline: linear contains over {TOTAL} names, mean {} per Chinese query ({} matches on average); index mean {} on the same 200 → {:.0}× faster",
+        ms(base),
+        found / 200,
+        ms(idx),
+        base.as_secs_f64() / idx.as_secs_f64()
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    targets = bench_search
+}
+criterion_main!(benches);

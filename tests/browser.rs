@@ -11,7 +11,9 @@ const PASSWORD: &str = "browser test password";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_planner_map_and_facility_editing_work_in_chromium() {
     let app = common::start_in_process().await;
-    for (name, role) in [("planner_viewer", Role::Viewer), ("zoning_editor", Role::Editor)] {
+    for (name, role) in
+        [("planner_viewer", Role::Viewer), ("zoning_editor", Role::Editor), ("section_chief", Role::Approver)]
+    {
         let new = diming::store::NewUser {
             username: name.into(),
             display_name: format!("测试{}", role.label_zh()),
@@ -31,6 +33,7 @@ async fn the_planner_map_and_facility_editing_work_in_chromium() {
             .env("DIMING_ARTIFACTS", &artifacts)
             .env("DIMING_VIEWER", "planner_viewer")
             .env("DIMING_EDITOR", "zoning_editor")
+            .env("DIMING_APPROVER", "section_chief")
             .env("DIMING_PASSWORD", PASSWORD)
             .output()
     })
@@ -44,5 +47,5 @@ async fn the_planner_map_and_facility_editing_work_in_chromium() {
     let report: serde_json::Value =
         serde_json::from_str(stdout.trim().lines().last().unwrap_or("{}")).expect("json report");
     assert_eq!(report["ok"], true);
-    assert!(report["checks"].as_array().is_some_and(|c| c.len() >= 15), "{report}");
+    assert!(report["checks"].as_array().is_some_and(|c| c.len() >= 24), "{report}");
 }

@@ -374,6 +374,7 @@ function renderAccount() {
   }
   $('editor').hidden = !canEdit();
   if (!canEdit()) closeForm();
+  if (!$('view-names').hidden) refreshNamesView();
 }
 
 async function restoreSession() {
@@ -585,6 +586,7 @@ const ready = new Promise((resolve, reject) => {
       wire();
       await Promise.all([loadTownships(), restoreSession()]);
       await loadCoverage();
+      await window.diming.wireNames();
       map.once('idle', () => resolve(true));
       map.triggerRepaint();
     } catch (e) {
@@ -596,3 +598,204 @@ const ready = new Promise((resolve, reject) => {
 
 // For the browser tests and for people poking at the page from the console.
 window.diming = { map, state, ready, loadCoverage };
+
+// ---- officer view: place names -------------------------------------------------------
+const names = { categories: [], current: null, editing: null, mode: null, romanTouched: false, checkTimer: null };
+
+function canApprove() {
+  return state.user && ['approver', 'admin'].includes(state.user.role);
+}
+
+function showTab(which) {
+  const planner = which === 'planner';
+  $('tab-planner').setAttribute('aria-selected', String(planner));
+  $('tab-names').setAttribute('aria-selected', String(!planner));
+  $('view-planner').hidden = !planner;
+  $('view-names').hidden = planner;
+  if (!planner) refreshNamesView();
+}
+
+function refreshNamesView() {
+  $('name-editor').hidden = !canEdit();
+  $('review').hidden = !canApprove();
+  if (canApprove()) loadReview();
+  if (names.current) openName(names.current.id);
+}
+
+function nameItem(f, onOpen) {
+  const p = f.properties;
+  const li = document.createElement('li');
+  li.tabIndex = 0;
+  li.dataset.id = f.id;
+  li.innerHTML = `<strong>${p.name}</strong> <span class="status-${p.status}">${p.status_label}</span><br><span class="meta">${p.romanization} · ${p.category_label || p.category} · ${p.division_name || ''}</span>`;
+  li.addEventListener('click', () => onOpen(f.id));
+  li.addEventListener('keydown', (e) => { if (e.key === 'Enter') onOpen(f.id); });
+  return li;
+}
+
+async function searchNames() {
+  const q = $('name-q').value.trim();
+  if (!q) return;
+  const { data } = await api(`/api/v1/places?q=${encodeURIComponent(q)}&limit=20`);
+  $('name-results').dataset.q = q;
+  $('name-results').replaceChildren(
+    ...(data.features.length ? data.features.map((f) => nameItem(f, openName)) : [Object.assign(document.createElement('li'), { textContent: '未找到。' })]),
+  );
+}
+
+async function loadReview() {
+  const { data } = await api('/api/v1/places?status=proposed&limit=100');
+  $('review-count').textContent = String(data.numberMatched);
+  $('review-list').replaceChildren(...data.features.map((f) => nameItem(f, openName)));
+}
+
+const ACTIONS = { load: '导入', create: '申报', update: '修改', approve: '批准', rename: '更名', retire: '废止' };
+
+async function openName(id) {
+  const [{ data: f, headers }, { data: hist }] = await Promise.all([api(`/api/v1/places/${id}`), api(`/api/v1/places/${id}/history`)]);
+  const p = f.properties;
+  names.current = { id, feature: f, etag: headers.get('etag') };
+  const box = $('name-detail');
+  box.hidden = false;
+  const rows = [
+    ['罗马字母拼写', `${p.romanization}${p.romanization_source === 'officer' ? '（经办人校订）' : ''}`],
+    ['专名 / 通名', `${p.specific_term} / ${p.generic_term || '—'}`],
+    ['类别', p.category_label || p.category],
+    ['所在政区', p.division_name || p.division_code || '—'],
+    ['状态', p.status_label],
+    ['含义与来历', p.origin || '—'],
+    ['曾用名', (p.historic_names || []).join('、') || '—'],
+    ['批准机关', p.approving_body ? `${p.approving_body} ${p.document_no || ''} ${p.decided_on || ''}` : '—'],
+    ['提出人', p.proposed_by || '—'],
+    ['数据来源', p.provenance === 'synthetic' ? '示例数据（合成）' : p.provenance === 'real' ? '公开数据' : '登记'],
+  ];
+  box.innerHTML =
+    `<h3>${p.name}</h3><dl>${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>` +
+    `<h4>历史版本</h4><ol id="name-history" class="history">${hist.versions
+      .map((v) => `<li>v${v.version} ${ACTIONS[v.action] || v.action} · ${v.actor.replace(/^(user|token|system):/, '')} · ${v.changed_at.slice(0, 19).replace('T', ' ')}${v.data.name !== p.name ? ` · ${v.data.name}` : ''}</li>`)
+      .join('')}</ol><div id="name-actions" class="row"></div><div id="decision" class="row" hidden>` +
+    `<input id="d-body" placeholder="批准机关" value="玛纳斯县人民政府"><input id="d-doc" placeholder="批准文号"><input id="d-reason" placeholder="废止原因（废止时填写）"><button id="d-go" type="button">确认</button></div><p id="name-action-error" class="error" role="alert"></p>`;
+  const actions = $('name-actions');
+  const add = (label, fn) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    b.addEventListener('click', fn);
+    actions.append(b);
+  };
+  if (canEdit() && ['proposed', 'approved'].includes(p.status)) add('编辑', () => openNameForm('edit', f));
+  if (canEdit() && p.status === 'approved') add('申报更名', () => openNameForm('rename', f));
+  const mine = state.user && p.proposed_by === state.user.username;
+  if (canApprove() && p.status === 'proposed' && !mine) add('批准', () => decide('approve'));
+  if (canApprove() && ['proposed', 'approved'].includes(p.status)) add('废止', () => decide('retire'));
+}
+
+function decide(kind) {
+  $('decision').hidden = false;
+  $('d-reason').hidden = kind !== 'retire';
+  $('d-go').onclick = async () => {
+    const body = { approving_body: $('d-body').value, document_no: $('d-doc').value };
+    if (kind === 'retire') body.reason = $('d-reason').value;
+    try {
+      await api(`/api/v1/places/${names.current.id}/${kind}`, { method: 'POST', body, headers: { 'if-match': names.current.etag } });
+      await openName(names.current.id);
+      if (canApprove()) await loadReview();
+    } catch (e) {
+      $('name-action-error').textContent = e.message;
+    }
+  };
+}
+
+function openNameForm(mode, f) {
+  names.mode = mode;
+  names.editing = f || null;
+  names.romanTouched = false;
+  const p = f ? f.properties : {};
+  $('name-form').hidden = false;
+  $('name-form-title').textContent = mode === 'edit' ? `修改：${p.name}` : mode === 'rename' ? `申报更名：${p.name}` : '申报新地名';
+  $('n-name').value = mode === 'rename' ? '' : p.name || '';
+  $('n-category').value = p.category || 'street';
+  $('n-division').value = p.division_code || '';
+  $('n-category').disabled = mode === 'rename' || (mode === 'edit' && p.status === 'approved');
+  $('n-division').disabled = mode === 'rename';
+  $('n-name').disabled = mode === 'edit' && p.status === 'approved';
+  $('n-roman').value = mode === 'edit' ? p.romanization : '';
+  $('n-origin').value = p.origin || '';
+  $('n-findings').replaceChildren();
+  $('n-error').textContent = '';
+  $('n-name').focus();
+  scheduleCheck();
+}
+
+function scheduleCheck() {
+  clearTimeout(names.checkTimer);
+  names.checkTimer = setTimeout(liveCheck, 250);
+}
+
+async function liveCheck() {
+  const name = $('n-name').value.trim();
+  if (!name) {
+    $('n-findings').replaceChildren();
+    return;
+  }
+  const body = { name, category: $('n-category').value, division_code: $('n-division').value || undefined };
+  if (names.mode === 'edit' && names.editing) body.id = names.editing.id;
+  if (names.romanTouched && $('n-roman').value.trim()) body.romanization = $('n-roman').value.trim();
+  const { data } = await api('/api/v1/places/check', { method: 'POST', body });
+  if (!names.romanTouched) $('n-roman').value = data.romanization;
+  renderFindings(data.findings, data.ok);
+}
+
+function renderFindings(findings, ok) {
+  const box = $('n-findings');
+  box.replaceChildren(
+    ...(findings.length
+      ? findings.map((f) => Object.assign(document.createElement('p'), { className: f.severity, textContent: `${f.severity === 'error' ? '✗ 不符合' : '⚠ 提示'}：${f.message}${f.conflicts.length ? `（冲突：${f.conflicts.join('、')}）` : ''}` }))
+      : [Object.assign(document.createElement('p'), { className: 'ok', textContent: '✓ 符合命名规则' })]),
+  );
+  $('n-save').disabled = ok === false;
+}
+
+async function saveName(ev) {
+  ev.preventDefault();
+  const body = { origin: $('n-origin').value.trim() || undefined };
+  if (names.romanTouched) body.romanization = $('n-roman').value.trim();
+  try {
+    let res;
+    if (names.mode === 'edit') {
+      const p = names.editing.properties;
+      if (p.status === 'proposed') Object.assign(body, { name: $('n-name').value.trim(), category: $('n-category').value, division_code: $('n-division').value || undefined });
+      res = await api(`/api/v1/places/${names.editing.id}`, { method: 'PATCH', body, headers: { 'if-match': names.current?.etag || `"${p.version}"` } });
+    } else if (names.mode === 'rename') {
+      res = await api(`/api/v1/places/${names.editing.id}/rename`, { method: 'POST', body: { name: $('n-name').value.trim(), origin: body.origin, romanization: body.romanization } });
+    } else {
+      Object.assign(body, { name: $('n-name').value.trim(), category: $('n-category').value, division_code: $('n-division').value || undefined });
+      res = await api('/api/v1/places', { method: 'POST', body });
+    }
+    $('name-form').hidden = true;
+    await openName(res.data.id);
+    if (canApprove()) await loadReview();
+  } catch (e) {
+    if (e.problem?.findings?.length) renderFindings(e.problem.findings, false);
+    $('n-error').textContent = e.status === 412 ? '该地名已被他人修改，请重新打开。' : `提交失败：${e.message}`;
+  }
+}
+
+async function wireNames() {
+  $('tab-planner').addEventListener('click', () => showTab('planner'));
+  $('tab-names').addEventListener('click', () => showTab('names'));
+  $('name-search').addEventListener('click', searchNames);
+  $('name-q').addEventListener('keydown', (e) => { if (e.key === 'Enter') searchNames(); });
+  $('name-new').addEventListener('click', () => openNameForm('new'));
+  $('n-cancel').addEventListener('click', () => { $('name-form').hidden = true; });
+  $('name-form').addEventListener('submit', saveName);
+  for (const id of ['n-name', 'n-category', 'n-division']) $(id).addEventListener('input', scheduleCheck);
+  $('n-roman').addEventListener('input', () => { names.romanTouched = true; scheduleCheck(); });
+  const { data } = await api('/api/v1/places/categories');
+  names.categories = data.categories;
+  $('n-category').replaceChildren(...data.categories.map((c) => new Option(c.label, c.slug)));
+  $('n-division').replaceChildren(new Option('（全县）', ''), ...(state.townships?.features || []).map((f) => new Option(f.properties.name, f.properties.code)));
+}
+window.diming.names = names;
+window.diming.wireNames = wireNames;
+window.diming.showTab = showTab;

@@ -154,6 +154,7 @@ pub fn app(state: AppState) -> Router {
         .route("/facilities/{id}/history", get(facility_write::history))
         .route("/places", get(places::list).post(places::propose))
         .route("/places/check", axum::routing::post(places::check_name))
+        .route("/places/categories", get(places::categories))
         .route("/places/announcements", get(places::announcements))
         .route("/places/{id}", get(places::get).patch(places::edit))
         .route("/places/{id}/history", get(places::history))

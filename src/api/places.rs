@@ -611,3 +611,8 @@ pub async fn announcements(State(state): State<AppState>, RawQuery(q): RawQuery)
     );
     Ok(res)
 }
+
+/// `GET /api/v1/places/categories`: the category slugs, labels, scopes and generic terms.
+pub async fn categories() -> Json<Value> {
+    Json(json!({"categories": crate::naming::categories::CATEGORIES}))
+}

@@ -122,6 +122,9 @@ try {
   };
   await login(process.env.DIMING_VIEWER);
   check('a viewer sees no edit controls', await page.$eval('#editor', (e) => e.hidden));
+  await page.click('#tab-names');
+  check('a viewer sees no name editing or review', (await page.$eval('#name-editor', (e) => e.hidden)) && (await page.$eval('#review', (e) => e.hidden)));
+  await page.click('#tab-planner');
   await page.click('#logout');
   await page.waitForFunction(() => !window.diming.state.user);
 
@@ -164,6 +167,58 @@ try {
   const history = await page.evaluate(async (id) => (await (await fetch(`/api/v1/facilities/${id}/history`)).json()), added.id);
   check("an editor's change appears in the history", history.versions.length === 2 && history.versions[1].data.capacity_beds === 60, JSON.stringify(history.versions.map((v) => v.action)));
   await shot('08-after-edit');
+
+  // The officer view: search, propose with live rule checks, history, approval.
+  await page.click('#tab-names');
+  await page.type('#name-q', '乐土驿');
+  await page.click('#name-search');
+  await page.waitForFunction(() => document.getElementById('name-results').dataset.q === '乐土驿');
+  const first = await page.$eval('#name-results li', (e) => e.innerText);
+  check('searching 乐土驿 finds 乐土驿镇', first.startsWith('乐土驿镇'), first);
+  await page.$eval('#name-q', (e) => { e.value = ''; });
+  await page.type('#name-q', 'ltyz');
+  await page.click('#name-search');
+  await page.waitForFunction(() => document.getElementById('name-results').dataset.q === 'ltyz' && document.querySelector('#name-results li')?.innerText.startsWith('乐土驿镇'));
+  await page.click('#name-results li');
+  await page.waitForFunction(() => document.querySelectorAll('#name-history li').length > 0);
+  await page.click('#name-new');
+  await page.type('#n-name', '维也纳小区');
+  await page.select('#n-category', 'settlement');
+  await page.select('#n-division', '652324100');
+  await page.waitForFunction(() => document.getElementById('n-findings').innerText.includes('外国'));
+  check('the live check refuses a foreign name', await page.$eval('#n-save', (e) => e.disabled));
+  await shot('09-name-refused');
+  await page.$eval('#n-name', (e) => { e.value = ''; });
+  await page.select('#n-category', 'street');
+  await page.type('#n-name', '凤鸣路');
+  await page.waitForFunction(() => document.getElementById('n-findings').innerText.includes('符合命名规则') && document.getElementById('n-roman').value === 'Fengming Lu');
+  await page.type('#n-origin', '取“凤鸣朝阳”之意');
+  await page.click('#n-save');
+  await page.waitForFunction(() => document.querySelector('#name-detail h3')?.innerText === '凤鸣路');
+  const proposed = await page.$eval('#name-detail', (e) => e.innerText);
+  check('an editor proposes a name', proposed.includes('待审批') && proposed.includes('Fengming Lu'), proposed);
+  await page.evaluate(() => [...document.querySelectorAll('#name-actions button')].find((b) => b.innerText === '编辑').click());
+  await page.$eval('#n-origin', (e) => { e.value = ''; });
+  await page.type('#n-origin', '取“凤鸣朝阳”之意，寓意吉祥');
+  await page.click('#n-save');
+  await page.waitForFunction(() => document.querySelectorAll('#name-history li').length === 2);
+  const hist = await page.$eval('#name-history', (e) => e.innerText);
+  check("an editor's change appears in the history", hist.includes('申报') && hist.includes('修改') && hist.includes(process.env.DIMING_EDITOR), hist);
+  await shot('10-name-history');
+  await page.click('#logout');
+  await page.waitForFunction(() => !window.diming.state.user);
+  await login(process.env.DIMING_APPROVER);
+  await page.waitForFunction(() => !document.getElementById('review').hidden && document.querySelectorAll('#review-list li').length > 0);
+  const queue = await page.$eval('#review-list', (e) => e.innerText);
+  check('an approver sees the review queue', queue.includes('凤鸣路'), queue);
+  await page.click('#review-list li');
+  await page.waitForFunction(() => [...document.querySelectorAll('#name-actions button')].some((b) => b.innerText === '批准'));
+  await page.evaluate(() => [...document.querySelectorAll('#name-actions button')].find((b) => b.innerText === '批准').click());
+  await page.type('#d-doc', '玛政函〔2026〕18号');
+  await page.click('#d-go');
+  await page.waitForFunction(() => document.getElementById('name-detail').innerText.includes('已批准'));
+  await shot('11-name-approved');
+  check('the approver approves it', (await page.$eval('#name-detail', (e) => e.innerText)).includes('玛政函〔2026〕18号'));
 
   check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));
   console.log(JSON.stringify({ ok: true, checks }));
