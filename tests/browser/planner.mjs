@@ -220,6 +220,18 @@ try {
   await shot('11-name-approved');
   check('the approver approves it', (await page.$eval('#name-detail', (e) => e.innerText)).includes('玛政函〔2026〕18号'));
 
+  // On a tablet the panel goes under the map; both stay usable.
+  await page.evaluate(() => document.getElementById('tab-planner').click());
+  await page.setViewport({ width: 820, height: 1180 });
+  await page.evaluate(() => window.diming.map.resize());
+  await idle();
+  const mapBox = await (await page.$('#map')).boundingBox();
+  const panelBox = await (await page.$('#panel')).boundingBox();
+  check('on a tablet the map and the panel are both shown', mapBox.height > 300 && mapBox.width > 700 && panelBox.y >= mapBox.y + mapBox.height - 1, JSON.stringify({ mapBox, panelBox }));
+  const tabletTowns = await rendered();
+  check('on a tablet the townships still render', Object.keys(tabletTowns).length === 19, String(Object.keys(tabletTowns).length));
+  await shot('12-tablet');
+
   check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));
   console.log(JSON.stringify({ ok: true, checks }));
 } catch (e) {

@@ -135,7 +135,7 @@ pub async fn start_in_process() -> InProcess {
     let ds = diming::import::dataset::load_dir(&manifest_dir().join("data/manas")).expect("dataset");
     store.load_dataset(&ds, &diming::store::Actor::system("test")).await.expect("load");
     let rules = diming::coverage::Rules::load(&manifest_dir().join("data/coverage_rules.toml")).expect("rules");
-    let options = diming::AppOptions { web_dir: Some(manifest_dir().join("web")), rules };
+    let options = diming::AppOptions { web_dir: Some(manifest_dir().join("web")), rules, basemap: None };
     let state = diming::AppState::new(store, options).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
