@@ -190,6 +190,13 @@ async fn serve(config: Config, rules: Rules, basemap: Option<diming::Basemap>) -
     tracing::info!(database = %config.database_for_log(), startup_ms = started.elapsed().as_millis() as u64, "ready");
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
+    // Answers go out whole at once; never wait on Nagle's algorithm.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }

@@ -43,6 +43,9 @@ const FUZZY_POSTING_MAX: usize = 50_000;
 #[derive(Default)]
 pub struct SearchIndex {
     entries: Vec<Entry>,
+    /// Entry indices sorted by pinyin, and by initials: prefix ranges for one-typo search.
+    by_pinyin: Vec<u32>,
+    by_initials: Vec<u32>,
     uni: HashMap<char, Vec<u32>>,
     bi: HashMap<(char, char), Vec<u32>>,
     tri: HashMap<[u8; 3], Vec<u32>>,
@@ -93,7 +96,29 @@ impl SearchIndex {
             }
             ix.entries.push(Entry { name: chars, pinyin, initials, rank });
         }
+        let mut by_pinyin: Vec<u32> = (0..ix.entries.len() as u32).collect();
+        by_pinyin.sort_by(|&a, &b| ix.entries[a as usize].pinyin.cmp(&ix.entries[b as usize].pinyin));
+        let mut by_initials: Vec<u32> = (0..ix.entries.len() as u32).collect();
+        by_initials.sort_by(|&a, &b| ix.entries[a as usize].initials.cmp(&ix.entries[b as usize].initials));
+        ix.by_pinyin = by_pinyin;
+        ix.by_initials = by_initials;
         ix
+    }
+
+    /// Entries whose pinyin (or initials) starts with `prefix`, at most `cap`.
+    fn prefix_range(&self, prefix: &str, initials: bool, cap: usize) -> &[u32] {
+        let sorted = if initials { &self.by_initials } else { &self.by_pinyin };
+        let key = |i: u32| {
+            let e = &self.entries[i as usize];
+            if initials {
+                e.initials.as_str()
+            } else {
+                e.pinyin.as_str()
+            }
+        };
+        let lo = sorted.partition_point(|&i| key(i) < prefix);
+        let hi = lo + sorted[lo..].partition_point(|&i| key(i).starts_with(prefix));
+        &sorted[lo..hi.min(lo + cap)]
     }
 
     pub fn len(&self) -> usize {
@@ -110,12 +135,13 @@ impl SearchIndex {
         let mut hits: Vec<(MatchKind, u8, usize, u32)> = Vec::new();
         if q.chars().any(is_han) {
             let qc: Vec<char> = q.chars().filter(|c| !c.is_whitespace()).collect();
-            let postings: Option<&Vec<u32>> = if qc.len() >= 2 {
-                qc.windows(2).map(|w| self.bi.get(&(w[0], w[1]))).min_by_key(|p| p.map_or(0, |v| v.len())).flatten()
+            let lists: Vec<Option<&Vec<u32>>> = if qc.len() >= 2 {
+                qc.windows(2).map(|w| self.bi.get(&(w[0], w[1]))).collect()
             } else {
-                qc.first().and_then(|c| self.uni.get(c))
+                vec![qc.first().and_then(|c| self.uni.get(c))]
             };
-            for &i in postings.map(|v| v.as_slice()).unwrap_or(&[]) {
+            let candidates = rarest_intersection(&lists);
+            for &i in &candidates {
                 let e = &self.entries[i as usize];
                 if let Some(kind) = classify_chars(&e.name, &qc) {
                     if keep(i) {
@@ -131,16 +157,13 @@ impl SearchIndex {
             if ql.is_empty() {
                 return Vec::new();
             }
-            let postings: Option<&Vec<u32>> = if ql.len() >= 3 {
-                ql.as_bytes()
-                    .windows(3)
-                    .map(|w| self.tri.get(&[w[0], w[1], w[2]]))
-                    .min_by_key(|p| p.map_or(0, |v| v.len()))
-                    .flatten()
+            let lists: Vec<Option<&Vec<u32>>> = if ql.len() >= 3 {
+                ql.as_bytes().windows(3).map(|w| self.tri.get(&[w[0], w[1], w[2]])).collect()
             } else {
-                self.pre.get(ql.as_bytes())
+                vec![self.pre.get(ql.as_bytes())]
             };
-            for &i in postings.map(|v| v.as_slice()).unwrap_or(&[]) {
+            let candidates = rarest_intersection(&lists);
+            for &i in &candidates {
                 let e = &self.entries[i as usize];
                 if let Some(kind) = classify_latin(e, &ql) {
                     if keep(i) {
@@ -187,18 +210,26 @@ impl SearchIndex {
 
     fn fuzzy_latin(&self, ql: &str, keep: &impl Fn(u32) -> bool, hits: &mut Vec<(MatchKind, u8, usize, u32)>) {
         let seen: std::collections::HashSet<u32> = hits.iter().map(|h| h.3).collect();
-        let mut count: HashMap<u32, u8> = HashMap::new();
-        for w in ql.as_bytes().windows(3) {
-            if let Some(list) = self.tri.get(&[w[0], w[1], w[2]]).filter(|l| l.len() <= FUZZY_POSTING_MAX) {
-                for &i in list {
-                    *count.entry(i).or_default() += 1;
-                }
+        // Pigeonhole: one edit leaves one half of the query intact. Either the first
+        // half is a prefix of the name's pinyin (or initials), or the second half's
+        // rarest trigram occurs in it.
+        let half = ql.len() / 2;
+        let mut cands: Vec<u32> = Vec::new();
+        for initials in [false, true] {
+            cands.extend_from_slice(self.prefix_range(&ql[..half], initials, FUZZY_POSTING_MAX));
+        }
+        let second = &ql.as_bytes()[half..];
+        if second.len() >= 3 {
+            if let Some(list) =
+                second.windows(3).filter_map(|w| self.tri.get(&[w[0], w[1], w[2]])).min_by_key(|l| l.len())
+            {
+                cands.extend(list.iter().take(FUZZY_POSTING_MAX));
             }
         }
-        // One edit touches at most three trigrams.
-        let need = (ql.len().saturating_sub(2)).saturating_sub(3).max(1) as u8;
-        for (i, c) in count {
-            if c < need || seen.contains(&i) {
+        cands.sort_unstable();
+        cands.dedup();
+        for i in cands {
+            if seen.contains(&i) {
                 continue;
             }
             let e = &self.entries[i as usize];
@@ -206,6 +237,32 @@ impl SearchIndex {
             if close && keep(i) {
                 hits.push((MatchKind::OneTypo, e.rank, e.name.len(), i));
             }
+        }
+    }
+}
+
+/// The entries in every list (all must hold a match), computed from the two
+/// rarest lists; a missing list means no entry can match.
+fn rarest_intersection(lists: &[Option<&Vec<u32>>]) -> Vec<u32> {
+    if lists.iter().any(|l| l.is_none()) {
+        return Vec::new();
+    }
+    let mut ls: Vec<&Vec<u32>> = lists.iter().flatten().copied().collect();
+    ls.sort_by_key(|l| l.len());
+    match ls.as_slice() {
+        [] => Vec::new(),
+        [only] => only.to_vec(),
+        [a, b, ..] => {
+            // Both sorted ascending: a merge, galloping through the longer list.
+            let mut out = Vec::with_capacity(a.len());
+            let mut j = 0;
+            for &x in a.iter() {
+                j += b[j..].partition_point(|&y| y < x);
+                if j < b.len() && b[j] == x {
+                    out.push(x);
+                }
+            }
+            out
         }
     }
 }
