@@ -326,8 +326,14 @@ fn report(ix: &SearchIndex, label: &str, qs: &[Query], timed: &[Timed]) {
     );
 }
 
-/// Posting sizes the index reads, recomputed from the names (diagnosis only).
+/// The candidate counts the index works through for a query, recomputed from the
+/// names by brute force (diagnosis only; mirrors src/naming/search.rs as of
+/// d4b6153: first pass = intersection of the two rarest postings, then verify;
+/// one-typo pass = Han: the two rarest characters' postings (each ≤ 50,000);
+/// pinyin: prefix ranges of the first half on sorted pinyin and initials plus the
+/// second half's rarest trigram, each capped at 50,000).
 struct Diag<'a> {
+    names: &'a [String],
     pinyin: &'a [(String, String)],
     uni: HashMap<char, usize>,
     bi: HashMap<(char, char), usize>,
@@ -335,7 +341,7 @@ struct Diag<'a> {
 }
 
 impl<'a> Diag<'a> {
-    fn new(names: &[String], pinyin: &'a [(String, String)]) -> Self {
+    fn new(names: &'a [String], pinyin: &'a [(String, String)]) -> Self {
         let (mut uni, mut bi, mut tri) = (HashMap::new(), HashMap::new(), HashMap::new());
         for (n, (p, ini)) in names.iter().zip(pinyin) {
             let cs: Vec<char> = n.chars().collect();
@@ -351,46 +357,68 @@ impl<'a> Diag<'a> {
                 *tri.entry(t).or_default() += 1;
             }
         }
-        Diag { pinyin, uni, bi, tri }
+        Diag { names, pinyin, uni, bi, tri }
     }
 
-    fn tri_sizes(&self, ql: &str) -> Vec<(usize, String)> {
-        ql.as_bytes()
-            .windows(3)
-            .map(|w| {
-                (self.tri.get(&[w[0], w[1], w[2]]).copied().unwrap_or(0), String::from_utf8(w.to_vec()).expect("ascii"))
-            })
-            .collect()
+    fn has_tri(&self, i: usize, t: &str) -> bool {
+        self.pinyin[i].0.contains(t) || self.pinyin[i].1.contains(t)
     }
 
     fn explain(&self, q: &str) -> String {
         if q.chars().any(is_han) {
             let qc: Vec<char> = q.chars().collect();
-            let exact = qc
+            let mut bis: Vec<(usize, String)> = qc
                 .windows(2)
                 .map(|w| (self.bi.get(&(w[0], w[1])).copied().unwrap_or(0), format!("{}{}", w[0], w[1])))
-                .min()
-                .map(|(n, bg)| format!("rarest bigram {bg:?}: {n} entries verified"))
-                .unwrap_or_default();
+                .collect();
+            bis.sort_unstable();
+            let first = match bis.as_slice() {
+                [] => "single character: its whole posting verified".to_string(),
+                [(n, a)] => format!("posting {a:?} = {n} verified"),
+                [(na, a), (nb, b), ..] => {
+                    let both = self.names.iter().filter(|n| n.contains(a.as_str()) && n.contains(b.as_str())).count();
+                    format!("rarest bigrams {a:?}={na} ∩ {b:?}={nb} → {both} verified")
+                }
+            };
             let mut uni: Vec<(usize, char)> = qc.iter().map(|&c| (self.uni.get(&c).copied().unwrap_or(0), c)).collect();
             uni.sort_unstable();
             let fuzzy: usize = uni.iter().take(2).map(|u| u.0).filter(|&n| n <= FUZZY_POSTING_MAX).sum();
-            format!("{exact}; two rarest chars {:?} → one-typo candidates ≤ {fuzzy}", &uni[..uni.len().min(2)])
+            format!("{first}; one-typo: two rarest chars {:?} → ≤ {fuzzy} candidates", &uni[..uni.len().min(2)])
         } else {
             let ql = normalize_latin(q);
             if ql.len() < 3 {
-                return format!("prefix posting {ql:?}");
+                let n = self.pinyin.iter().filter(|(p, i)| p.starts_with(&ql) || i.starts_with(&ql)).count();
+                return format!("prefix posting {ql:?} = {n} verified");
             }
-            let tris = self.tri_sizes(&ql);
-            let rarest = tris.iter().min().cloned().unwrap_or_default();
-            let fuzzy: usize = tris.iter().map(|t| t.0).filter(|&n| n <= FUZZY_POSTING_MAX).sum();
-            let skipped = tris.iter().filter(|t| t.0 > FUZZY_POSTING_MAX).count();
+            let mut tris: Vec<(usize, String)> = ql
+                .as_bytes()
+                .windows(3)
+                .map(|w| {
+                    let t = String::from_utf8(w.to_vec()).expect("ascii");
+                    (self.tri.get(&[w[0], w[1], w[2]]).copied().unwrap_or(0), t)
+                })
+                .collect();
+            tris.sort_unstable();
+            let first = match tris.as_slice() {
+                [(n, a)] => format!("posting {a:?} = {n} verified"),
+                [(na, a), (nb, b), ..] => {
+                    let both = (0..self.names.len()).filter(|&i| self.has_tri(i, a) && self.has_tri(i, b)).count();
+                    format!("rarest trigrams {a:?}={na} ∩ {b:?}={nb} → {both} verified")
+                }
+                [] => String::new(),
+            };
+            if ql.len() < 4 {
+                return first;
+            }
+            let half = &ql[..ql.len() / 2];
+            let pre_p = self.pinyin.iter().filter(|(p, _)| p.starts_with(half)).count();
+            let pre_i = self.pinyin.iter().filter(|(_, i)| i.starts_with(half)).count();
+            let second = &ql.as_bytes()[ql.len() / 2..];
+            let sec = second.windows(3).filter_map(|w| self.tri.get(&[w[0], w[1], w[2]]).copied()).min().unwrap_or(0);
+            let cap = |n: usize| n.min(FUZZY_POSTING_MAX);
             format!(
-                "rarest trigram {:?}: {} entries verified; one-typo pass counts {fuzzy} postings ({} of {} trigrams skipped as > {FUZZY_POSTING_MAX})",
-                rarest.1,
-                rarest.0,
-                skipped,
-                tris.len()
+                "{first}; one-typo: prefix {half:?} pinyin {pre_p} + initials {pre_i} + 2nd-half rarest trigram {sec} → {} candidates (capped)",
+                cap(pre_p) + cap(pre_i) + cap(sec)
             )
         }
     }
@@ -426,14 +454,14 @@ fn edit_distance_at_most_one(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// Why one-typo pinyin queries come back empty: are there entries within one
-/// edit, and how many of the query's trigrams are skipped as too common?
+/// One-typo pinyin recall: of the queries that come back empty, how many have
+/// entries within one edit (by linear scan)?
 fn diagnose_typo_misses(ix: &SearchIndex, diag: &Diag, qs: &[Query]) {
     let mut empty = 0usize;
-    let mut had_match = 0usize;
-    let mut short_of_need = 0usize;
+    let mut missed = 0usize;
     let mut examples = Vec::new();
-    for q in qs.iter().filter(|q| q.class == Class::TypoPinyin).take(300) {
+    let sample: Vec<&Query> = qs.iter().filter(|q| q.class == Class::TypoPinyin).take(1000).collect();
+    for q in &sample {
         if !ix.search(&q.q, LIMIT, |_| true).is_empty() {
             continue;
         }
@@ -442,25 +470,14 @@ fn diagnose_typo_misses(ix: &SearchIndex, diag: &Diag, qs: &[Query]) {
         if truth == 0 {
             continue;
         }
-        had_match += 1;
-        let tris = diag.tri_sizes(&q.q);
-        let need = (q.q.len().saturating_sub(2)).saturating_sub(3).max(1);
-        let usable = tris.iter().filter(|t| t.0 <= FUZZY_POSTING_MAX).count();
-        if usable < need {
-            short_of_need += 1;
-        }
+        missed += 1;
         if examples.len() < 6 {
-            examples.push(format!(
-                "{:?}: {truth} entries within one edit; {} trigrams, need {need}, {usable} usable (≤ {FUZZY_POSTING_MAX}): {:?}",
-                q.q,
-                tris.len(),
-                tris.iter().map(|t| format!("{}={}", t.1, t.0)).collect::<Vec<_>>()
-            ));
+            examples.push(format!("{:?}: {truth} entries within one edit | {}", q.q, diag.explain(&q.q)));
         }
     }
     println!(
-        "one_typo(pinyin) recall, first 300 queries: {empty} empty; {had_match} of them have entries within one edit \
-         (linear scan); {short_of_need} of those have fewer usable trigrams than `need`"
+        "one_typo(pinyin) recall over {} queries: {empty} empty; {missed} of those have entries within one edit (missed)",
+        sample.len()
     );
     for e in examples {
         println!("  missed {e}");

@@ -415,6 +415,15 @@ function openForm(feature, lngLat) {
   $('f-beds').value = p.capacity_beds ?? '';
   $('f-operator').value = p.operator || '';
   $('f-status').value = p.status === 'planned' ? 'planned' : 'open';
+  $('f-nursing').value = p.nursing_beds ?? '';
+  $('f-medical').checked = !!p.medical_care;
+  $('f-cemtype').value = p.cemetery_type || '';
+  $('f-plots').value = p.plots_total ?? '';
+  $('f-plots-free').value = p.plots_free ?? '';
+  $('f-level').value = p.facility_level || '';
+  $('f-address').value = p.address || '';
+  $('f-opened').value = p.opened_on || '';
+  showKindFields();
   $('f-error').textContent = '';
   $('f-move').hidden = !feature;
   $('close-box').hidden = !feature;
@@ -422,6 +431,24 @@ function openForm(feature, lngLat) {
   state.formAt = at ? [Number(at[0]), Number(at[1])] : null;
   $('f-where').textContent = at ? `位置：${state.formAt[0].toFixed(5)}, ${state.formAt[1].toFixed(5)}${p.township_name ? `（${p.township_name}）` : ''}` : '';
   $('f-name').focus();
+}
+
+function showKindFields() {
+  const kind = $('f-kind').value;
+  $('f-care').hidden = !['care_home', 'day_care'].includes(kind);
+  $('f-cemetery').hidden = kind !== 'cemetery';
+  $('f-community').hidden = kind !== 'community_service';
+}
+
+function kindAttributes() {
+  const kind = $('f-kind').value;
+  const n = (id) => ($(id).value === '' ? undefined : Number($(id).value));
+  const a = {};
+  if (['care_home', 'day_care'].includes(kind)) Object.assign(a, { nursing_beds: n('f-nursing'), medical_care: $('f-medical').checked });
+  if (kind === 'cemetery') Object.assign(a, { cemetery_type: $('f-cemtype').value || undefined, plots_total: n('f-plots'), plots_free: n('f-plots-free') });
+  if (kind === 'community_service') a.facility_level = $('f-level').value || undefined;
+  for (const k of Object.keys(a)) if (a[k] === undefined) delete a[k];
+  return a;
 }
 
 function closeForm() {
@@ -445,6 +472,9 @@ async function saveFacility(ev) {
     capacity_beds: $('f-beds').value === '' ? undefined : Number($('f-beds').value),
     operator: $('f-operator').value || undefined,
     status: $('f-status').value,
+    address: $('f-address').value.trim() || undefined,
+    opened_on: $('f-opened').value || undefined,
+    attributes: kindAttributes(),
   };
   try {
     if (state.editing) {
@@ -547,6 +577,7 @@ function wire() {
     setMode(state.mode === 'add' ? null : 'add');
   });
   $('facility-form').addEventListener('submit', saveFacility);
+  $('f-kind').addEventListener('change', showKindFields);
   $('f-cancel').addEventListener('click', closeForm);
   $('f-move').addEventListener('click', () => setMode('move'));
   $('f-close').addEventListener('click', closeFacility);

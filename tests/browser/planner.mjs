@@ -143,12 +143,15 @@ try {
   await page.type('#f-name', '塔西河乡敬老院（浏览器测试）');
   await page.type('#f-beds', '40');
   await page.select('#f-operator', 'public');
+  check('the form offers the care-home attributes', !(await page.$eval('#f-care', (e) => e.hidden)) && (await page.$eval('#f-cemetery', (e) => e.hidden)));
+  await page.type('#f-nursing', '12');
+  await page.$eval('#f-medical', (e) => e.click());
   await shot('06-facility-form');
   await page.click('#f-save');
   await page.waitForFunction((n) => window.diming.state.loads > n, {}, loads);
   await idle();
   const added = await page.evaluate(() => window.diming.state.facilities.features.find((f) => f.properties.name === '塔西河乡敬老院（浏览器测试）'));
-  check('the new facility is stored and drawn', !!added && added.properties.township_code === '652324203', JSON.stringify(added?.properties));
+  check('the new facility is stored and drawn', !!added && added.properties.township_code === '652324203' && added.properties.nursing_beds === 12 && added.properties.medical_care === true, JSON.stringify(added?.properties));
   const taxiheAfter = await taxihe();
   check('the township figures update', taxiheAfter > taxiheBefore, `${taxiheBefore} → ${taxiheAfter}`);
   check('without a page reload', (await page.evaluate(() => window.__pageId)) === pageId);
@@ -213,9 +216,12 @@ try {
   check('an approver sees the review queue', queue.includes('凤鸣路'), queue);
   await page.click('#review-list li');
   await page.waitForFunction(() => [...document.querySelectorAll('#name-actions button')].some((b) => b.innerText === '批准'));
-  await page.evaluate(() => [...document.querySelectorAll('#name-actions button')].find((b) => b.innerText === '批准').click());
-  await page.type('#d-doc', '玛政函〔2026〕18号');
-  await page.click('#d-go');
+  // One step in the page, so a re-render of the record cannot slip in between.
+  await page.evaluate(() => {
+    [...document.querySelectorAll('#name-actions button')].find((b) => b.innerText === '批准').click();
+    document.getElementById('d-doc').value = '玛政函〔2026〕18号';
+    document.getElementById('d-go').click();
+  });
   await page.waitForFunction(() => document.getElementById('name-detail').innerText.includes('已批准'));
   await shot('11-name-approved');
   check('the approver approves it', (await page.$eval('#name-detail', (e) => e.innerText)).includes('玛政函〔2026〕18号'));
