@@ -223,7 +223,8 @@ impl SearchIndex {
             if let Some(list) =
                 second.windows(3).filter_map(|w| self.tri.get(&[w[0], w[1], w[2]])).min_by_key(|l| l.len())
             {
-                cands.extend(list.iter().take(FUZZY_POSTING_MAX));
+                // All of it: cutting this list could drop the only match.
+                cands.extend(list.iter());
             }
         }
         cands.sort_unstable();
