@@ -147,7 +147,8 @@ async fn the_readme_run_command_serves_the_bundled_county() {
             }
         }
     });
-    let base = rx.recv_timeout(std::time::Duration::from_secs(300));
+    // A clean checkout rebuilds the binary without the dev-dependency features (≈ 2 min).
+    let base = rx.recv_timeout(std::time::Duration::from_secs(900));
     let result = match &base {
         Ok(base) => Some(common::get_json(&format!("{base}/api/v1/divisions?level=village&limit=1")).await),
         Err(_) => None,
