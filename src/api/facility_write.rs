@@ -5,6 +5,7 @@
 
 use super::body::parse_json;
 use super::geojson_out::geo_json;
+use super::params::if_match;
 use super::problem::{FieldError, Problem};
 use super::AppState;
 use crate::accounts::Caller;
@@ -241,15 +242,6 @@ fn feature_response(state: &AppState, id: &str, status: StatusCode) -> Response 
         }
         None => Problem::not_found(format!("facility {id}")).into_response(),
     }
-}
-
-/// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`).
-fn if_match(headers: &HeaderMap) -> Result<Option<i64>, Problem> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let s = v.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
-    s.parse::<i64>()
-        .map(Some)
-        .map_err(|_| Problem::invalid_field("If-Match", "须为本接口返回的 ETag，如 \"3\" (the ETag this API returned)"))
 }
 
 /// `POST /api/v1/facilities` (editor).

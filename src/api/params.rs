@@ -190,3 +190,12 @@ impl<'q> Params<'q> {
         }
     }
 }
+
+/// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`); `None` when absent.
+pub fn if_match(headers: &axum::http::HeaderMap) -> Result<Option<i64>, Problem> {
+    let Some(v) = headers.get(axum::http::header::IF_MATCH) else { return Ok(None) };
+    let s = v.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
+    s.parse::<i64>()
+        .map(Some)
+        .map_err(|_| Problem::invalid_field("If-Match", "须为本接口返回的 ETag，如 \"3\" (the ETag this API returned)"))
+}

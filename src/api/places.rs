@@ -6,6 +6,7 @@
 
 use super::body::parse_json;
 use super::geojson_out::geo_json;
+use super::params::if_match;
 use super::params::Params;
 use super::problem::{FieldError, Problem};
 use super::AppState;
@@ -282,12 +283,6 @@ fn apply_rules(state: &AppState, p: &mut Place) -> Result<CheckResult, Problem> 
     p.generic_term = result.generic_term.clone();
     p.romanization = result.romanization.clone();
     Ok(result)
-}
-
-fn if_match(headers: &HeaderMap) -> Result<Option<i64>, Problem> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let s = v.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
-    s.parse::<i64>().map(Some).map_err(|_| Problem::invalid_field("If-Match", "须为本接口返回的 ETag，如 \"3\""))
 }
 
 fn current(state: &AppState, id: &str) -> Result<Place, Problem> {
