@@ -28,6 +28,7 @@
 mod china;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use diming::naming::search::within_one_prefix;
 use diming::naming::search::{normalize_latin, MatchKind, SearchIndex};
 use diming::naming::syllables;
 use rand::seq::SliceRandom;
@@ -447,27 +448,6 @@ impl<'a> Diag<'a> {
             .iter()
             .filter(|(p, ini)| [p, ini].iter().any(|s| within_one_prefix(s.as_bytes(), ql.as_bytes())))
             .count()
-    }
-}
-
-/// Copies of the private helpers in src/naming/search.rs (diagnosis only).
-fn within_one_prefix(s: &[u8], q: &[u8]) -> bool {
-    [q.len().saturating_sub(1), q.len(), q.len() + 1]
-        .into_iter()
-        .filter(|&n| n >= 1 && n <= s.len())
-        .any(|n| edit_distance_at_most_one(&s[..n], q))
-}
-
-fn edit_distance_at_most_one(a: &[u8], b: &[u8]) -> bool {
-    let (a, b) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if b.len() - a.len() > 1 {
-        return false;
-    }
-    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    if a.len() == b.len() {
-        a[p..].iter().zip(&b[p..]).skip(1).all(|(x, y)| x == y)
-    } else {
-        a[p..] == b[p + 1..]
     }
 }
 

@@ -254,7 +254,7 @@ pub async fn create(
     let input: FacilityInput = parse_json(body)?;
     let new = validate(&state.snapshot_guard(), input, None)?;
     let f = state.store().create_facility(&new, &caller.actor()).await?;
-    state.refresh().await?;
+    state.refresh_snapshot().await?;
     Ok(feature_response(&state, &f.id, StatusCode::CREATED))
 }
 
@@ -287,7 +287,7 @@ pub async fn update(
     let fields = validate(&state.snapshot_guard(), input, Some(&current))?;
     let action = if moved { "move" } else { "update" };
     state.store().update_facility(&id, expected, &fields, action, &caller.actor()).await?;
-    state.refresh().await?;
+    state.refresh_snapshot().await?;
     Ok(feature_response(&state, &id, StatusCode::OK))
 }
 
@@ -335,7 +335,7 @@ pub async fn close(
     attributes.insert("close_reason".into(), Value::String(c.reason.trim().to_string()));
     let fields = NewFacility { status: FacilityStatus::Closed, attributes, ..NewFacility::from(&current) };
     state.store().update_facility(&id, expected, &fields, "close", &caller.actor()).await?;
-    state.refresh().await?;
+    state.refresh_snapshot().await?;
     Ok(feature_response(&state, &id, StatusCode::OK))
 }
 

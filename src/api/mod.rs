@@ -128,11 +128,24 @@ impl AppState {
     /// Rebuild the snapshot from the store and swap it in; call after every
     /// committed write, before answering, so the next query sees the write.
     pub async fn refresh(&self) -> StoreResult<()> {
+        self.refresh_snapshot().await?;
+        self.refresh_places().await
+    }
+
+    /// Rebuild only the spatial snapshot (divisions, settlements, facilities):
+    /// what a facility write changes.
+    pub async fn refresh_snapshot(&self) -> StoreResult<()> {
         let _guard = self.inner.rebuild.lock().await;
         let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let snapshot = build_snapshot(self.inner.store.as_ref(), generation).await?;
-        let places = PlaceRegistry::build(self.inner.store.places().await?);
         self.inner.snapshot.store(Arc::new(snapshot));
+        Ok(())
+    }
+
+    /// Rebuild only the place-name registry and its search index: what a name write changes.
+    pub async fn refresh_places(&self) -> StoreResult<()> {
+        let _guard = self.inner.rebuild.lock().await;
+        let places = PlaceRegistry::build(self.inner.store.places().await?);
         self.inner.places.store(Arc::new(places));
         Ok(())
     }

@@ -306,7 +306,7 @@ pub async fn propose(
     p.status = PlaceStatus::Proposed;
     p.proposed_by = Some(user.username.clone());
     let created = state.store().create_place(&p, &caller.actor()).await?;
-    state.refresh().await?;
+    state.refresh_places().await?;
     let mut res = place_response(&state, &created, StatusCode::CREATED, &result.findings);
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/places/{}", created.id)) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -346,7 +346,7 @@ pub async fn edit(
     let result = apply_rules(&state, &mut p)?;
     let change = PlaceChange { expected_version: expected, place: p, action: "update".into() };
     let saved = state.store().update_places(&[change], &caller.actor()).await?;
-    state.refresh().await?;
+    state.refresh_places().await?;
     Ok(place_response(&state, &saved[0], StatusCode::OK, &result.findings))
 }
 
@@ -432,7 +432,7 @@ pub async fn approve(
         changes.push(PlaceChange { expected_version: v, place: old, action: "rename".into() });
     }
     let saved = state.store().update_places(&changes, &caller.actor()).await?;
-    state.refresh().await?;
+    state.refresh_places().await?;
     Ok(place_response(&state, &saved[0], StatusCode::OK, &result.findings))
 }
 
@@ -477,7 +477,7 @@ pub async fn rename(
     p.provenance = Provenance::Registered;
     p.historic_names = vec![old.name.clone()];
     let created = state.store().create_place(&p, &caller.actor()).await?;
-    state.refresh().await?;
+    state.refresh_places().await?;
     Ok(place_response(&state, &created, StatusCode::CREATED, &result.findings))
 }
 
@@ -516,7 +516,7 @@ pub async fn retire(
             &caller.actor(),
         )
         .await?;
-    state.refresh().await?;
+    state.refresh_places().await?;
     Ok(place_response(&state, &saved[0], StatusCode::OK, &[]))
 }
 

@@ -292,8 +292,8 @@ fn classify_latin(e: &Entry, q: &str) -> Option<MatchKind> {
     }
 }
 
-/// Whether `q` is within one edit of `s` or of one of its prefixes.
-fn within_one_prefix(s: &[u8], q: &[u8]) -> bool {
+/// Whether `q` is within one edit of `s` or of one of its prefixes (the one-typo rule).
+pub fn within_one_prefix(s: &[u8], q: &[u8]) -> bool {
     [q.len().saturating_sub(1), q.len(), q.len() + 1]
         .into_iter()
         .filter(|&n| n >= 1 && n <= s.len())

@@ -130,6 +130,14 @@ async fn record(tx: &mut Transaction<'static, Sqlite>, c: Change<'_>, actor: &Ac
     Ok(())
 }
 
+/// The next free number of ids like `f0042` in `table`, inside the write
+/// transaction (so two writers cannot take the same one).
+async fn next_number(tx: &mut Transaction<'static, Sqlite>, table: &'static str, prefix: char) -> StoreResult<i64> {
+    let sql = format!("SELECT MAX(CAST(substr(id, 2) AS INTEGER)) FROM {table} WHERE id GLOB '{prefix}[0-9]*'");
+    let max: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut **tx).await?;
+    Ok(max.unwrap_or(0) + 1)
+}
+
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
@@ -460,13 +468,10 @@ impl Store for SqliteStore {
 
     async fn create_facility(&self, new: &NewFacility, actor: &Actor) -> StoreResult<Facility> {
         let mut tx = self.begin_write().await?;
-        let max: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(CAST(substr(id, 2) AS INTEGER)) FROM facilities WHERE id GLOB 'f[0-9]*'")
-                .fetch_one(&mut *tx)
-                .await?;
+        let next = next_number(&mut tx, "facilities", 'f').await?;
         let at = now_rfc3339();
         let f = Facility {
-            id: format!("f{:04}", max.unwrap_or(0) + 1),
+            id: format!("f{next:04}"),
             name: new.name.clone(),
             kind: new.kind,
             township_code: new.township_code.clone(),
@@ -757,13 +762,9 @@ impl Store for SqliteStore {
 
     async fn create_place(&self, place: &Place, actor: &Actor) -> StoreResult<Place> {
         let mut tx = self.begin_write().await?;
-        let max: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(CAST(substr(id, 2) AS INTEGER)) FROM places WHERE id GLOB 'p[0-9]*'")
-                .fetch_one(&mut *tx)
-                .await?;
+        let next = next_number(&mut tx, "places", 'p').await?;
         let at = now_rfc3339();
-        let p =
-            Place { id: format!("p{:05}", max.unwrap_or(0) + 1), version: 1, updated_at: at.clone(), ..place.clone() };
+        let p = Place { id: format!("p{next:05}"), version: 1, updated_at: at.clone(), ..place.clone() };
         insert_place(&mut tx, &p).await?;
         let after = place_json(&p);
         record(&mut tx, Change::new("place", &p.id, 1, "create", &after, &at), actor).await?;
