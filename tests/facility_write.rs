@@ -363,3 +363,80 @@ fn user_add_creates_the_first_admin_who_can_then_log_in() {
         assert_eq!(body["user"]["display_name"], "张科长");
     });
 }
+
+#[tokio::test]
+async fn garbage_to_close_history_patch_and_tokens_is_a_named_problem_and_writes_nothing() {
+    let e = env().await;
+    let close = |body: &str| {
+        e.client
+            .post(e.url("/api/v1/facilities/f0002/close"))
+            .bearer_auth(&e.tokens[&Role::Editor])
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    for (body, status, field) in [
+        (r#"{"reason": "  "}"#, StatusCode::BAD_REQUEST, "reason"),
+        (r#"{"reason": "撤并", "date": "28/11/2026"}"#, StatusCode::BAD_REQUEST, "date"),
+        (r#"{"date": "2026-11-28"}"#, StatusCode::BAD_REQUEST, "reason"),
+        ("not json", StatusCode::BAD_REQUEST, "body"),
+    ] {
+        let (s, h, p) = e.send(close(body)).await;
+        assert_eq!(s, status, "{body}: {p}");
+        assert_eq!(h["content-type"], "application/problem+json");
+        let fields: Vec<&str> =
+            p["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+        assert!(fields.iter().any(|f| f.starts_with(field)), "{body}: {fields:?}");
+    }
+    let (_, _, f) = get_json(&e.url("/api/v1/facilities/f0002")).await;
+    assert_eq!(f["properties"]["status"], "open", "nothing was closed");
+    assert_eq!(get_json(&e.url("/api/v1/facilities/f9999/history")).await.0, 404);
+    let (s, h, _) = e.patch(Some(Role::Editor), "f9999", Some("\"1\""), json!({"name": "x"})).await;
+    assert_eq!((s, h["content-type"].to_str().expect("ct")), (StatusCode::NOT_FOUND, "application/problem+json"));
+    let (s, _, p) = e
+        .send(
+            e.client
+                .patch(e.url("/api/v1/facilities/f0002"))
+                .bearer_auth(&e.tokens[&Role::Editor])
+                .header("If-Match", "\"1\"")
+                .header("content-type", "application/json")
+                .body("{\"capacity_beds\":"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
+    let (s, _, p) = e.patch(Some(Role::Editor), "f0002", Some("one"), json!({"name": "x"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(p["errors"][0]["field"], "If-Match");
+    let (_, _, hist) = get_json(&e.url("/api/v1/facilities/f0002/history")).await;
+    assert_eq!(hist["versions"].as_array().expect("v").len(), 1, "nothing was written");
+    let (s, _, p) = e
+        .send(e.client.post(e.url("/api/v1/tokens")).bearer_auth(&e.tokens[&Role::Editor]).json(&json!({"name": " "})))
+        .await;
+    assert_eq!((s, p["errors"][0]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("name")));
+    let (s, _, _) = e.send(e.client.post(e.url("/api/v1/session")).json(&json!({"username": "editor"}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a login without a password is malformed");
+}
+
+#[test]
+fn the_cli_refuses_bad_arguments_with_a_clear_message() {
+    let dir = common::TempDir::new("cli-bad");
+    let url = dir.sqlite_url("c.db");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_diming"))
+            .args(args)
+            .args(["--database", &url])
+            .env("DIMING_PASSWORD", "a long enough secret")
+            .output()
+            .expect("run")
+    };
+    for (args, needle) in [
+        (&["coverage", "--kind", "care_home", "--radius-m=-5"][..], "radius"),
+        (&["coverage", "--kind", "care_home", "--rule", "nope"][..], "nope"),
+        (&["user", "add", "li", "--role", "boss"][..], "role"),
+        (&["user", "add", "  "][..], "username"),
+    ] {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(err.contains(needle) && !err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -457,3 +457,67 @@ async fn every_seeded_name_uses_standard_characters_and_a_fitting_generic_term()
     let v = e.check(json!({"name": "阿克苏尓路", "category": "street", "division_code": "652324100"})).await;
     assert!(rules_of(&v).contains(&"non_standard_characters:error".to_string()), "{v}");
 }
+
+#[tokio::test]
+async fn garbage_to_the_name_endpoints_is_a_named_problem_and_writes_nothing() {
+    let e = env().await;
+    let raw = |path: &str, who: Option<&str>, body: &str| {
+        let mut rb = e.client.post(e.url(path)).header("content-type", "application/json").body(body.to_string());
+        if let Some(w) = who {
+            rb = rb.bearer_auth(&e.tokens[w]);
+        }
+        rb
+    };
+    for (path, who, body, field) in [
+        ("/api/v1/places/check", None, "not json", "body"),
+        ("/api/v1/places/check", None, "{\"name\": ", "name"),
+        ("/api/v1/places/check", None, r#"{"name": "凤鸣路"}"#, "category"),
+        ("/api/v1/places/check", None, r#"{"name": "凤鸣路", "category": "street", "colour": 1}"#, "colour"),
+        ("/api/v1/places", Some("editor"), r#"{"name": "凤鸣路", "category": "street", "lon": 300, "lat": 44}"#, "lon"),
+        (
+            "/api/v1/places",
+            Some("editor"),
+            r#"{"name": "凤鸣路", "category": "street", "division_code": "12345"}"#,
+            "division_code",
+        ),
+        (
+            "/api/v1/places/p00003/retire",
+            Some("approver"),
+            r#"{"approving_body": "县政府", "document_no": "1号"}"#,
+            "reason",
+        ),
+        (
+            "/api/v1/places/p00003/approve",
+            Some("approver"),
+            r#"{"approving_body": "县政府", "document_no": "1号", "date": "soon"}"#,
+            "date",
+        ),
+        ("/api/v1/places/p00003/rename", Some("editor"), r#"{"new_name": "x"}"#, "new_name"),
+    ] {
+        let res = raw(path, who, body).send().await.expect("send");
+        let status = res.status();
+        assert_eq!(res.headers()["content-type"], "application/problem+json", "{path} {body}");
+        let p: Value = res.json().await.expect("json");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {p}");
+        let fields: Vec<&str> =
+            p["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+        assert!(fields.iter().any(|f| f.starts_with(field)), "{path} {body}: {fields:?}");
+    }
+    let (s, _, p) = e
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/places/p00003",
+            Some("editor"),
+            Some(json!({"colour": "red"})),
+            Some("\"1\""),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(get_json(&e.url("/api/v1/places/p99999/history")).await.0, 404);
+    assert_eq!(get_json(&e.url("/api/v1/places/p99999")).await.0, 404);
+    // Nothing was written: p00003 (乐土驿镇) still has only its seeded version.
+    let (_, _, h) = get_json(&e.url("/api/v1/places/p00003/history")).await;
+    assert_eq!(h["versions"].as_array().expect("v").len(), 1);
+    let (_, _, v) = get_json(&e.url("/api/v1/places?status=proposed")).await;
+    assert_eq!(v["numberMatched"], 0);
+}

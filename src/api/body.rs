@@ -18,7 +18,16 @@ pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
     let de = &mut serde_json::Deserializer::from_slice(&bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." || path == "?" || path.is_empty() { "body".to_string() } else { path };
+        let at_root = path == "." || path == "?" || path.is_empty();
+        // serde names a missing field only in its message: name it in `field` too.
+        let missing =
+            e.inner().to_string().strip_prefix("missing field `").and_then(|r| r.split('`').next().map(str::to_string));
+        let field = match (missing, at_root) {
+            (Some(m), true) => m,
+            (Some(m), false) => format!("{path}.{m}"),
+            (None, true) => "body".to_string(),
+            (None, false) => path,
+        };
         Problem::invalid(vec![FieldError {
             field, message: format!("请求体无效 (invalid JSON body): {}", e.inner())
         }])
