@@ -29,28 +29,55 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Open (creating if missing) and migrate. A file that is not SQLite, or a SQLite
     /// file of another application, is refused with an error naming the file.
+    ///
+    /// Two processes creating one file at the same instant can meet SQLITE_BUSY where
+    /// SQLite does not call the busy handler (the switch to WAL on a brand-new file), so
+    /// a busy open is retried for up to 30 s before it is reported.
     pub async fn open(url: &str) -> StoreResult<Self> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match Self::try_open(url).await {
+                Err(OpenFailure::Busy(e)) if std::time::Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "database busy while opening; retrying");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(OpenFailure::Busy(e)) => {
+                    return Err(StoreError::Open { target: url.to_string(), reason: e.to_string() })
+                }
+                Err(OpenFailure::Other(e)) => return Err(e),
+                Ok(store) => return Ok(store),
+            }
+        }
+    }
+
+    async fn try_open(url: &str) -> Result<Self, OpenFailure> {
         let target = url.to_string();
-        let open_err = |reason: String| StoreError::Open { target: target.clone(), reason };
+        let open_err = |e: sqlx::Error| {
+            if is_busy(&e) {
+                OpenFailure::Busy(e)
+            } else {
+                OpenFailure::Other(StoreError::Open { target: target.clone(), reason: e.to_string() })
+            }
+        };
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| open_err(e.to_string()))?
+            .map_err(open_err)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .map_err(|e| open_err(e.to_string()))?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(open_err)?;
         let store = SqliteStore { pool, url: target.clone() };
         // Check and migrate under one write lock, so a second process starting at the
         // same moment waits and then finds a finished registry, not a half-made one.
-        let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| open_err(e.to_string()))?;
-        store.check_ownership(&mut tx).await?;
-        MIGRATOR.run_direct(None, &mut *tx, false).await?;
-        tx.commit().await?;
+        let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await.map_err(open_err)?;
+        store.check_ownership(&mut tx).await.map_err(OpenFailure::Other)?;
+        match MIGRATOR.run_direct(None, &mut *tx, false).await {
+            Ok(()) => {}
+            Err(sqlx::migrate::MigrateError::Execute(e)) if is_busy(&e) => return Err(OpenFailure::Busy(e)),
+            Err(e) => return Err(OpenFailure::Other(e.into())),
+        }
+        tx.commit().await.map_err(open_err)?;
         Ok(store)
     }
 
@@ -83,6 +110,21 @@ impl SqliteStore {
         // IMMEDIATE takes the write lock up front, so two writers queue on the busy
         // timeout instead of failing on a lock upgrade.
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+enum OpenFailure {
+    Busy(sqlx::Error),
+    Other(StoreError),
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED, with any extended code.
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6))
+        }
+        _ => false,
     }
 }
 
