@@ -8,6 +8,7 @@
 //! the GRS80 ellipsoid.
 
 pub mod crs;
+pub mod gcj02;
 pub mod geodesic;
 mod points;
 mod polygons;
