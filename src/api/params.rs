@@ -3,6 +3,7 @@
 
 use super::problem::{FieldError, Problem};
 use crate::domain::{DivisionCode, DivisionLevel, FacilityKind, FacilityStatus, Lat, Lon, LonLat};
+use crate::spatial::crs::Crs;
 use crate::spatial::StatusSet;
 use std::borrow::Cow;
 
@@ -21,9 +22,9 @@ impl<'q> Params<'q> {
         Params { pairs, errors: Vec::new() }
     }
 
-    fn fail(&mut self, field: &str, message: impl Into<String>) {
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
         if !self.errors.iter().any(|e| e.field == field) {
-            self.errors.push(FieldError { field: field.to_string(), message: message.into() });
+            self.errors.push(FieldError { row: None, field: field.to_string(), message: message.into() });
         }
     }
 
@@ -178,6 +179,28 @@ impl<'q> Params<'q> {
                 self.fail(name, e.message);
                 None
             }
+        }
+    }
+
+    /// A CRS among `allowed` (by URI or code, e.g. `EPSG:4538`); absent → `None`.
+    pub fn crs(&mut self, name: &str, allowed: &[Crs]) -> Option<Crs> {
+        let v = self.raw(name)?;
+        match Crs::parse(&v).filter(|c| allowed.contains(c)) {
+            Some(c) => Some(c),
+            None => {
+                let names: Vec<&str> = allowed.iter().map(|c| c.uri()).collect();
+                self.fail(name, format!("不支持的坐标系 '{v}' (unsupported CRS; one of: {})", names.join(", ")));
+                None
+            }
+        }
+    }
+
+    /// A parameter not in `known` is an error naming it (OGC API Features requires this).
+    pub fn reject_unknown(&mut self, known: &[&str]) {
+        let unknown: Vec<String> =
+            self.pairs.iter().filter(|(k, _)| !known.contains(&k.as_ref())).map(|(k, _)| k.to_string()).collect();
+        for k in unknown {
+            self.fail(&k, format!("未知参数 (unknown parameter; known: {})", known.join(", ")));
         }
     }
 

@@ -1,0 +1,580 @@
+//! OGC API – Features at `/ogc`: Part 1 Core + GeoJSON, and Part 2 (CRS by reference)
+//! for CRS84, EPSG:4490, EPSG:4326 and EPSG:4538.
+//!
+//! Collections are read from the same snapshot and name registry as REST v1, so
+//! both always agree. Coordinates follow each CRS's authority axis order (OGC API
+//! Part 2): CRS84 is lon/lat, EPSG:4490/4326 are lat/lon, EPSG:4538 is
+//! northing/easting; `bbox` with `bbox-crs` is read the same way.
+
+use super::geojson_out::{page, GEO_JSON};
+use super::params::Params;
+use super::problem::Problem;
+use super::AppState;
+use crate::domain::{DivisionLevel, FacilityStatus, Place, PlaceStatus};
+use crate::spatial::crs::{transform_geojson, Crs, Transformer};
+use crate::spatial::{FacilityEntry, Snapshot};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use geo::{BoundingRect, Intersects};
+use geo_types::{Coord, Geometry, LineString, Point, Polygon, Rect};
+use serde_json::{json, Value};
+use std::borrow::Cow;
+
+const LIMIT_DEFAULT: usize = 10;
+const LIMIT_MAX: usize = 10_000;
+const JSON: &str = "application/json";
+
+/// The OGC routes; merged into the app at `/ogc`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ogc", get(landing))
+        .route("/ogc/", get(landing))
+        .route("/ogc/conformance", get(conformance))
+        .route("/ogc/collections", get(collections))
+        .route("/ogc/collections/{collection}", get(collection))
+        .route("/ogc/collections/{collection}/items", get(items))
+        .route("/ogc/collections/{collection}/items/{id}", get(item))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Collection {
+    Divisions,
+    Facilities,
+    Settlements,
+    Places,
+}
+
+impl Collection {
+    const ALL: [Collection; 4] =
+        [Collection::Divisions, Collection::Facilities, Collection::Settlements, Collection::Places];
+
+    fn id(self) -> &'static str {
+        match self {
+            Collection::Divisions => "divisions",
+            Collection::Facilities => "facilities",
+            Collection::Settlements => "settlements",
+            Collection::Places => "places",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.id() == s)
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Collection::Divisions => "行政区划（县、乡镇）Administrative divisions (county and townships)",
+            Collection::Facilities => "民政服务设施 Civil-affairs service facilities",
+            Collection::Settlements => "居民点（村、社区）Settlements (villages and communities)",
+            Collection::Places => "标准地名 Standard place names",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Collection::Divisions => {
+                "县级与乡级行政区划面（MultiPolygon）。代码与名称为国家统计局 2023 年区划代码；乡镇边界为合成数据（provenance: synthetic）。\
+                 County and township polygons; codes and names are real (NBS 2023), township boundaries are synthetic."
+            }
+            Collection::Facilities => {
+                "社区服务、养老、殡葬等民政服务设施（Point），含规划与已关闭设施（status）。合成数据（provenance: synthetic）。\
+                 Community service centres, care homes, cemeteries and other facilities, all statuses."
+            }
+            Collection::Settlements => {
+                "村级单位驻地点（Point）及人口，为覆盖分析的需求点。代码与名称真实；位置与人口为合成数据。\
+                 Village-level units as demand points; codes and names real, points and populations synthetic."
+            }
+            Collection::Places => {
+                "标准地名及其审批状态；几何类型混合（点、线、面，或无几何）。\
+                 Standard place names with their approval status; geometry types are mixed (point, line, polygon or none)."
+            }
+        }
+    }
+
+    /// A hint for GIS clients; `places` mixes types and says so.
+    fn geometry_type(self) -> &'static str {
+        match self {
+            Collection::Divisions => "MultiPolygon",
+            Collection::Facilities | Collection::Settlements => "Point",
+            Collection::Places => "Geometry",
+        }
+    }
+
+    /// Queryable properties accepted as `name=value` filters on `items`.
+    fn filters(self) -> &'static [&'static str] {
+        match self {
+            Collection::Divisions => &["level", "parent_code"],
+            Collection::Facilities => &["kind", "status", "township_code"],
+            Collection::Settlements => &["township_code"],
+            Collection::Places => &["category", "status", "division_code"],
+        }
+    }
+}
+
+fn unknown_collection(id: &str) -> Problem {
+    Problem::not_found(format!(
+        "没有这个要素集 (no such collection): {id}；可用 (available): divisions, facilities, settlements, places"
+    ))
+}
+
+/// `scheme://host` of this request, for absolute links (honours `X-Forwarded-*`).
+fn base_url(headers: &HeaderMap) -> String {
+    let pick = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let host = pick("x-forwarded-host")
+        .or_else(|| pick("host"))
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c)))
+        .unwrap_or("localhost");
+    let proto = match pick("x-forwarded-proto") {
+        Some("https") => "https",
+        _ => "http",
+    };
+    format!("{proto}://{host}")
+}
+
+fn json_response(body: Value) -> Response {
+    let mut res = axum::Json(body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    res
+}
+
+fn link(rel: &str, kind: &str, href: String, title: &str) -> Value {
+    json!({"rel": rel, "type": kind, "title": title, "href": href})
+}
+
+/// `f` may ask for JSON/GeoJSON, the only encodings served.
+fn check_format(p: &mut Params) {
+    if let Some(f) = p.raw("f") {
+        if !matches!(f.as_str(), "json" | "geojson" | "application/json" | "application/geo+json") {
+            p.fail("f", format!("不支持的格式 '{f}' (unsupported format; json or geojson)"));
+        }
+    }
+}
+
+async fn landing(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, Problem> {
+    let mut p = Params::parse(q.as_deref());
+    check_format(&mut p);
+    p.reject_unknown(&["f"]);
+    p.finish()?;
+    let base = base_url(&headers);
+    Ok(json_response(json!({
+        "title": "diming 地名 — 玛纳斯县民政地理登记 OGC API Features",
+        "description": "玛纳斯县（652324）行政区划、居民点、民政服务设施与标准地名。坐标为 CGCS2000；距离为 GRS80 椭球面测地线米。\
+                        Manas County registry: divisions, settlements, facilities and standard place names (CGCS2000).",
+        "links": [
+            link("self", JSON, format!("{base}/ogc"), "本页 (this document)"),
+            link("service-desc", "application/vnd.oai.openapi+json;version=3.1", format!("{base}/api/v1/openapi.json"), "OpenAPI 文档 (the API definition)"),
+            link("conformance", JSON, format!("{base}/ogc/conformance"), "符合的标准 (conformance classes)"),
+            link("data", JSON, format!("{base}/ogc/collections"), "要素集 (collections)"),
+        ]
+    })))
+}
+
+async fn conformance(RawQuery(q): RawQuery) -> Result<Response, Problem> {
+    let mut p = Params::parse(q.as_deref());
+    check_format(&mut p);
+    p.reject_unknown(&["f"]);
+    p.finish()?;
+    Ok(json_response(json!({"conformsTo": [
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+        "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    ]})))
+}
+
+async fn collections(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    let mut p = Params::parse(q.as_deref());
+    check_format(&mut p);
+    p.reject_unknown(&["f"]);
+    p.finish()?;
+    let base = base_url(&headers);
+    let snap = state.snapshot_guard();
+    let places = state.places();
+    let list: Vec<Value> = Collection::ALL.iter().map(|&c| collection_json(c, &base, &snap, places.places())).collect();
+    Ok(json_response(json!({
+        "links": [link("self", JSON, format!("{base}/ogc/collections"), "要素集 (collections)")],
+        "crs": Crs::OGC.iter().map(|c| c.uri()).collect::<Vec<_>>(),
+        "collections": list,
+    })))
+}
+
+async fn collection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    let c = Collection::parse(&id).ok_or_else(|| unknown_collection(&id))?;
+    let mut p = Params::parse(q.as_deref());
+    check_format(&mut p);
+    p.reject_unknown(&["f"]);
+    p.finish()?;
+    let snap = state.snapshot_guard();
+    let places = state.places();
+    Ok(json_response(collection_json(c, &base_url(&headers), &snap, places.places())))
+}
+
+fn collection_json(c: Collection, base: &str, snap: &Snapshot, places: &[Place]) -> Value {
+    let href = format!("{base}/ogc/collections/{}", c.id());
+    let bbox = candidates(c, snap, places)
+        .iter()
+        .filter_map(|cand| cand.geom.rect())
+        .reduce(|a, b| {
+            Rect::new(
+                Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        })
+        .map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y]);
+    json!({
+        "id": c.id(),
+        "title": c.title(),
+        "description": c.description(),
+        "itemType": "feature",
+        "geometryType": c.geometry_type(),
+        "extent": {"spatial": {"bbox": [bbox.unwrap_or_else(|| vec![-180.0, -90.0, 180.0, 90.0])], "crs": Crs::Crs84.uri()}},
+        "crs": Crs::OGC.iter().map(|c| c.uri()).collect::<Vec<_>>(),
+        "storageCrs": Crs::Epsg4490.uri(),
+        "queryables": c.filters(),
+        "links": [
+            link("self", JSON, href.clone(), c.title()),
+            link("items", GEO_JSON, format!("{href}/items"), "要素 (the features)"),
+        ],
+    })
+}
+
+/// A feature's geometry, borrowed, for `bbox` and the extent.
+enum GeomRef<'a> {
+    Point(f64, f64),
+    Shape(&'a Geometry<f64>),
+    Empty,
+}
+
+impl GeomRef<'_> {
+    fn rect(&self) -> Option<Rect<f64>> {
+        match self {
+            GeomRef::Point(x, y) => Some(Rect::new(Coord { x: *x, y: *y }, Coord { x: *x, y: *y })),
+            GeomRef::Shape(g) => g.bounding_rect(),
+            GeomRef::Empty => None,
+        }
+    }
+
+    fn intersects(&self, area: &Polygon<f64>, area_rect: &Rect<f64>) -> bool {
+        match self {
+            GeomRef::Point(x, y) => area.intersects(&Point::new(*x, *y)),
+            GeomRef::Shape(g) => g.bounding_rect().is_some_and(|r| r.intersects(area_rect)) && area.intersects(*g),
+            GeomRef::Empty => false,
+        }
+    }
+}
+
+/// How a feature is rendered: pre-rendered by the snapshot, or a place built on demand.
+enum Source<'a> {
+    Json(&'a str),
+    Facility(&'a FacilityEntry),
+    Place(&'a Place),
+}
+
+struct Candidate<'a> {
+    id: &'a str,
+    source: Source<'a>,
+    geom: GeomRef<'a>,
+    /// Values of the collection's queryables, in `Collection::filters` order.
+    props: [Option<&'a str>; 3],
+}
+
+fn candidates<'a>(c: Collection, snap: &'a Snapshot, places: &'a [Place]) -> Vec<Candidate<'a>> {
+    match c {
+        Collection::Divisions => snap
+            .divisions()
+            .iter()
+            .filter(|d| matches!(d.division.level, DivisionLevel::County | DivisionLevel::Township))
+            .map(|d| Candidate {
+                id: d.division.code.as_str(),
+                source: Source::Json(&d.feature_json),
+                geom: d.division.geometry.as_ref().map_or(GeomRef::Empty, GeomRef::Shape),
+                props: [Some(d.division.level.as_str()), d.division.parent_code.as_ref().map(|c| c.as_str()), None],
+            })
+            .collect(),
+        Collection::Facilities => snap
+            .facilities()
+            .iter()
+            .map(|f| Candidate {
+                id: &f.facility.id,
+                source: Source::Facility(f),
+                geom: GeomRef::Point(f.facility.location.lon(), f.facility.location.lat()),
+                props: [
+                    Some(f.facility.kind.as_str()),
+                    Some(f.facility.status.as_str()),
+                    Some(f.facility.township_code.as_str()),
+                ],
+            })
+            .collect(),
+        Collection::Settlements => snap
+            .settlements()
+            .iter()
+            .map(|s| Candidate {
+                id: s.settlement.code.as_str(),
+                source: Source::Json(&s.feature_json),
+                geom: GeomRef::Point(s.settlement.location.lon(), s.settlement.location.lat()),
+                props: [Some(s.settlement.township_code.as_str()), None, None],
+            })
+            .collect(),
+        Collection::Places => places
+            .iter()
+            .map(|p| Candidate {
+                id: &p.id,
+                source: Source::Place(p),
+                geom: p.geometry.as_ref().map_or(GeomRef::Empty, GeomRef::Shape),
+                props: [
+                    Some(p.category.as_str()),
+                    Some(p.status.as_str()),
+                    p.division_code.as_ref().map(|c| c.as_str()),
+                ],
+            })
+            .collect(),
+    }
+}
+
+impl Candidate<'_> {
+    fn render(&self, snap: &Snapshot) -> Cow<'_, str> {
+        match &self.source {
+            Source::Json(s) => Cow::Borrowed(s),
+            Source::Facility(f) => Cow::Owned(f.feature_json()),
+            Source::Place(p) => {
+                let division = p.division_code.as_ref().and_then(|c| snap.division(c.as_str()));
+                let name = division.map(|d| d.division.name.as_str());
+                Cow::Owned(crate::naming::registry::place_feature(p, name, None).to_string())
+            }
+        }
+    }
+}
+
+/// Render a feature in `crs` (authority axis order), adding `extra` top-level members.
+fn feature_in(json: &str, crs: Crs, extra: Option<(&str, Value)>) -> Result<String, Problem> {
+    if crs == Crs::Crs84 && extra.is_none() {
+        return Ok(json.to_string());
+    }
+    let mut v: Value = serde_json::from_str(json).map_err(|e| Problem::internal(&e))?;
+    if crs != Crs::Crs84 {
+        Transformer::with(Crs::Crs84, crs, |t| transform_geojson(&mut v, t, crs.north_first()))
+            .and_then(|r| r)
+            .map_err(|e| Problem::internal(&e))?;
+    }
+    if let (Some((k, x)), Value::Object(map)) = (extra, &mut v) {
+        map.insert(k.to_string(), x);
+    }
+    Ok(v.to_string())
+}
+
+fn with_crs(mut res: Response, crs: Crs) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
+        res.headers_mut().insert("content-crs", v);
+    }
+    res
+}
+
+/// `bbox` read in `bbox-crs` (authority axis order) as an area in CRS84.
+fn bbox_area(p: &mut Params, bbox_crs: Crs) -> Option<Polygon<f64>> {
+    let raw = p.raw("bbox")?;
+    let nums: Vec<f64> = raw.split(',').filter_map(|s| s.trim().parse::<f64>().ok()).collect();
+    let nums = match nums.len() {
+        4 if raw.split(',').count() == 4 => [nums[0], nums[1], nums[2], nums[3]],
+        6 if raw.split(',').count() == 6 => [nums[0], nums[1], nums[3], nums[4]],
+        _ => {
+            p.fail("bbox", "须为四个（或六个）数 (four or six numbers: lower-left and upper-right corners)");
+            return None;
+        }
+    };
+    // To x (lon/easting), y (lat/northing).
+    let [a1, a2, b1, b2] = nums;
+    let (min, max) = if bbox_crs.north_first() { ((a2, a1), (b2, b1)) } else { ((a1, a2), (b1, b2)) };
+    let finite = nums.iter().all(|x| x.is_finite());
+    let ordered = min.0 <= max.0 && min.1 <= max.1;
+    let in_range = bbox_crs.is_projected()
+        || ((-180.0..=180.0).contains(&min.0)
+            && (-180.0..=180.0).contains(&max.0)
+            && (-90.0..=90.0).contains(&min.1)
+            && (-90.0..=90.0).contains(&max.1));
+    if !(finite && ordered && in_range) {
+        let order = if bbox_crs.north_first() {
+            "minLat/minN,minLon/minE,maxLat/maxN,maxLon/maxE"
+        } else {
+            "minLon,minLat,maxLon,maxLat"
+        };
+        p.fail(
+            "bbox",
+            format!(
+                "须为 {order}，最小值不大于最大值 (corners in the axis order of {}, lower-left first)",
+                bbox_crs.code()
+            ),
+        );
+        return None;
+    }
+    if !bbox_crs.is_projected() {
+        return Some(Rect::new(Coord { x: min.0, y: min.1 }, Coord { x: max.0, y: max.1 }).to_polygon());
+    }
+    // A projected box is curved in lon/lat: densify its edges, then transform.
+    const STEPS: usize = 16;
+    let mut ring = Vec::with_capacity(4 * STEPS + 1);
+    let corners = [(min.0, min.1), (max.0, min.1), (max.0, max.1), (min.0, max.1), (min.0, min.1)];
+    for w in corners.windows(2) {
+        for i in 0..STEPS {
+            let t = i as f64 / STEPS as f64;
+            ring.push((w[0].0 + (w[1].0 - w[0].0) * t, w[0].1 + (w[1].1 - w[0].1) * t));
+        }
+    }
+    ring.push(ring[0]);
+    match Transformer::with(bbox_crs, Crs::Crs84, |t| ring.iter().map(|&q| t.convert(q)).collect::<Result<Vec<_>, _>>())
+    {
+        Ok(Ok(pts)) => Some(Polygon::new(LineString::from(pts), vec![])),
+        _ => {
+            p.fail("bbox", format!("无法将该范围转换到经纬度 (cannot transform this box from {})", bbox_crs.code()));
+            None
+        }
+    }
+}
+
+/// Values of the queryables, checked where they have a closed set of values.
+fn property_filters(p: &mut Params, c: Collection) -> [Option<String>; 3] {
+    let mut out: [Option<String>; 3] = [None, None, None];
+    for (i, name) in c.filters().iter().enumerate() {
+        let Some(v) = p.raw(name) else { continue };
+        let valid = match (c, *name) {
+            (Collection::Divisions, "level") => matches!(v.as_str(), "county" | "township"),
+            (Collection::Facilities, "kind") => v.parse::<crate::domain::FacilityKind>().is_ok(),
+            (Collection::Facilities, "status") => v.parse::<FacilityStatus>().is_ok(),
+            (Collection::Places, "status") => v.parse::<PlaceStatus>().is_ok(),
+            _ => true,
+        };
+        if valid {
+            out[i] = Some(v);
+        } else {
+            p.fail(name, format!("'{v}' 不是 {name} 的有效取值 (not a valid value)"));
+        }
+    }
+    out
+}
+
+async fn items(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    let c = Collection::parse(&id).ok_or_else(|| unknown_collection(&id))?;
+    let mut p = Params::parse(q.as_deref());
+    check_format(&mut p);
+    // Above the maximum, the maximum is used (OGC API Features /req/core/fc-limit-response-1).
+    let limit = match p.raw("limit") {
+        None => LIMIT_DEFAULT,
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => n.min(LIMIT_MAX),
+            _ => {
+                p.fail(
+                    "limit",
+                    format!("'{v}' 须为不小于 1 的整数 (an integer ≥ 1; at most {LIMIT_MAX} are returned)"),
+                );
+                LIMIT_DEFAULT
+            }
+        },
+    };
+    let offset = p.integer("offset", 0, 0, usize::MAX);
+    let crs = p.crs("crs", &Crs::OGC).unwrap_or(Crs::Crs84);
+    let bbox_crs = p.crs("bbox-crs", &Crs::OGC).unwrap_or(Crs::Crs84);
+    let area = bbox_area(&mut p, bbox_crs);
+    // No feature here has a time; `datetime` is accepted and selects them all.
+    let _ = p.raw("datetime");
+    let filters = property_filters(&mut p, c);
+    let mut known = vec!["f", "limit", "offset", "crs", "bbox", "bbox-crs", "datetime"];
+    known.extend_from_slice(c.filters());
+    p.reject_unknown(&known);
+    p.finish()?;
+
+    let snap = state.snapshot_guard();
+    let places = state.places();
+    let area_rect = area.as_ref().and_then(|a| a.bounding_rect());
+    let matched: Vec<Candidate> = candidates(c, &snap, places.places())
+        .into_iter()
+        .filter(|cand| {
+            filters.iter().zip(cand.props.iter()).all(|(want, have)| want.is_none() || want.as_deref() == *have)
+        })
+        .filter(|cand| match (&area, &area_rect) {
+            (Some(a), Some(r)) => cand.geom.intersects(a, r),
+            _ => true,
+        })
+        .collect();
+
+    let base = base_url(&headers);
+    let path = format!("{base}/ogc/collections/{}/items", c.id());
+    let query = q.as_deref().unwrap_or("");
+    let (range, next, prev) = page(&path, query, matched.len(), limit, offset);
+    let returned = range.len();
+    let mut body = String::with_capacity(returned * 600 + 1000);
+    body.push_str(r#"{"type":"FeatureCollection","features":["#);
+    for (i, cand) in matched[range].iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&feature_in(&cand.render(&snap), crs, None)?);
+    }
+    body.push_str("],");
+    let self_href = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
+    let mut links = vec![
+        link("self", GEO_JSON, self_href, "本页 (this page)"),
+        link("collection", JSON, format!("{base}/ogc/collections/{}", c.id()), c.title()),
+    ];
+    if let Some(n) = next {
+        links.push(link("next", GEO_JSON, n, "下一页 (next page)"));
+    }
+    if let Some(pv) = prev {
+        links.push(link("prev", GEO_JSON, pv, "上一页 (previous page)"));
+    }
+    let tail = json!({
+        "numberMatched": matched.len(),
+        "numberReturned": returned,
+        "timeStamp": crate::store::now_rfc3339(),
+        "links": links,
+    })
+    .to_string();
+    body.push_str(&tail[1..]);
+    let mut res = (StatusCode::OK, body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GEO_JSON));
+    Ok(with_crs(res, crs))
+}
+
+async fn item(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, fid)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    let c = Collection::parse(&id).ok_or_else(|| unknown_collection(&id))?;
+    let mut p = Params::parse(q.as_deref());
+    check_format(&mut p);
+    let crs = p.crs("crs", &Crs::OGC).unwrap_or(Crs::Crs84);
+    p.reject_unknown(&["f", "crs"]);
+    p.finish()?;
+    let snap = state.snapshot_guard();
+    let places = state.places();
+    let all = candidates(c, &snap, places.places());
+    let found = all.iter().find(|cand| cand.id == fid).ok_or_else(|| {
+        Problem::not_found(format!("要素集 {id} 中没有要素 {fid} (no such feature in this collection)"))
+    })?;
+    let base = base_url(&headers);
+    let href = format!("{base}/ogc/collections/{}", c.id());
+    let links = json!([
+        link("self", GEO_JSON, format!("{href}/items/{fid}"), "本要素 (this feature)"),
+        link("collection", JSON, href, c.title()),
+    ]);
+    let body = feature_in(&found.render(&snap), crs, Some(("links", links)))?;
+    let mut res = (StatusCode::OK, body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GEO_JSON));
+    Ok(with_crs(res, crs))
+}
