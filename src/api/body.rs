@@ -29,7 +29,9 @@ pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
             (None, false) => path,
         };
         Problem::invalid(vec![FieldError {
-            field, message: format!("请求体无效 (invalid JSON body): {}", e.inner())
+            row: None,
+            field,
+            message: format!("请求体无效 (invalid JSON body): {}", e.inner()),
         }])
     })
 }

@@ -236,9 +236,10 @@ pub async fn what_if(
     let mut added_summary = Vec::new();
     for (i, a) in w.add.iter().enumerate() {
         match LonLat::try_from([a.lon, a.lat]) {
-            Err(e) => errors.push(FieldError { field: format!("add[{i}].lon"), message: e.message }),
+            Err(e) => errors.push(FieldError { row: None, field: format!("add[{i}].lon"), message: e.message }),
             Ok(p) => match snap.township_at(p.lon(), p.lat()) {
                 None => errors.push(FieldError {
+                    row: None,
                     field: format!("add[{i}]"),
                     message: format!(
                         "({}, {}) 不在本县任何乡镇内 (the point is in no township of the registry)",
@@ -271,6 +272,7 @@ pub async fn what_if(
     for (i, id) in w.remove.iter().enumerate() {
         if snap.facility(id).is_none() {
             errors.push(FieldError {
+                row: None,
                 field: format!("remove[{i}]"),
                 message: format!("没有编号为 {id} 的设施 (no such facility)"),
             });

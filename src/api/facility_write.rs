@@ -41,7 +41,7 @@ pub struct FacilityInput {
 const OPERATORS: [&str; 3] = ["public", "public_private", "private"];
 
 fn err(field: &str, message: impl Into<String>) -> FieldError {
-    FieldError { field: field.to_string(), message: message.into() }
+    FieldError { row: None, field: field.to_string(), message: message.into() }
 }
 
 fn non_negative(errors: &mut Vec<FieldError>, field: &str, v: Option<&Value>) -> Option<u64> {
@@ -57,14 +57,14 @@ fn non_negative(errors: &mut Vec<FieldError>, field: &str, v: Option<&Value>) ->
     }
 }
 
-fn is_iso_date(s: &str) -> bool {
+pub(super) fn is_iso_date(s: &str) -> bool {
     time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
 }
 
 /// Merge `input` over `base` (a new facility when `None`) and validate the result.
 /// Malformed or missing fields are a 400; a point outside the county, or a
 /// township that is not the one the point lies in, a 422.
-fn validate(snap: &Snapshot, input: FacilityInput, base: Option<&Facility>) -> Result<NewFacility, Problem> {
+pub(super) fn validate(snap: &Snapshot, input: FacilityInput, base: Option<&Facility>) -> Result<NewFacility, Problem> {
     let mut errors = Vec::new();
     let name = input.name.or(base.map(|b| b.name.clone())).map(|n| n.trim().to_string()).unwrap_or_default();
     if name.is_empty() {

@@ -58,7 +58,7 @@ fn refuse(result: &CheckResult) -> Result<(), Problem> {
         .findings
         .iter()
         .filter(|f| f.severity == crate::naming::rules::Severity::Error)
-        .map(|f| FieldError { field: "name".into(), message: format!("[{}] {}", f.rule, f.message) })
+        .map(|f| FieldError { row: None, field: "name".into(), message: format!("[{}] {}", f.rule, f.message) })
         .collect();
     let mut p = Problem::unprocessable(errors);
     p.findings = result.findings.iter().map(|f| serde_json::to_value(f).unwrap_or(Value::Null)).collect();
@@ -184,15 +184,18 @@ pub struct PlaceInput {
 }
 
 /// Merge `input` over `base` and validate the shape (400); the naming rules come after.
-fn merge(state: &AppState, input: PlaceInput, base: Option<&Place>) -> Result<Place, Problem> {
+pub(super) fn merge(state: &AppState, input: PlaceInput, base: Option<&Place>) -> Result<Place, Problem> {
     let mut errors = Vec::new();
     let name = input.name.or(base.map(|b| b.name.clone())).map(|n| n.trim().to_string()).unwrap_or_default();
     if name.is_empty() {
-        errors.push(FieldError { field: "name".into(), message: "地名不能为空 (name is required)".into() });
+        errors.push(FieldError {
+            row: None, field: "name".into(), message: "地名不能为空 (name is required)".into()
+        });
     }
     let cat = input.category.or(base.map(|b| b.category.clone())).unwrap_or_default();
     if category(&cat).is_none() {
         errors.push(FieldError {
+            row: None,
             field: "category".into(),
             message: format!("未知的地名类别“{cat}” (unknown category)"),
         });
@@ -201,13 +204,13 @@ fn merge(state: &AppState, input: PlaceInput, base: Option<&Place>) -> Result<Pl
     if let Some(g) = input.geometry {
         match geo_types::Geometry::<f64>::try_from(g) {
             Ok(g) => geometry = Some(g),
-            Err(e) => errors.push(FieldError { field: "geometry".into(), message: e.to_string() }),
+            Err(e) => errors.push(FieldError { row: None, field: "geometry".into(), message: e.to_string() }),
         }
     }
     if let (Some(lon), Some(lat)) = (input.lon, input.lat) {
         match crate::domain::LonLat::try_from([lon, lat]) {
             Ok(p) => geometry = Some(geo_types::Geometry::Point(p.into())),
-            Err(e) => errors.push(FieldError { field: "lon".into(), message: e.message }),
+            Err(e) => errors.push(FieldError { row: None, field: "lon".into(), message: e.message }),
         }
     }
     // The division: as given, else where the point falls, else as before.
@@ -222,10 +225,11 @@ fn merge(state: &AppState, input: PlaceInput, base: Option<&Place>) -> Result<Pl
         match d.parse::<DivisionCode>() {
             Ok(c) if snap.division(c.as_str()).is_some() => division = Some(c),
             Ok(c) => errors.push(FieldError {
+                row: None,
                 field: "division_code".into(),
                 message: format!("没有代码为 {c} 的区划 (unknown division)"),
             }),
-            Err(e) => errors.push(FieldError { field: "division_code".into(), message: e.message }),
+            Err(e) => errors.push(FieldError { row: None, field: "division_code".into(), message: e.message }),
         }
     }
     if !errors.is_empty() {
@@ -267,7 +271,7 @@ fn merge(state: &AppState, input: PlaceInput, base: Option<&Place>) -> Result<Pl
 }
 
 /// Run the rules over a merged record and fill in its terms and romanization.
-fn apply_rules(state: &AppState, p: &mut Place) -> Result<CheckResult, Problem> {
+pub(super) fn apply_rules(state: &AppState, p: &mut Place) -> Result<CheckResult, Problem> {
     let reg = state.places();
     let officer = (p.romanization_source == "officer").then(|| p.romanization.clone());
     let input = CheckInput {
@@ -362,19 +366,22 @@ pub struct Decision {
 fn decision_fields(d: &Decision) -> Result<String, Problem> {
     let mut errors = Vec::new();
     if d.approving_body.trim().is_empty() {
-        errors
-            .push(FieldError {
-                field: "approving_body".into(), message: "须填写批准机关 (the approving body)".into()
-            });
+        errors.push(FieldError {
+            row: None,
+            field: "approving_body".into(),
+            message: "须填写批准机关 (the approving body)".into(),
+        });
     }
     if d.document_no.trim().is_empty() {
         errors.push(FieldError {
-            field: "document_no".into(), message: "须填写批准文号 (the document number)".into()
+            row: None,
+            field: "document_no".into(),
+            message: "须填写批准文号 (the document number)".into(),
         });
     }
     let date = d.date.clone().unwrap_or_else(|| time::OffsetDateTime::now_utc().date().to_string());
     if time::Date::parse(&date, time::macros::format_description!("[year]-[month]-[day]")).is_err() {
-        errors.push(FieldError { field: "date".into(), message: "日期格式须为 YYYY-MM-DD".into() });
+        errors.push(FieldError { row: None, field: "date".into(), message: "日期格式须为 YYYY-MM-DD".into() });
     }
     if errors.is_empty() {
         Ok(date)

@@ -8,6 +8,9 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FieldError {
+    /// For imports: the row (CSV line as a spreadsheet numbers it, or GeoJSON feature number).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
     pub field: String,
     pub message: String,
 }
@@ -50,7 +53,7 @@ impl Problem {
     }
 
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
-        Problem::invalid(vec![FieldError { field: field.to_string(), message: message.into() }])
+        Problem::invalid(vec![FieldError { row: None, field: field.to_string(), message: message.into() }])
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {

@@ -8,7 +8,7 @@
 mod records;
 mod sqlite;
 
-pub use records::{facility_json, place_json, Dataset};
+pub use records::{division_json, facility_json, place_json, settlement_json, Dataset};
 pub use sqlite::SqliteStore;
 
 use crate::domain::{Division, Facility, NewFacility, Place, Role, Settlement, User};
@@ -126,6 +126,16 @@ pub trait Store: Send + Sync + 'static {
     /// expected version (a renaming approves one name and retires another).
     async fn update_places(&self, changes: &[PlaceChange], actor: &Actor) -> StoreResult<Vec<Place>>;
 
+    /// Apply a validated import in one transaction, all or nothing: every record
+    /// with its history row and audit entry. `progress` is told how many
+    /// operations are done, now and then.
+    async fn import(
+        &self,
+        batch: &[ImportOp],
+        actor: &Actor,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<Vec<String>>;
+
     /// Every stored version of a record, oldest first.
     async fn history(&self, entity: &str, id: &str) -> StoreResult<Vec<HistoryRow>>;
 
@@ -152,6 +162,34 @@ pub trait Store: Send + Sync + 'static {
     async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, actor: &Actor) -> StoreResult<()>;
     /// The account of a live (not revoked) API token.
     async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+}
+
+/// One write of an import (`Store::import`). Updates carry the version they were
+/// validated against; a record changed since makes the whole import `Stale`.
+#[derive(Debug, Clone)]
+pub enum ImportOp {
+    /// A new facility, with the id the file gave it or the next free one.
+    CreateFacility {
+        id: Option<String>,
+        fields: NewFacility,
+    },
+    UpdateFacility {
+        id: String,
+        expected_version: i64,
+        fields: NewFacility,
+    },
+    /// A new place name; the store numbers it.
+    CreatePlace(Box<Place>),
+    /// Insert (`expected_version` `None`) or replace a settlement.
+    PutSettlement {
+        settlement: Settlement,
+        expected_version: Option<i64>,
+    },
+    /// Insert (`expected_version` `None`) or replace a division.
+    PutDivision {
+        division: Division,
+        expected_version: Option<i64>,
+    },
 }
 
 /// One record of `Store::update_places`.

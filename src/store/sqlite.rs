@@ -2,8 +2,8 @@
 
 use super::records::{division_json, facility_json, place_json, settlement_json};
 use super::{
-    now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, LoadOutcome, NewUser, PlaceChange, Store, StoreError,
-    StoreResult,
+    now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, ImportOp, LoadOutcome, NewUser, PlaceChange, Store,
+    StoreError, StoreResult,
 };
 use crate::domain::{
     Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, NewFacility, Place,
@@ -378,6 +378,273 @@ async fn insert_facility(tx: &mut Transaction<'static, Sqlite>, f: &Facility) ->
     Ok(())
 }
 
+type Tx = Transaction<'static, Sqlite>;
+
+async fn create_facility_tx(
+    tx: &mut Tx,
+    id: Option<&str>,
+    new: &NewFacility,
+    actor: &Actor,
+    at: &str,
+) -> StoreResult<Facility> {
+    let id = match id {
+        Some(id) => {
+            let taken: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM facilities WHERE id = ?").bind(id).fetch_optional(&mut **tx).await?;
+            if taken.is_some() {
+                return Err(StoreError::Duplicate { entity: "facility", id: id.to_string() });
+            }
+            id.to_string()
+        }
+        None => format!("f{:04}", next_number(tx, "facilities", 'f').await?),
+    };
+    let f = Facility {
+        id,
+        name: new.name.clone(),
+        kind: new.kind,
+        township_code: new.township_code.clone(),
+        location: new.location,
+        status: new.status,
+        capacity_beds: new.capacity_beds,
+        operator: new.operator.clone(),
+        attributes: new.attributes.clone(),
+        provenance: new.provenance,
+        version: 1,
+        updated_at: at.to_string(),
+    };
+    insert_facility(tx, &f).await?;
+    record(tx, Change::new("facility", &f.id, 1, "create", &facility_json(&f), at), actor).await?;
+    Ok(f)
+}
+
+fn stale(entity: &'static str, id: &str, current: i64, expected: i64) -> StoreError {
+    StoreError::Stale { entity, id: id.to_string(), current, expected }
+}
+
+async fn update_facility_tx(
+    tx: &mut Tx,
+    id: &str,
+    expected_version: i64,
+    fields: &NewFacility,
+    action: &str,
+    actor: &Actor,
+    at: &str,
+) -> StoreResult<Facility> {
+    let before = sqlx::query("SELECT * FROM facilities WHERE id = ?").bind(id).fetch_optional(&mut **tx).await?;
+    let Some(before) = before.as_ref().map(facility_from_row).transpose()? else {
+        return Err(StoreError::NotFound { entity: "facility", id: id.to_string() });
+    };
+    if before.version != expected_version {
+        return Err(stale("facility", id, before.version, expected_version));
+    }
+    let after = Facility {
+        id: before.id.clone(),
+        name: fields.name.clone(),
+        kind: fields.kind,
+        township_code: fields.township_code.clone(),
+        location: fields.location,
+        status: fields.status,
+        capacity_beds: fields.capacity_beds,
+        operator: fields.operator.clone(),
+        attributes: fields.attributes.clone(),
+        provenance: fields.provenance,
+        version: before.version + 1,
+        updated_at: at.to_string(),
+    };
+    // The version check is repeated in SQL, so it also holds against writers
+    // that do not share this process.
+    let done = sqlx::query(
+        "UPDATE facilities SET name = ?, kind = ?, township_code = ?, lon = ?, lat = ?, status = ?, capacity_beds = ?,
+             operator = ?, attributes = ?, provenance = ?, version = version + 1, updated_at = ?
+         WHERE id = ? AND version = ?",
+    )
+    .bind(&after.name)
+    .bind(after.kind.as_str())
+    .bind(after.township_code.as_str())
+    .bind(after.location.lon())
+    .bind(after.location.lat())
+    .bind(after.status.as_str())
+    .bind(after.capacity_beds.map(i64::from))
+    .bind(&after.operator)
+    .bind(Value::Object(after.attributes.clone()).to_string())
+    .bind(after.provenance.as_str())
+    .bind(at)
+    .bind(id)
+    .bind(expected_version)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(stale("facility", id, before.version, expected_version));
+    }
+    let before_json = facility_json(&before);
+    let change = Change {
+        entity: "facility",
+        entity_id: id,
+        version: after.version,
+        action,
+        before: Some(&before_json),
+        after: &facility_json(&after),
+        at,
+    };
+    record(tx, change, actor).await?;
+    Ok(after)
+}
+
+async fn create_place_tx(tx: &mut Tx, place: &Place, action: &str, actor: &Actor, at: &str) -> StoreResult<Place> {
+    let next = next_number(tx, "places", 'p').await?;
+    let p = Place { id: format!("p{next:05}"), version: 1, updated_at: at.to_string(), ..place.clone() };
+    insert_place(tx, &p).await?;
+    let after = place_json(&p);
+    record(tx, Change::new("place", &p.id, 1, action, &after, at), actor).await?;
+    Ok(p)
+}
+
+async fn insert_division(tx: &mut Tx, d: &Division) -> StoreResult<()> {
+    let geometry = d.geometry.as_ref().map(|g| geojson::Geometry::from(g).to_string());
+    sqlx::query(
+        "INSERT INTO divisions (code, level, name, pinyin, parent_code, geometry, is_xpcc, provenance, valid_from, valid_to, properties, version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(d.code.as_str())
+    .bind(d.level.as_str())
+    .bind(&d.name)
+    .bind(&d.pinyin)
+    .bind(d.parent_code.as_ref().map(|c| c.as_str()))
+    .bind(geometry)
+    .bind(d.is_xpcc)
+    .bind(d.provenance.as_str())
+    .bind(&d.valid_from)
+    .bind(&d.valid_to)
+    .bind(Value::Object(d.properties.clone()).to_string())
+    .bind(d.version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_settlement(tx: &mut Tx, s: &Settlement) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO settlements (code, name, short_name, township_code, village_kind, lon, lat, population, population_60plus, is_xpcc, provenance, version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(s.code.as_str())
+    .bind(&s.name)
+    .bind(&s.short_name)
+    .bind(s.township_code.as_str())
+    .bind(&s.village_kind)
+    .bind(s.location.lon())
+    .bind(s.location.lat())
+    .bind(s.population.map(|p| p as i64))
+    .bind(s.population_60plus.map(|p| p as i64))
+    .bind(s.is_xpcc)
+    .bind(s.provenance.as_str())
+    .bind(s.version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Insert a settlement (`expected` `None`) or replace it at `expected`, recorded as `import`.
+async fn put_settlement_tx(
+    tx: &mut Tx,
+    s: &Settlement,
+    expected: Option<i64>,
+    actor: &Actor,
+    at: &str,
+) -> StoreResult<()> {
+    let code = s.code.as_str();
+    let row = sqlx::query("SELECT * FROM settlements WHERE code = ?").bind(code).fetch_optional(&mut **tx).await?;
+    let before = row.as_ref().map(settlement_from_row).transpose()?;
+    let after = match (&before, expected) {
+        (None, None) => {
+            let s = Settlement { version: 1, ..s.clone() };
+            insert_settlement(tx, &s).await?;
+            s
+        }
+        (Some(b), Some(v)) if b.version == v => {
+            let s = Settlement { version: v + 1, ..s.clone() };
+            let done = sqlx::query("DELETE FROM settlements WHERE code = ? AND version = ?")
+                .bind(code)
+                .bind(v)
+                .execute(&mut **tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(stale("settlement", code, b.version, v));
+            }
+            insert_settlement(tx, &s).await?;
+            s
+        }
+        (Some(b), v) => return Err(stale("settlement", code, b.version, v.unwrap_or(0))),
+        (None, Some(_)) => return Err(StoreError::NotFound { entity: "settlement", id: code.to_string() }),
+    };
+    let before_json = before.as_ref().map(settlement_json);
+    let change = Change {
+        entity: "settlement",
+        entity_id: code,
+        version: after.version,
+        action: "import",
+        before: before_json.as_ref(),
+        after: &settlement_json(&after),
+        at,
+    };
+    record(tx, change, actor).await
+}
+
+/// Insert a division (`expected` `None`) or replace it at `expected`, recorded as `import`.
+async fn put_division_tx(tx: &mut Tx, d: &Division, expected: Option<i64>, actor: &Actor, at: &str) -> StoreResult<()> {
+    let code = d.code.as_str();
+    let row = sqlx::query("SELECT * FROM divisions WHERE code = ?").bind(code).fetch_optional(&mut **tx).await?;
+    let before = row.as_ref().map(division_from_row).transpose()?;
+    let after = match (&before, expected) {
+        (None, None) => {
+            let d = Division { version: 1, ..d.clone() };
+            insert_division(tx, &d).await?;
+            d
+        }
+        (Some(b), Some(v)) if b.version == v => {
+            let d = Division { version: v + 1, ..d.clone() };
+            let geometry = d.geometry.as_ref().map(|g| geojson::Geometry::from(g).to_string());
+            let done = sqlx::query(
+                "UPDATE divisions SET level = ?, name = ?, pinyin = ?, parent_code = ?, geometry = ?, is_xpcc = ?,
+                     provenance = ?, valid_from = ?, valid_to = ?, properties = ?, version = ?
+                 WHERE code = ? AND version = ?",
+            )
+            .bind(d.level.as_str())
+            .bind(&d.name)
+            .bind(&d.pinyin)
+            .bind(d.parent_code.as_ref().map(|c| c.as_str()))
+            .bind(geometry)
+            .bind(d.is_xpcc)
+            .bind(d.provenance.as_str())
+            .bind(&d.valid_from)
+            .bind(&d.valid_to)
+            .bind(Value::Object(d.properties.clone()).to_string())
+            .bind(d.version)
+            .bind(code)
+            .bind(v)
+            .execute(&mut **tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(stale("division", code, b.version, v));
+            }
+            d
+        }
+        (Some(b), v) => return Err(stale("division", code, b.version, v.unwrap_or(0))),
+        (None, Some(_)) => return Err(StoreError::NotFound { entity: "division", id: code.to_string() }),
+    };
+    let before_json = before.as_ref().map(division_json);
+    let change = Change {
+        entity: "division",
+        entity_id: code,
+        version: after.version,
+        action: "import",
+        before: before_json.as_ref(),
+        after: &division_json(&after),
+        at,
+    };
+    record(tx, change, actor).await
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn describe(&self) -> String {
@@ -400,47 +667,12 @@ impl Store for SqliteStore {
         let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
         divisions.sort_by_key(|d| (d.level, d.code.clone()));
         for d in divisions {
-            let geometry = d.geometry.as_ref().map(|g| geojson::Geometry::from(g).to_string());
-            sqlx::query(
-                "INSERT INTO divisions (code, level, name, pinyin, parent_code, geometry, is_xpcc, provenance, valid_from, valid_to, properties, version)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(d.code.as_str())
-            .bind(d.level.as_str())
-            .bind(&d.name)
-            .bind(&d.pinyin)
-            .bind(d.parent_code.as_ref().map(|c| c.as_str()))
-            .bind(geometry)
-            .bind(d.is_xpcc)
-            .bind(d.provenance.as_str())
-            .bind(&d.valid_from)
-            .bind(&d.valid_to)
-            .bind(Value::Object(d.properties.clone()).to_string())
-            .bind(d.version)
-            .execute(&mut *tx)
-            .await?;
+            insert_division(&mut tx, d).await?;
             record(&mut tx, Change::new("division", d.code.as_str(), d.version, "load", &division_json(d), &at), actor)
                 .await?;
         }
         for s in &ds.settlements {
-            sqlx::query(
-                "INSERT INTO settlements (code, name, short_name, township_code, village_kind, lon, lat, population, population_60plus, is_xpcc, provenance, version)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(s.code.as_str())
-            .bind(&s.name)
-            .bind(&s.short_name)
-            .bind(s.township_code.as_str())
-            .bind(&s.village_kind)
-            .bind(s.location.lon())
-            .bind(s.location.lat())
-            .bind(s.population.map(|p| p as i64))
-            .bind(s.population_60plus.map(|p| p as i64))
-            .bind(s.is_xpcc)
-            .bind(s.provenance.as_str())
-            .bind(s.version)
-            .execute(&mut *tx)
-            .await?;
+            insert_settlement(&mut tx, s).await?;
             record(
                 &mut tx,
                 Change::new("settlement", s.code.as_str(), s.version, "load", &settlement_json(s), &at),
@@ -510,24 +742,7 @@ impl Store for SqliteStore {
 
     async fn create_facility(&self, new: &NewFacility, actor: &Actor) -> StoreResult<Facility> {
         let mut tx = self.begin_write().await?;
-        let next = next_number(&mut tx, "facilities", 'f').await?;
-        let at = now_rfc3339();
-        let f = Facility {
-            id: format!("f{next:04}"),
-            name: new.name.clone(),
-            kind: new.kind,
-            township_code: new.township_code.clone(),
-            location: new.location,
-            status: new.status,
-            capacity_beds: new.capacity_beds,
-            operator: new.operator.clone(),
-            attributes: new.attributes.clone(),
-            provenance: new.provenance,
-            version: 1,
-            updated_at: at.clone(),
-        };
-        insert_facility(&mut tx, &f).await?;
-        record(&mut tx, Change::new("facility", &f.id, 1, "create", &facility_json(&f), &at), actor).await?;
+        let f = create_facility_tx(&mut tx, None, new, actor, &now_rfc3339()).await?;
         tx.commit().await?;
         Ok(f)
     }
@@ -541,80 +756,46 @@ impl Store for SqliteStore {
         actor: &Actor,
     ) -> StoreResult<Facility> {
         let mut tx = self.begin_write().await?;
-        let before = sqlx::query("SELECT * FROM facilities WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
-        let Some(before) = before.as_ref().map(facility_from_row).transpose()? else {
-            return Err(StoreError::NotFound { entity: "facility", id: id.to_string() });
-        };
-        if before.version != expected_version {
-            return Err(StoreError::Stale {
-                entity: "facility",
-                id: id.to_string(),
-                current: before.version,
-                expected: expected_version,
-            });
-        }
-        let at = now_rfc3339();
-        let after = Facility {
-            id: before.id.clone(),
-            name: fields.name.clone(),
-            kind: fields.kind,
-            township_code: fields.township_code.clone(),
-            location: fields.location,
-            status: fields.status,
-            capacity_beds: fields.capacity_beds,
-            operator: fields.operator.clone(),
-            attributes: fields.attributes.clone(),
-            provenance: fields.provenance,
-            version: before.version + 1,
-            updated_at: at.clone(),
-        };
-        // The version check is repeated in SQL, so it also holds against writers
-        // that do not share this process.
-        let done = sqlx::query(
-            "UPDATE facilities SET name = ?, kind = ?, township_code = ?, lon = ?, lat = ?, status = ?, capacity_beds = ?,
-                 operator = ?, attributes = ?, provenance = ?, version = version + 1, updated_at = ?
-             WHERE id = ? AND version = ?",
-        )
-        .bind(&after.name)
-        .bind(after.kind.as_str())
-        .bind(after.township_code.as_str())
-        .bind(after.location.lon())
-        .bind(after.location.lat())
-        .bind(after.status.as_str())
-        .bind(after.capacity_beds.map(i64::from))
-        .bind(&after.operator)
-        .bind(Value::Object(after.attributes.clone()).to_string())
-        .bind(after.provenance.as_str())
-        .bind(&at)
-        .bind(id)
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale {
-                entity: "facility",
-                id: id.to_string(),
-                current: before.version,
-                expected: expected_version,
-            });
-        }
-        let before_json = facility_json(&before);
-        record(
-            &mut tx,
-            Change {
-                entity: "facility",
-                entity_id: id,
-                version: after.version,
-                action,
-                before: Some(&before_json),
-                after: &facility_json(&after),
-                at: &at,
-            },
-            actor,
-        )
-        .await?;
+        let f = update_facility_tx(&mut tx, id, expected_version, fields, action, actor, &now_rfc3339()).await?;
         tx.commit().await?;
-        Ok(after)
+        Ok(f)
+    }
+
+    async fn import(
+        &self,
+        batch: &[ImportOp],
+        actor: &Actor,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<Vec<String>> {
+        let mut tx = self.begin_write().await?;
+        let at = now_rfc3339();
+        let mut ids = Vec::with_capacity(batch.len());
+        for (i, op) in batch.iter().enumerate() {
+            let id = match op {
+                ImportOp::CreateFacility { id, fields } => {
+                    create_facility_tx(&mut tx, id.as_deref(), fields, actor, &at).await?.id
+                }
+                ImportOp::UpdateFacility { id, expected_version, fields } => {
+                    update_facility_tx(&mut tx, id, *expected_version, fields, "import", actor, &at).await?.id
+                }
+                ImportOp::CreatePlace(p) => create_place_tx(&mut tx, p, "import", actor, &at).await?.id,
+                ImportOp::PutSettlement { settlement, expected_version } => {
+                    put_settlement_tx(&mut tx, settlement, *expected_version, actor, &at).await?;
+                    settlement.code.to_string()
+                }
+                ImportOp::PutDivision { division, expected_version } => {
+                    put_division_tx(&mut tx, division, *expected_version, actor, &at).await?;
+                    division.code.to_string()
+                }
+            };
+            ids.push(id);
+            if i % 500 == 499 {
+                progress(i + 1);
+            }
+        }
+        tx.commit().await?;
+        progress(batch.len());
+        Ok(ids)
     }
 
     async fn history(&self, entity: &str, id: &str) -> StoreResult<Vec<HistoryRow>> {
@@ -804,12 +985,7 @@ impl Store for SqliteStore {
 
     async fn create_place(&self, place: &Place, actor: &Actor) -> StoreResult<Place> {
         let mut tx = self.begin_write().await?;
-        let next = next_number(&mut tx, "places", 'p').await?;
-        let at = now_rfc3339();
-        let p = Place { id: format!("p{next:05}"), version: 1, updated_at: at.clone(), ..place.clone() };
-        insert_place(&mut tx, &p).await?;
-        let after = place_json(&p);
-        record(&mut tx, Change::new("place", &p.id, 1, "create", &after, &at), actor).await?;
+        let p = create_place_tx(&mut tx, place, "create", actor, &now_rfc3339()).await?;
         tx.commit().await?;
         Ok(p)
     }
