@@ -2,7 +2,8 @@
 # Installs what building and running diming needs on Debian, if it is missing:
 # PROJ (linked by the proj crate) with pkg-config and libclang for its bindings.
 # With --test, also what the test suite needs: Debian's Chromium, CJK fonts for
-# the page's screenshots, Node.js, and the browser tests' npm packages.
+# the page's screenshots, Node.js, the browser tests' npm packages, and GDAL
+# (ogrinfo/ogr2ogr) as a real OGC API Features client.
 # Idempotent and quiet when everything is there; needs root (or sudo) only when
 # something must be installed.
 set -euo pipefail
@@ -19,6 +20,8 @@ if [[ "${1:-}" == "--test" ]]; then
   have_pkg fonts-noto-cjk || need+=(fonts-noto-cjk)
   command -v node >/dev/null 2>&1 || need+=(nodejs)
   command -v npm >/dev/null 2>&1 || need+=(npm)
+  # GDAL's OGC API Features client (ogrinfo, ogr2ogr) for the interoperability tests.
+  command -v ogr2ogr >/dev/null 2>&1 || need+=(gdal-bin)
 fi
 
 if ((${#need[@]})); then

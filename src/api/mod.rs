@@ -1,4 +1,4 @@
-//! HTTP: REST v1 (and later OGC API Features), problem+json errors, the page.
+//! HTTP: REST v1, OGC API Features, problem+json errors, the page.
 //!
 //! Owns: routing, request parsing at the boundary, response shapes. Must not: hold
 //! a lock across `.await` or keep `proj::Proj` in shared state.
@@ -6,9 +6,13 @@
 mod auth;
 mod body;
 mod coverage_api;
+pub mod export;
 mod facility_write;
+mod gcj;
 mod geojson_out;
-mod params;
+pub mod import;
+mod ogc;
+pub mod params;
 mod places;
 mod problem;
 mod registry;
@@ -29,6 +33,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+/// Largest import body (a county's layers are a few MB).
+pub const IMPORT_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 /// What every handler shares: the store (truth) and the current snapshot (derived).
 #[derive(Clone)]
@@ -197,10 +204,17 @@ pub fn app(state: AppState) -> Router {
         .route("/coverage/gaps", get(coverage_api::gaps))
         .route("/coverage/siting", get(coverage_api::siting))
         .route("/coverage/what-if", axum::routing::post(coverage_api::what_if))
-        .route("/coverage/rules", get(coverage_api::rules));
+        .route("/coverage/rules", get(coverage_api::rules))
+        .route(
+            "/import",
+            axum::routing::post(import::import).layer(axum::extract::DefaultBodyLimit::max(IMPORT_MAX_BYTES)),
+        )
+        .route("/export", get(export::download))
+        .layer(axum::middleware::from_fn(gcj::layer));
     let router = Router::new()
         .route("/health", get(health))
         .nest("/api/v1", api)
+        .merge(ogc::router())
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() });
     let router = match &state.inner.web_dir {
         Some(dir) => router.fallback_service(
