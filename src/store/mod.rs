@@ -3,9 +3,13 @@
 //! Owns: transactions, version checks, history rows and audit entries. Every write
 //! is one transaction that changes the record, appends its history row and its audit
 //! entry, or changes nothing. Must not: know about HTTP or the spatial snapshot;
-//! dialect-specific SQL stays inside its backend module (`sqlite`, later `postgres`).
+//! the SQL both backends share is written once (`sql`, instantiated per backend);
+//! what is dialect-specific (opening, locking, notification) stays inside its
+//! backend module (`sqlite`, `postgres`).
 
 mod records;
+#[macro_use]
+mod sql;
 mod sqlite;
 
 pub use records::{division_json, facility_json, place_json, settlement_json, Dataset};
