@@ -264,3 +264,301 @@ async fn a_committed_write_is_visible_to_the_next_nearest_query() {
     assert_eq!(after["features"][0]["properties"]["distance_m"], 0.0);
     assert_eq!(after["features"][0]["properties"]["provenance"], "registered");
 }
+
+/// Every (method, path) of the API: API.md's table and the router's routes.
+const ENDPOINTS: &[(&str, &str)] = &[
+    ("get", "/health"),
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/page-config"),
+    ("get", "/api/v1/divisions"),
+    ("get", "/api/v1/divisions/{code}"),
+    ("get", "/api/v1/locate"),
+    ("get", "/api/v1/settlements"),
+    ("get", "/api/v1/settlements/{code}"),
+    ("get", "/api/v1/facilities"),
+    ("post", "/api/v1/facilities"),
+    ("get", "/api/v1/facilities/nearest"),
+    ("get", "/api/v1/facilities/within"),
+    ("get", "/api/v1/facilities/{id}"),
+    ("patch", "/api/v1/facilities/{id}"),
+    ("post", "/api/v1/facilities/{id}/close"),
+    ("get", "/api/v1/facilities/{id}/history"),
+    ("get", "/api/v1/coverage"),
+    ("get", "/api/v1/coverage/gaps"),
+    ("get", "/api/v1/coverage/siting"),
+    ("post", "/api/v1/coverage/what-if"),
+    ("get", "/api/v1/coverage/rules"),
+    ("get", "/api/v1/places"),
+    ("post", "/api/v1/places"),
+    ("post", "/api/v1/places/check"),
+    ("get", "/api/v1/places/categories"),
+    ("get", "/api/v1/places/announcements"),
+    ("get", "/api/v1/places/{id}"),
+    ("patch", "/api/v1/places/{id}"),
+    ("get", "/api/v1/places/{id}/history"),
+    ("post", "/api/v1/places/{id}/approve"),
+    ("post", "/api/v1/places/{id}/rename"),
+    ("post", "/api/v1/places/{id}/retire"),
+    ("get", "/api/v1/session"),
+    ("post", "/api/v1/session"),
+    ("delete", "/api/v1/session"),
+    ("post", "/api/v1/tokens"),
+    ("post", "/api/v1/import"),
+    ("get", "/api/v1/export"),
+    ("get", "/ogc"),
+    ("get", "/ogc/conformance"),
+    ("get", "/ogc/collections"),
+    ("get", "/ogc/collections/{collection}"),
+    ("get", "/ogc/collections/{collection}/items"),
+    ("get", "/ogc/collections/{collection}/items/{id}"),
+];
+
+/// The endpoints that need a login: they write to the registry or mint a token.
+const WRITES: &[(&str, &str)] = &[
+    ("post", "/api/v1/facilities"),
+    ("patch", "/api/v1/facilities/{id}"),
+    ("post", "/api/v1/facilities/{id}/close"),
+    ("post", "/api/v1/places"),
+    ("patch", "/api/v1/places/{id}"),
+    ("post", "/api/v1/places/{id}/approve"),
+    ("post", "/api/v1/places/{id}/rename"),
+    ("post", "/api/v1/places/{id}/retire"),
+    ("post", "/api/v1/tokens"),
+];
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+async fn openapi_document(base: &str) -> serde_json::Value {
+    let (status, ct, doc) = get_json(&format!("{base}/api/v1/openapi.json")).await;
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("application/json"), "{ct}");
+    doc
+}
+
+/// `#/components/schemas/Name` → the schema, else the schema itself.
+fn resolve<'a>(doc: &'a serde_json::Value, schema: &'a serde_json::Value) -> &'a serde_json::Value {
+    match schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        Some(name) => &doc["components"]["schemas"][name],
+        None => schema,
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_endpoint_with_its_problems_and_security() {
+    let app = common::start_in_process().await;
+    let doc = openapi_document(&app.base).await;
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
+    assert_eq!(doc["info"]["title"], "diming 地名 — 玛纳斯县民政地理登记 API");
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let description = doc["info"]["description"].as_str().expect("description");
+    assert!(description.contains("EPSG:4490") && description.contains("GRS80"), "{description}");
+
+    // Exactly the endpoints above: none missing, none the list does not know.
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for m in METHODS.iter().filter(|m| item.get(**m).is_some()) {
+            documented.push((m.to_string(), path.clone()));
+        }
+    }
+    let mut expected: Vec<(String, String)> = ENDPOINTS.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    documented.sort();
+    expected.sort();
+    assert_eq!(documented, expected);
+
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        (schemes["session"]["in"].as_str(), schemes["session"]["name"].as_str()),
+        (Some("cookie"), Some("diming_session"))
+    );
+    assert_eq!(
+        (schemes["csrf"]["in"].as_str(), schemes["csrf"]["name"].as_str()),
+        (Some("header"), Some("X-CSRF-Token"))
+    );
+
+    let mut operation_ids = std::collections::HashSet::new();
+    for (m, p) in ENDPOINTS {
+        let op = &doc["paths"][*p][*m];
+        let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{m} {p}: no operationId"));
+        assert!(operation_ids.insert(id.to_string()), "{m} {p}: operationId {id} twice");
+        assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{m} {p}: no summary");
+        assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{m} {p}: no tag");
+        let responses = op["responses"].as_object().unwrap_or_else(|| panic!("{m} {p}: no responses"));
+        assert!(responses.keys().any(|s| s.starts_with('2')), "{m} {p}: no success response");
+        // Every error answer is a problem.
+        for (status, r) in responses.iter().filter(|(s, _)| s.starts_with('4')) {
+            let schema = &r["content"]["application/problem+json"]["schema"];
+            assert_eq!(schema["$ref"], "#/components/schemas/Problem", "{m} {p} {status}");
+        }
+        // Every `{param}` of the path is declared.
+        for name in p.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))) {
+            let declared = op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|q| q["name"] == name && q["in"] == "path" && q["required"] == true));
+            assert!(declared, "{m} {p}: path parameter {name} undeclared");
+        }
+    }
+    for (m, p) in WRITES {
+        let op = &doc["paths"][*p][*m];
+        for status in ["400", "401", "403"] {
+            assert!(op["responses"][status].is_object(), "{m} {p}: no {status}");
+        }
+        assert!(op["requestBody"]["content"]["application/json"]["schema"].is_object(), "{m} {p}: no request body");
+        let security = op["security"].as_array().unwrap_or_else(|| panic!("{m} {p}: no security"));
+        assert!(security.iter().any(|s| s.get("bearer").is_some()), "{m} {p}: no bearer");
+        assert!(
+            security.iter().any(|s| s.get("session").is_some() && s.get("csrf").is_some()),
+            "{m} {p}: no session + CSRF"
+        );
+        assert!(security.iter().all(|s| !s.as_object().is_some_and(|o| o.is_empty())), "{m} {p}: anonymous allowed");
+    }
+    // The import takes the file itself as its body, and needs a login like every write.
+    let import = &doc["paths"]["/api/v1/import"]["post"];
+    for status in ["400", "401", "403", "412", "413"] {
+        assert!(import["responses"][status].is_object(), "import: no {status}");
+    }
+    assert!(import["requestBody"]["content"].as_object().is_some_and(|c| !c.is_empty()), "import: no body");
+    assert!(import["security"].as_array().is_some_and(|s| s.iter().any(|x| x.get("bearer").is_some())));
+    for (m, p) in ENDPOINTS.iter().filter(|(m, _)| *m == "patch") {
+        let op = &doc["paths"][*p][*m];
+        assert!(op["responses"]["412"].is_object() && op["responses"]["428"].is_object(), "{m} {p}");
+    }
+
+    let nearest = &doc["paths"]["/api/v1/facilities/nearest"]["get"]["parameters"];
+    let param = |name: &str| {
+        nearest.as_array().expect("parameters").iter().find(|q| q["name"] == name && q["in"] == "query").cloned()
+    };
+    for name in ["lon", "lat", "kind", "limit", "max_distance_m", "status"] {
+        let q = param(name).unwrap_or_else(|| panic!("nearest: no {name}"));
+        let required = q["required"] == true;
+        assert_eq!(required, name == "lon" || name == "lat", "nearest: {name} required = {required}");
+    }
+    let limit = param("limit").expect("limit");
+    assert_eq!((limit["schema"]["minimum"].as_f64(), limit["schema"]["maximum"].as_f64()), (Some(1.0), Some(100.0)));
+    assert_eq!(limit["schema"]["default"], 10);
+    let kind = param("kind").expect("kind");
+    let kinds = &resolve(&doc, &kind["schema"])["enum"];
+    assert_eq!(kinds.as_array().map(Vec::len), Some(diming::domain::FacilityKind::ALL.len()));
+    assert!(kinds.as_array().expect("kinds").iter().any(|k| k == "care_home"));
+}
+
+/// The fields a schema requires at its top level (through `$ref` and `allOf`).
+fn required_fields(doc: &serde_json::Value, schema: &serde_json::Value) -> Vec<String> {
+    let schema = resolve(doc, schema);
+    let mut fields: Vec<String> =
+        schema["required"].as_array().into_iter().flatten().filter_map(|f| f.as_str().map(str::to_string)).collect();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        fields.extend(required_fields(doc, part));
+    }
+    fields
+}
+
+/// A query string from `(name, value)` pairs; array examples are comma-joined.
+fn query(pairs: &[(String, serde_json::Value)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        let text = match v {
+            serde_json::Value::String(t) => t.clone(),
+            serde_json::Value::Array(items) => items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+            other => other.to_string(),
+        };
+        s.append_pair(k, &text);
+    }
+    s.finish()
+}
+
+/// What the document says a GET takes is what the handler accepts: every documented
+/// GET answers 200 in its documented media type with the documented examples, a
+/// missing required parameter is a 400 naming it, and each numeric bound is the
+/// handler's (the bound itself accepted, one past it refused).
+#[tokio::test]
+async fn documented_query_parameters_and_bounds_are_the_ones_the_handlers_enforce() {
+    let app = common::start_in_process().await;
+    let doc = openapi_document(&app.base).await;
+    let client = reqwest::Client::new();
+    let fetch = |url: String| {
+        let client = client.clone();
+        async move {
+            let res = client.get(&url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+            let status = res.status().as_u16();
+            let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            let body = res.text().await.expect("body");
+            (status, ct, body)
+        }
+    };
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let Some(op) = item.get("get") else { continue };
+        let params: Vec<serde_json::Value> = op["parameters"].as_array().cloned().unwrap_or_default();
+        // Path parameters take their example; query parameters with an example are sent.
+        let mut url_path = path.clone();
+        for p in params.iter().filter(|p| p["in"] == "path") {
+            let example = p["example"].as_str().unwrap_or_else(|| panic!("{path}: {} has no example", p["name"]));
+            url_path = url_path.replace(&format!("{{{}}}", p["name"].as_str().expect("name")), example);
+        }
+        let query_params: Vec<&serde_json::Value> = params.iter().filter(|p| p["in"] == "query").collect();
+        let base: Vec<(String, serde_json::Value)> = query_params
+            .iter()
+            .filter(|p| p["required"] == true || p.get("example").is_some())
+            .map(|p| {
+                let example =
+                    p.get("example").unwrap_or_else(|| panic!("{path}: required {} has no example", p["name"]));
+                (p["name"].as_str().expect("name").to_string(), example.clone())
+            })
+            .collect();
+        let url = |pairs: &[(String, serde_json::Value)]| format!("{}{url_path}?{}", app.base, query(pairs));
+
+        let (status, ct, body) = fetch(url(&base)).await;
+        assert_eq!(status, 200, "GET {path} with the documented examples: {body}");
+        let media: Vec<&String> = op["responses"]["200"]["content"].as_object().expect("200 content").keys().collect();
+        assert!(media.iter().any(|m| ct.starts_with(m.as_str())), "GET {path}: {ct} is not one of {media:?}");
+        let schema = &op["responses"]["200"]["content"][ct.as_str()]["schema"];
+        let answer: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
+        for field in required_fields(&doc, schema) {
+            assert!(answer.get(&field).is_some(), "GET {path}: the answer lacks documented field {field}");
+        }
+        checked += 1;
+
+        let expect_400 = |pairs: Vec<(String, serde_json::Value)>, name: String| {
+            let u = url(&pairs);
+            let fetch = &fetch;
+            async move {
+                let (status, ct, body) = fetch(u.clone()).await;
+                assert_eq!((status, ct.as_str()), (400, "application/problem+json"), "{u}: {body}");
+                let v: serde_json::Value = serde_json::from_str(&body).expect("problem");
+                let fields: Vec<&str> =
+                    v["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+                assert!(fields.contains(&name.as_str()), "{u}: {fields:?} should name {name}");
+            }
+        };
+        for p in query_params.iter().filter(|p| p["required"] == true) {
+            let name = p["name"].as_str().expect("name").to_string();
+            let without: Vec<_> = base.iter().filter(|(k, _)| *k != name).cloned().collect();
+            expect_400(without, name).await;
+        }
+        for p in &query_params {
+            let name = p["name"].as_str().expect("name").to_string();
+            let schema = &p["schema"];
+            let with = |v: f64| {
+                let mut pairs: Vec<_> = base.iter().filter(|(k, _)| *k != name).cloned().collect();
+                // `Display` writes whole numbers without a fraction: `limit=1`, not `1.0`.
+                pairs.push((name.clone(), serde_json::Value::String(v.to_string())));
+                pairs
+            };
+            if let Some(max) = schema["maximum"].as_f64() {
+                let (status, _, body) = fetch(url(&with(max))).await;
+                assert_eq!(status, 200, "GET {path} {name}={max}: {body}");
+                expect_400(with(max + 1.0), name.clone()).await;
+            }
+            if let Some(min) = schema["minimum"].as_f64() {
+                let (status, _, body) = fetch(url(&with(min))).await;
+                assert_eq!(status, 200, "GET {path} {name}={min}: {body}");
+                expect_400(with(min - 1.0), name.clone()).await;
+            }
+            if let Some(min) = schema["exclusiveMinimum"].as_f64() {
+                expect_400(with(min), name.clone()).await;
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} GET operations checked");
+}

@@ -66,15 +66,35 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-#[derive(Deserialize)]
+/// Credentials.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     username: String,
+    #[schema(format = Password)]
     password: String,
 }
 
 /// `POST /api/v1/session`: log in; sets the session cookie and returns the CSRF
 /// token that cookie-authenticated writes must repeat in `X-CSRF-Token`.
+#[utoipa::path(
+    post,
+    path = "/session",
+    tag = "auth",
+    operation_id = "login",
+    summary = "登录 Log in (the page)",
+    description = "Sets the session cookie (`diming_session`, HttpOnly, SameSite=Strict, 12 hours) and \
+        returns the CSRF token that writes made with the cookie must repeat in `X-CSRF-Token`. \
+        Applications use an API token instead.",
+    request_body(content = Login, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Logged in", body = super::openapi::LoginAnswer,
+            headers(("Set-Cookie" = String, description = "`diming_session=…; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200`"))),
+        (status = 400, description = "The body is malformed; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong username or password, or an inactive account", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn login(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, Problem> {
     let l: Login = parse_json(body)?;
     let found = state.store().user_by_name(&l.username).await?;
@@ -109,6 +129,17 @@ const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0bO5CyjXz5Ng3CqfK3Kp3BdSmsHJnZaT9gDaW3e5XXQ";
 
 /// `GET /api/v1/session`: who is logged in (`{"user": null}` when nobody is).
+#[utoipa::path(
+    get,
+    path = "/session",
+    tag = "auth",
+    operation_id = "whoami",
+    summary = "当前用户 Who is calling",
+    description = "The account behind the session cookie or the bearer token; `{\"user\": null}` when \
+        nobody is logged in (not an error). A session also gets its CSRF token back.",
+    security((), ("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The caller", body = super::openapi::SessionInfo)),
+)]
 pub async fn whoami(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -127,6 +158,17 @@ pub async fn whoami(
 }
 
 /// `DELETE /api/v1/session`: log out.
+#[utoipa::path(
+    delete,
+    path = "/session",
+    tag = "auth",
+    operation_id = "logout",
+    summary = "退出登录 Log out",
+    description = "Ends the session named by the cookie, if any, and clears the cookie.",
+    security((), ("session" = [])),
+    responses((status = 204, description = "Logged out",
+        headers(("Set-Cookie" = String, description = "`diming_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`")))),
+)]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Problem> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         state.store().delete_session(&accounts::token_hash(token)).await?;
@@ -139,13 +181,34 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
     Ok(res)
 }
 
-#[derive(Deserialize)]
+/// What the token is for.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    /// The application that will use it, not empty.
+    #[schema(min_length = 1, example = "乡镇民政助理 App")]
     name: String,
 }
 
 /// `POST /api/v1/tokens`: an API token for the logged-in account, shown once.
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "auth",
+    operation_id = "create_token",
+    summary = "创建 API 令牌 Create an API token",
+    description = "An API token for the calling account, with the account's role; shown once, stored \
+        only as a hash. Applications send it as `Authorization: Bearer TOKEN`.",
+    request_body(content = NewToken, content_type = "application/json"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "The new token", body = super::openapi::TokenAnswer),
+        (status = 400, description = "The body is malformed or the name is empty; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A session request lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,

@@ -104,6 +104,24 @@ async fn cached(state: &AppState, q: &Question) -> Result<(Arc<Snapshot>, Arc<Co
 }
 
 /// `GET /api/v1/coverage?kind=&radius_m=&rule=&status=&include_xpcc=`
+#[utoipa::path(
+    get,
+    path = "/coverage",
+    tag = "coverage",
+    operation_id = "coverage",
+    summary = "覆盖率 Coverage per township and county",
+    description = "Which share of each township's population is within reach of a kind of facility. \
+        A settlement is covered when the geodesic distance (GRS80) from its point to the nearest \
+        counted facility, in any township, is ≤ `radius_m`; `coverage_ratio` is \
+        `population_covered / population`, or the settlement ratio where population is unknown. \
+        Without `radius_m` or `rule` the kind's default rule from the rules file applies, and \
+        `rule` in the answer says which rule was used.",
+    params(super::openapi::CoverageQuery),
+    responses(
+        (status = 200, description = "Coverage per township and for the county", body = super::openapi::CoverageAnswer),
+        (status = 400, description = "A parameter is malformed, neither `kind` nor `rule` is given, the rule is unknown or for another kind, or the kind has no default rule; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn coverage(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Arc<Coverage>>, Problem> {
     let mut p = Params::parse(q.as_deref());
     let qn = question(&state, &mut p);
@@ -113,6 +131,20 @@ pub async fn coverage(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
 }
 
 /// `GET /api/v1/coverage/gaps?…`: the uncovered settlements as GeoJSON.
+#[utoipa::path(
+    get,
+    path = "/coverage/gaps",
+    tag = "coverage",
+    operation_id = "coverage_gaps",
+    summary = "覆盖缺口 Uncovered settlements",
+    description = "The settlements the coverage question leaves uncovered, as Points, each with its nearest \
+        counted facility and the geodesic distance to it in metres.",
+    params(super::openapi::CoverageQuery),
+    responses(
+        (status = 200, description = "FeatureCollection of uncovered settlements", body = super::openapi::GapCollection, content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is malformed, neither `kind` nor `rule` is given, the rule is unknown or for another kind, or the kind has no default rule; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn gaps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     let qn = question(&state, &mut p);
@@ -146,6 +178,20 @@ pub async fn gaps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
 }
 
 /// `GET /api/v1/coverage/siting?kind=&radius_m=&count=&rule=&include_xpcc=`
+#[utoipa::path(
+    get,
+    path = "/coverage/siting",
+    tag = "coverage",
+    operation_id = "coverage_siting",
+    summary = "选址建议 Where new facilities would close most gaps",
+    description = "Up to `count` sites, chosen greedily (maximal covering): each adds the most uncovered \
+        population. Distance and presence rules only.",
+    params(super::openapi::SitingQuery, super::openapi::CoverageQuery),
+    responses(
+        (status = 200, description = "The proposed sites and the coverage they reach", body = super::openapi::SitingAnswer),
+        (status = 400, description = "A parameter is malformed, neither `kind` nor `rule` is given, the rule is unknown, or it is a capacity rule (siting needs a distance or presence rule); `errors` names the field", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn siting(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
@@ -164,29 +210,49 @@ pub async fn siting(
     Ok(Json(answer))
 }
 
-#[derive(Debug, Deserialize)]
+/// A what-if question: the coverage question of `GET /coverage`, and the change.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WhatIf {
+    /// The kind of facility (`kind` or `rule` is required).
+    #[schema(value_type = Option<super::openapi::FacilityKindSchema>)]
     pub kind: Option<String>,
+    /// A rule id from `GET /api/v1/coverage/rules`.
     pub rule: Option<String>,
+    /// Geodesic radius in metres, > 0 and ≤ 1,000,000: turns the rule into a distance rule.
+    #[schema(exclusive_minimum = 0.0, maximum = 1000000.0)]
     pub radius_m: Option<f64>,
+    /// Count XPCC (兵团) settlements, townships and facilities too.
     #[serde(default)]
     pub include_xpcc: bool,
+    /// Which facility statuses count, comma-separated (`open,planned`); default `open`.
+    #[schema(example = "open,planned")]
     pub status: Option<String>,
+    /// Facilities to add, each at a point inside a township of the county.
     #[serde(default)]
     pub add: Vec<NewSite>,
+    /// Ids of existing facilities to leave out.
     #[serde(default)]
     pub remove: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A facility a what-if adds.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSite {
+    /// Longitude, CGCS2000 degrees, in [-180, 180].
+    #[schema(minimum = -180.0, maximum = 180.0, example = 86.23)]
     pub lon: f64,
+    /// Latitude, CGCS2000 degrees, in [-90, 90].
+    #[schema(minimum = -90.0, maximum = 90.0, example = 43.93)]
     pub lat: f64,
     pub name: Option<String>,
+    /// Beds, for capacity rules.
     pub capacity_beds: Option<u32>,
+    /// Attributes a rule's `where` may ask for (e.g. `{"facility_level": "centre"}`);
+    /// a site that does not match the rule does not count.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub attributes: serde_json::Map<String, Value>,
 }
 
@@ -202,6 +268,21 @@ struct TownshipChange {
 
 /// `POST /api/v1/coverage/what-if`: coverage as if facilities were added or
 /// removed. Writes nothing.
+#[utoipa::path(
+    post,
+    path = "/coverage/what-if",
+    tag = "coverage",
+    operation_id = "coverage_what_if",
+    summary = "假设分析 Coverage as if facilities were added or removed",
+    description = "The coverage question of `GET /coverage`, asked in the body, with facilities added at \
+        points and existing ones left out. Needs no login and writes nothing.",
+    request_body(content = WhatIf, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Coverage after the change, with `what_if` saying what changed", body = super::openapi::WhatIfAnswer),
+        (status = 400, description = "The body is malformed, a point is invalid or in no township, an id to remove is unknown, or the coverage question is invalid; `errors` names each field (`add[1].lon`, `remove[0]`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn what_if(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -322,6 +403,15 @@ pub async fn what_if(
 }
 
 /// `GET /api/v1/coverage/rules`
+#[utoipa::path(
+    get,
+    path = "/coverage/rules",
+    tag = "coverage",
+    operation_id = "coverage_rules",
+    summary = "覆盖规则 The coverage rules",
+    description = "The rules of `data/coverage_rules.toml`, from the plan: the default rule of each kind has the kind's name as its id.",
+    responses((status = 200, description = "Every coverage rule", body = super::openapi::CoverageRules)),
+)]
 pub async fn rules(State(state): State<AppState>) -> Json<Value> {
     Json(serde_json::to_value(state.rules().as_ref()).unwrap_or(Value::Null))
 }

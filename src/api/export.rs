@@ -196,6 +196,22 @@ pub fn parse_request(p: &mut Params, default_format: Format) -> Option<ExportReq
 }
 
 /// `GET /api/v1/export?layer=&format=geojson|csv&crs=&encoding=utf-8|gbk`: a download.
+#[utoipa::path(
+    get,
+    path = "/export",
+    tag = "interop",
+    operation_id = "export",
+    summary = "导出 Export a layer as GeoJSON or CSV",
+    description = "A whole layer as a download. GeoJSON outside CRS84 carries the `crs` member GIS software reads \
+        (coordinates in GIS order: lon/lat, easting/northing); CSV has every property as a column, then `lon,lat` \
+        (`easting,northing` in EPSG:4538) for point layers or `wkt`; UTF-8 CSV has a BOM, `encoding=gbk` writes \
+        GB18030. What export writes, import reads back unchanged.",
+    params(super::openapi::ExportQuery),
+    responses(
+        (status = 200, description = "The file (`Content-Disposition: attachment`; `Content-Crs` names its CRS)", body = String, content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn download(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     let req = parse_request(&mut p, Format::GeoJson);

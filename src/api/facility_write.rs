@@ -21,24 +21,46 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 /// The fields a client may send; all optional so PATCH can send only changes.
-#[derive(Debug, Default, Deserialize)]
+/// Registering (`POST`) needs `name`, `kind`, `lon` and `lat`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FacilityInput {
+    /// 名称, 1 to 100 characters.
+    #[schema(example = "塔西河乡敬老院", min_length = 1, max_length = 100)]
     name: Option<String>,
+    #[schema(value_type = Option<super::openapi::FacilityKindSchema>)]
     kind: Option<String>,
+    /// Longitude, CGCS2000 degrees, in [-180, 180]; the point must lie in a township of the county.
+    #[schema(minimum = -180.0, maximum = 180.0, example = 86.23)]
     lon: Option<f64>,
+    /// Latitude, CGCS2000 degrees, in [-90, 90].
+    #[schema(minimum = -90.0, maximum = 90.0, example = 43.93)]
     lat: Option<f64>,
+    /// Optional check: the 9-digit code of the township the point lies in.
     township_code: Option<String>,
+    /// Default `open` when registering.
+    #[schema(value_type = Option<super::openapi::FacilityStatusSchema>)]
     status: Option<String>,
+    /// 床位数, ≥ 0.
+    #[schema(minimum = 0)]
     capacity_beds: Option<i64>,
+    #[schema(value_type = Option<super::openapi::OperatorSchema>)]
     operator: Option<String>,
+    /// 地址, kept in the attributes.
     address: Option<String>,
+    /// 开业日期 `YYYY-MM-DD`, kept in the attributes.
+    #[schema(format = Date)]
     opened_on: Option<String>,
+    /// Kind-specific attributes; a key sent as null is removed. Checked: `nursing_beds`
+    /// (integer ≥ 0, ≤ `capacity_beds`), `plots_total`, `plots_free` (integers ≥ 0, free ≤ total),
+    /// `cemetery_type` (`public_welfare` | `commercial`), `facility_level` (`centre` | `station`),
+    /// `medical_care` (boolean).
     #[serde(default)]
+    #[schema(value_type = Object)]
     attributes: Map<String, Value>,
 }
 
-const OPERATORS: [&str; 3] = ["public", "public_private", "private"];
+pub(super) const OPERATORS: [&str; 3] = ["public", "public_private", "private"];
 
 fn err(field: &str, message: impl Into<String>) -> FieldError {
     FieldError { row: None, field: field.to_string(), message: message.into() }
@@ -245,6 +267,27 @@ fn feature_response(state: &AppState, id: &str, status: StatusCode) -> Response 
 }
 
 /// `POST /api/v1/facilities` (editor).
+#[utoipa::path(
+    post,
+    path = "/facilities",
+    tag = "facilities",
+    operation_id = "create_facility",
+    summary = "登记设施 Register a facility (editor)",
+    description = "Registers a facility; `name`, `kind`, `lon` and `lat` are required, `status` defaults to \
+        `open`. The township is where the point falls (a `township_code` that disagrees is refused). \
+        The next nearest, within or coverage query sees it.",
+    request_body(content = FacilityInput, content_type = "application/json"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "Registered; the new facility as a Feature", body = super::openapi::FacilityFeature, content_type = "application/geo+json",
+            headers(("ETag" = String, description = "The version, `\"1\"`"), ("Location" = String, description = "`/api/v1/facilities/{id}`"))),
+        (status = 400, description = "The body is malformed, or a field is missing or invalid; `errors` names every bad field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The point is outside every township of the county, or `township_code` is not the township it lies in", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -259,6 +302,34 @@ pub async fn create(
 }
 
 /// `PATCH /api/v1/facilities/{id}` (editor) with `If-Match`.
+#[utoipa::path(
+    patch,
+    path = "/facilities/{id}",
+    tag = "facilities",
+    operation_id = "update_facility",
+    summary = "修改设施 Edit or move a facility (editor)",
+    description = "Changes only the fields sent (`attributes`: a key sent as null is removed). A closed \
+        facility is reopened only by setting `status` to `open` or `planned`. Send the `ETag` you read \
+        in `If-Match`.",
+    params(
+        ("id" = String, Path, description = "Facility id", example = "f0001"),
+        ("If-Match" = String, Header, description = "The version the change is based on: the `ETag` read, e.g. `\"3\"` (also `W/\"3\"` or `3`)"),
+    ),
+    request_body(content = FacilityInput, content_type = "application/json"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "Changed; the facility as a Feature", body = super::openapi::FacilityFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The new version, e.g. `\"4\"`"))),
+        (status = 400, description = "The body or `If-Match` is malformed, or a field is invalid; `errors` names every bad field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No facility with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The facility is closed and the change does not reopen it", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The facility changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The point is outside every township, or `township_code` is not the township it lies in", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is missing", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -291,15 +362,45 @@ pub async fn update(
     Ok(feature_response(&state, &id, StatusCode::OK))
 }
 
-#[derive(Debug, Deserialize)]
+/// Why and when a facility closes.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloseInput {
+    /// 关闭日期 `YYYY-MM-DD`; default today (UTC).
+    #[schema(format = Date, example = "2026-11-28")]
     date: Option<String>,
+    /// 关闭原因, not empty.
+    #[schema(min_length = 1, example = "并入县社会福利中心")]
     reason: String,
 }
 
 /// `POST /api/v1/facilities/{id}/close` (editor): status `closed`, with the date
 /// and reason kept in its attributes. No record is ever deleted.
+#[utoipa::path(
+    post,
+    path = "/facilities/{id}/close",
+    tag = "facilities",
+    operation_id = "close_facility",
+    summary = "关闭设施 Close a facility (editor)",
+    description = "Sets `status` to `closed` and keeps the date and reason in its attributes (`closed_on`, \
+        `close_reason`); no record is ever deleted. `If-Match` is optional: when sent, a stale version is a 412.",
+    params(
+        ("id" = String, Path, description = "Facility id", example = "f0001"),
+        ("If-Match" = Option<String>, Header, description = "Optional: the version the closure is based on, e.g. `\"3\"`"),
+    ),
+    request_body(content = CloseInput, content_type = "application/json"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "Closed; the facility as a Feature", body = super::openapi::FacilityFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The new version, e.g. `\"4\"`"))),
+        (status = 400, description = "The body or `If-Match` is malformed, the reason is empty or the date is not `YYYY-MM-DD`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No facility with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The facility is already closed", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The facility changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn close(
     State(state): State<AppState>,
     caller: Caller,
@@ -341,6 +442,19 @@ pub async fn close(
 
 /// `GET /api/v1/facilities/{id}/history`: every version, oldest first, with who
 /// changed it and how.
+#[utoipa::path(
+    get,
+    path = "/facilities/{id}/history",
+    tag = "facilities",
+    operation_id = "facility_history",
+    summary = "设施沿革 A facility's history",
+    description = "Every version of the facility, oldest first, with who changed it and how.",
+    params(("id" = String, Path, description = "Facility id", example = "f0001")),
+    responses(
+        (status = 200, description = "Every version, oldest first", body = super::openapi::History),
+        (status = 404, description = "No facility with this id", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
     let rows = state.store().history("facility", &id).await?;
     if rows.is_empty() {

@@ -12,6 +12,7 @@ mod gcj;
 mod geojson_out;
 pub mod import;
 mod ogc;
+mod openapi;
 pub mod params;
 mod places;
 mod problem;
@@ -27,12 +28,12 @@ use crate::store::{Store, StoreResult};
 use arc_swap::ArcSwap;
 use axum::extract::Request;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::{Json, Router};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
 
 /// Largest import body (a county's layers are a few MB).
 pub const IMPORT_MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -69,7 +70,7 @@ pub struct AppOptions {
 }
 
 /// A raster basemap the page draws under the divisions.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Basemap {
     /// XYZ tile URL template, e.g. a Tianditu WMTS `…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}…`.
     pub url: String,
@@ -175,47 +176,53 @@ async fn build_snapshot(store: &dyn Store, generation: u64) -> StoreResult<Snaps
 }
 
 /// The whole HTTP surface. Pure: tests serve it on `127.0.0.1:0`.
+///
+/// Every route is registered through `routes!`, which takes its method and path from
+/// the handler's `#[utoipa::path]`, so a route cannot be served without being in the
+/// OpenAPI document (`GET /api/v1/openapi.json`), built here once. One `routes!` per
+/// path (handlers of the same path, different methods, go together). A new module
+/// adds its annotated routes with one line, e.g. `.merge(ogc::routes())`.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/divisions", get(registry::list_divisions))
-        .route("/divisions/{code}", get(registry::get_division))
-        .route("/settlements", get(registry::list_settlements))
-        .route("/settlements/{code}", get(registry::get_settlement))
-        .route("/facilities", get(registry::list_facilities).post(facility_write::create))
-        .route("/facilities/nearest", get(spatial_api::nearest))
-        .route("/facilities/within", get(spatial_api::within))
-        .route("/facilities/{id}", get(registry::get_facility).patch(facility_write::update))
-        .route("/facilities/{id}/close", axum::routing::post(facility_write::close))
-        .route("/facilities/{id}/history", get(facility_write::history))
-        .route("/places", get(places::list).post(places::propose))
-        .route("/places/check", axum::routing::post(places::check_name))
-        .route("/places/categories", get(places::categories))
-        .route("/places/announcements", get(places::announcements))
-        .route("/places/{id}", get(places::get).patch(places::edit))
-        .route("/places/{id}/history", get(places::history))
-        .route("/places/{id}/approve", axum::routing::post(places::approve))
-        .route("/places/{id}/rename", axum::routing::post(places::rename))
-        .route("/places/{id}/retire", axum::routing::post(places::retire))
-        .route("/session", get(auth::whoami).post(auth::login).delete(auth::logout))
-        .route("/tokens", axum::routing::post(auth::create_token))
-        .route("/locate", get(spatial_api::locate))
-        .route("/page-config", get(page_config))
-        .route("/coverage", get(coverage_api::coverage))
-        .route("/coverage/gaps", get(coverage_api::gaps))
-        .route("/coverage/siting", get(coverage_api::siting))
-        .route("/coverage/what-if", axum::routing::post(coverage_api::what_if))
-        .route("/coverage/rules", get(coverage_api::rules))
-        .route(
-            "/import",
-            axum::routing::post(import::import).layer(axum::extract::DefaultBodyLimit::max(IMPORT_MAX_BYTES)),
-        )
-        .route("/export", get(export::download))
+    use utoipa_axum::routes;
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(page_config))
+        .routes(routes!(registry::list_divisions))
+        .routes(routes!(registry::get_division))
+        .routes(routes!(registry::list_settlements))
+        .routes(routes!(registry::get_settlement))
+        .routes(routes!(registry::list_facilities, facility_write::create))
+        .routes(routes!(spatial_api::nearest))
+        .routes(routes!(spatial_api::within))
+        .routes(routes!(registry::get_facility, facility_write::update))
+        .routes(routes!(facility_write::close))
+        .routes(routes!(facility_write::history))
+        .routes(routes!(places::list, places::propose))
+        .routes(routes!(places::check_name))
+        .routes(routes!(places::categories))
+        .routes(routes!(places::announcements))
+        .routes(routes!(places::get, places::edit))
+        .routes(routes!(places::history))
+        .routes(routes!(places::approve))
+        .routes(routes!(places::rename))
+        .routes(routes!(places::retire))
+        .routes(routes!(auth::whoami, auth::login, auth::logout))
+        .routes(routes!(auth::create_token))
+        .routes(routes!(spatial_api::locate))
+        .routes(routes!(coverage_api::coverage))
+        .routes(routes!(coverage_api::gaps))
+        .routes(routes!(coverage_api::siting))
+        .routes(routes!(coverage_api::what_if))
+        .routes(routes!(coverage_api::rules))
+        .routes(routes!(import::import))
+        .routes(routes!(export::download))
         .layer(axum::middleware::from_fn(gcj::layer));
-    let router = Router::new()
-        .route("/health", get(health))
-        .nest("/api/v1", api)
-        .merge(ogc::router())
-        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() });
+    let (router, doc) = OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(health))
+        .nest("/api/v1", v1)
+        .merge(ogc::routes())
+        .split_for_parts();
+    let router = router.method_not_allowed_fallback(|| async { Problem::method_not_allowed() });
     let router = match &state.inner.web_dir {
         Some(dir) => router.fallback_service(
             tower_http::services::ServeDir::new(dir)
@@ -224,14 +231,36 @@ pub fn app(state: AppState) -> Router {
         ),
         None => router.fallback(not_found),
     };
-    router.layer(tower_http::trace::TraceLayer::new_for_http()).with_state(state)
+    router
+        .layer(axum::Extension(openapi::Document::new(&doc)))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 /// `GET /api/v1/page-config`: what the page needs from the server's settings.
+#[utoipa::path(
+    get,
+    path = "/page-config",
+    tag = "service",
+    operation_id = "page_config",
+    summary = "页面设置 The page's settings",
+    description = "What the web page needs from the server's settings: the optional raster basemap.",
+    responses((status = 200, description = "The page's settings", body = openapi::PageConfig)),
+)]
 async fn page_config(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
     Json(serde_json::json!({"basemap": state.inner.basemap}))
 }
 
+/// `GET /health`
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    operation_id = "health",
+    summary = "健康检查 Health",
+    description = "Answers `{\"status\": \"ok\"}` while the service runs.",
+    responses((status = 200, description = "The service is up", body = openapi::Health)),
+)]
 async fn health() -> impl IntoResponse {
     Json(serde_json::json!({"status": "ok"}))
 }

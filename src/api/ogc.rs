@@ -16,28 +16,29 @@ use crate::spatial::{FacilityEntry, Snapshot};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use geo::{BoundingRect, Intersects};
 use geo_types::{Coord, Geometry, LineString, Point, Polygon, Rect};
 use serde_json::{json, Value};
 use std::borrow::Cow;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 const LIMIT_DEFAULT: usize = 10;
 const LIMIT_MAX: usize = 10_000;
 const JSON: &str = "application/json";
 
-/// The OGC routes; merged into the app at `/ogc`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/ogc", get(landing))
-        .route("/ogc/", get(landing))
-        .route("/ogc/conformance", get(conformance))
-        .route("/ogc/collections", get(collections))
-        .route("/ogc/collections/{collection}", get(collection))
-        .route("/ogc/collections/{collection}/items", get(items))
-        .route("/ogc/collections/{collection}/items/{id}", get(item))
+/// The OGC routes (documented in the OpenAPI document like every other).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(landing))
+        .routes(routes!(conformance))
+        .routes(routes!(collections))
+        .routes(routes!(collection))
+        .routes(routes!(items))
+        .routes(routes!(item))
 }
+
+const JSON_400: &str = "A parameter is unknown or malformed; `errors` names each";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Collection {
@@ -153,6 +154,14 @@ fn check_format(p: &mut Params) {
     }
 }
 
+#[utoipa::path(get, path = "/ogc", tag = "ogc", operation_id = "ogc_landing",
+    summary = "OGC API Features 首页 Landing page",
+    params(("f" = Option<String>, Query, description = "`json` (the only encoding)")),
+    responses(
+        (status = 200, description = "Title, description and links to the API definition, conformance and collections", body = Object),
+        (status = 400, description = JSON_400, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn landing(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     check_format(&mut p);
@@ -172,6 +181,15 @@ async fn landing(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, 
     })))
 }
 
+#[utoipa::path(get, path = "/ogc/conformance", tag = "ogc", operation_id = "ogc_conformance",
+    summary = "符合的标准 Conformance classes",
+    description = "OGC API Features Part 1 Core and GeoJSON, Part 2 CRS by reference.",
+    params(("f" = Option<String>, Query, description = "`json`")),
+    responses(
+        (status = 200, description = "`conformsTo`", body = Object),
+        (status = 400, description = JSON_400, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn conformance(RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     check_format(&mut p);
@@ -184,6 +202,16 @@ async fn conformance(RawQuery(q): RawQuery) -> Result<Response, Problem> {
     ]})))
 }
 
+#[utoipa::path(get, path = "/ogc/collections", tag = "ogc", operation_id = "ogc_collections",
+    summary = "要素集 The four collections",
+    description = "`divisions` (county and township MultiPolygons), `facilities` and `settlements` (Points), `places` \
+        (mixed geometry types), each with its extent, the CRSs offered and the storage CRS (EPSG:4490).",
+    params(("f" = Option<String>, Query, description = "`json`")),
+    responses(
+        (status = 200, description = "The collections", body = Object),
+        (status = 400, description = JSON_400, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn collections(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -204,6 +232,18 @@ async fn collections(
     })))
 }
 
+#[utoipa::path(get, path = "/ogc/collections/{collection}", tag = "ogc", operation_id = "ogc_collection",
+    summary = "一个要素集 One collection",
+    params(
+        ("collection" = String, Path, description = "`divisions`, `facilities`, `settlements` or `places`", example = "facilities"),
+        ("f" = Option<String>, Query, description = "`json`"),
+    ),
+    responses(
+        (status = 200, description = "The collection's description", body = Object),
+        (status = 400, description = JSON_400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn collection(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -462,6 +502,24 @@ fn property_filters(p: &mut Params, c: Collection) -> [Option<String>; 3] {
     out
 }
 
+#[utoipa::path(get, path = "/ogc/collections/{collection}/items", tag = "ogc", operation_id = "ogc_items",
+    summary = "要素 Features of a collection",
+    description = "A page of features with `numberMatched`, `numberReturned`, `timeStamp` and `self`/`next`/`prev` \
+        links. Queryables as filters: `kind`, `status`, `township_code` (facilities); `level`, `parent_code` \
+        (divisions); `township_code` (settlements); `category`, `status`, `division_code` (places). Coordinates \
+        in the authority axis order of `crs` (lat/lon for EPSG:4490 and 4326, northing/easting for EPSG:4538); \
+        `Content-Crs` names the CRS.",
+    params(
+        ("collection" = String, Path, description = "`divisions`, `facilities`, `settlements` or `places`", example = "facilities"),
+        super::openapi::OgcItemsQuery,
+    ),
+    responses(
+        (status = 200, description = "FeatureCollection", body = Object, content_type = "application/geo+json",
+            headers(("Content-Crs" = String, description = "The CRS of the coordinates, `<URI>`"))),
+        (status = 400, description = JSON_400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn items(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -549,6 +607,21 @@ async fn items(
     Ok(with_crs(res, crs))
 }
 
+#[utoipa::path(get, path = "/ogc/collections/{collection}/items/{id}", tag = "ogc", operation_id = "ogc_item",
+    summary = "一个要素 One feature",
+    params(
+        ("collection" = String, Path, description = "`divisions`, `facilities`, `settlements` or `places`", example = "facilities"),
+        ("id" = String, Path, description = "The feature's id (code for divisions and settlements)", example = "f0001"),
+        ("crs" = Option<String>, Query, description = "The CRS of the answer (default CRS84)"),
+        ("f" = Option<String>, Query, description = "`json` or `geojson`"),
+    ),
+    responses(
+        (status = 200, description = "Feature", body = Object, content_type = "application/geo+json",
+            headers(("Content-Crs" = String, description = "The CRS of the coordinates, `<URI>`"))),
+        (status = 400, description = JSON_400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection or feature", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn item(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -66,6 +66,20 @@ fn refuse(result: &CheckResult) -> Result<(), Problem> {
 }
 
 /// `GET /api/v1/places?q=&category=&township=&status=&limit=&offset=`
+#[utoipa::path(
+    get,
+    path = "/places",
+    tag = "places",
+    operation_id = "list_places",
+    summary = "地名检索 Search standard place names",
+    description = "Standard place names as a FeatureCollection. `q` matches the Chinese name, the pinyin \
+        (case and spaces ignored) and the pinyin initials, best match first.",
+    params(super::openapi::PlacesQuery),
+    responses(
+        (status = 200, description = "FeatureCollection of place names", body = super::openapi::PlaceCollection, content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is malformed (an unknown category or status, a bad code, a limit out of range); `errors` names it", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn list(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     let text = p.raw("q").filter(|s| !s.trim().is_empty());
@@ -123,6 +137,19 @@ pub async fn list(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
 }
 
 /// `GET /api/v1/places/{id}`: any record, retired and renamed ones too.
+#[utoipa::path(
+    get,
+    path = "/places/{id}",
+    tag = "places",
+    operation_id = "get_place",
+    summary = "一条地名 One place name",
+    description = "Any record, retired and renamed ones too, with its version as the `ETag`.",
+    params(("id" = String, Path, description = "Place-name id", example = "p00001")),
+    responses(
+        (status = 200, description = "The place name as a Feature", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
+        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
     let reg = state.places();
     let p = reg
@@ -132,6 +159,19 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
 }
 
 /// `GET /api/v1/places/{id}/history`
+#[utoipa::path(
+    get,
+    path = "/places/{id}/history",
+    tag = "places",
+    operation_id = "place_history",
+    summary = "地名沿革 A place name's history",
+    description = "Every version of the record, oldest first, with who changed it and how.",
+    params(("id" = String, Path, description = "Place-name id", example = "p00001")),
+    responses(
+        (status = 200, description = "Every version, oldest first", body = super::openapi::History),
+        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
     let rows = state.store().history("place", &id).await?;
     if rows.is_empty() {
@@ -140,17 +180,40 @@ pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> R
     Ok(Json(json!({"id": id, "versions": rows})))
 }
 
-#[derive(Debug, Deserialize)]
+/// A name to check.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
+    /// The proposed standard name.
+    #[schema(example = "乐土驿镇")]
     name: String,
+    #[schema(value_type = super::openapi::PlaceCategorySchema)]
     category: String,
+    /// The division it lies in (county, township or village-level code).
+    #[schema(example = "652324101")]
     division_code: Option<String>,
+    /// The record being changed, left out of its own conflicts.
     id: Option<String>,
+    /// An officer's romanization, checked instead of the suggestion.
     romanization: Option<String>,
 }
 
 /// `POST /api/v1/places/check`: the rules' findings for a name; no login, writes nothing.
+#[utoipa::path(
+    post,
+    path = "/places/check",
+    tag = "places",
+    operation_id = "check_place_name",
+    summary = "地名规则检查 Check a name against the naming rules",
+    description = "The naming rules' findings for a proposed name and its suggested romanization. \
+        Needs no login and writes nothing.",
+    request_body(content = CheckBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The verdict: `ok` is false when any finding is an error", body = super::openapi::CheckAnswer),
+        (status = 400, description = "The body is malformed; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn check_name(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -167,19 +230,34 @@ pub async fn check_name(
     Ok(Json(check(&input, reg.places())))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// A place name's fields; all optional so PATCH can send only changes. Proposing
+/// (`POST`) needs `name` and `category`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceInput {
+    /// The standard name, not empty.
+    #[schema(example = "乐土驿镇")]
     name: Option<String>,
+    #[schema(value_type = Option<super::openapi::PlaceCategorySchema>)]
     category: Option<String>,
+    /// The division it lies in: a known county, township or village-level code (default:
+    /// the township the point lies in).
     division_code: Option<String>,
+    /// With `lat`: a Point location, CGCS2000 degrees.
+    #[schema(minimum = -180.0, maximum = 180.0)]
     lon: Option<f64>,
+    #[schema(minimum = -90.0, maximum = 90.0)]
     lat: Option<f64>,
+    /// Any GeoJSON geometry (a road's line, an area's polygon); `lon`/`lat` win if both are given.
+    #[schema(value_type = Option<super::openapi::Geometry>)]
     geometry: Option<geojson::Geometry>,
+    /// An officer's romanization, kept instead of the suggested one.
     romanization: Option<String>,
+    /// 含义与由来.
     origin: Option<String>,
     alternate_names: Option<Vec<String>>,
     historic_names: Option<Vec<String>>,
+    #[schema(value_type = Option<super::openapi::MinorityForm>)]
     minority_form: Option<MinorityForm>,
 }
 
@@ -298,6 +376,27 @@ fn current(state: &AppState, id: &str) -> Result<Place, Problem> {
 }
 
 /// `POST /api/v1/places` (editor): propose a name.
+#[utoipa::path(
+    post,
+    path = "/places",
+    tag = "places",
+    operation_id = "propose_place",
+    summary = "申报地名 Propose a name (editor)",
+    description = "Proposes a name (status `proposed`); `name` and `category` are required. The naming \
+        rules run first: an error refuses it with 422, warnings come back in `findings`. The division \
+        is `division_code` if given, else the township the point lies in.",
+    request_body(content = PlaceInput, content_type = "application/json"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "Proposed; the record as a Feature, with the rules' warnings in `findings`", body = super::openapi::PlaceFeature, content_type = "application/geo+json",
+            headers(("ETag" = String, description = "The version, `\"1\"`"), ("Location" = String, description = "`/api/v1/places/{id}`"))),
+        (status = 400, description = "The body is malformed, or a field is missing or invalid (name, category, geometry, point, division); `errors` names every bad field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn propose(
     State(state): State<AppState>,
     caller: Caller,
@@ -322,6 +421,35 @@ pub async fn propose(
 /// everything; an approved name only in its description (origin, alternate and
 /// historic names, minority form, location) and its romanization — renaming it is
 /// `POST …/rename`.
+#[utoipa::path(
+    patch,
+    path = "/places/{id}",
+    tag = "places",
+    operation_id = "update_place",
+    summary = "修改地名 Edit a place name (editor)",
+    description = "A proposal may change in everything; an approved name only in its description \
+        (origin, alternate and historic names, minority form, location) and its romanization — \
+        renaming it is `POST /api/v1/places/{id}/rename`. Renamed and retired records are no longer \
+        editable. The naming rules run again. Send the `ETag` you read in `If-Match`.",
+    params(
+        ("id" = String, Path, description = "Place-name id", example = "p00001"),
+        ("If-Match" = String, Header, description = "The version the change is based on: the `ETag` read, e.g. `\"3\"`"),
+    ),
+    request_body(content = PlaceInput, content_type = "application/json"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "Changed; the record as a Feature, with the rules' warnings in `findings`", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
+        (status = 400, description = "The body or `If-Match` is malformed, or a field is invalid; `errors` names every bad field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An approved name's `name` or `category` cannot change (propose a renaming), or the record is renamed or retired", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The record changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is missing", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn edit(
     State(state): State<AppState>,
     caller: Caller,
@@ -354,12 +482,20 @@ pub async fn edit(
     Ok(place_response(&state, &saved[0], StatusCode::OK, &result.findings))
 }
 
-#[derive(Debug, Deserialize)]
+/// An approval or retirement decision.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
+    /// 批准机关, not empty.
+    #[schema(example = "玛纳斯县人民政府")]
     approving_body: String,
+    /// 批准文号, not empty.
+    #[schema(example = "玛政函〔2026〕12号")]
     document_no: String,
+    /// 批准日期 `YYYY-MM-DD`; default today (UTC).
+    #[schema(format = Date)]
     date: Option<String>,
+    /// Retirement only (required there): 废止原因.
     reason: Option<String>,
 }
 
@@ -393,6 +529,30 @@ fn decision_fields(d: &Decision) -> Result<String, Problem> {
 /// `POST /api/v1/places/{id}/approve` (approver, not the proposer): the proposal
 /// becomes the standard name; a renaming proposal also marks its predecessor
 /// `renamed`, in the same transaction.
+#[utoipa::path(
+    post,
+    path = "/places/{id}/approve",
+    tag = "places",
+    operation_id = "approve_place",
+    summary = "批准地名 Approve a proposal (approver)",
+    description = "The proposal becomes the standard name, with the approving body, document number and \
+        date. A renaming proposal also marks its predecessor `renamed`, in the same transaction. The \
+        approver cannot be the proposer. The naming rules run again.",
+    params(("id" = String, Path, description = "Place-name id", example = "p00001"), ("If-Match" = Option<String>, Header, description = "Optional: the version the decision is based on, e.g. `\"3\"`; when sent, a stale version is a 412")),
+    request_body(content = Decision, content_type = "application/json"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "Approved; the record as a Feature", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
+        (status = 400, description = "The body or `If-Match` is malformed, the approving body or document number is empty, or the date is not `YYYY-MM-DD`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is not an approver, it proposed this name itself, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The record is not a proposal, or the record it renames is no longer approved", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The record changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
@@ -443,16 +603,42 @@ pub async fn approve(
     Ok(place_response(&state, &saved[0], StatusCode::OK, &result.findings))
 }
 
-#[derive(Debug, Deserialize)]
+/// The new name a renaming proposes.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameBody {
+    /// The new standard name.
     name: String,
+    /// An officer's romanization, kept instead of the suggested one.
     romanization: Option<String>,
+    /// 含义与由来 of the new name.
     origin: Option<String>,
 }
 
 /// `POST /api/v1/places/{id}/rename` (editor): propose a new name for an approved
 /// one; approving it renames.
+#[utoipa::path(
+    post,
+    path = "/places/{id}/rename",
+    tag = "places",
+    operation_id = "rename_place",
+    summary = "提出更名 Propose a renaming (editor)",
+    description = "Proposes a new name for an approved one: a new record (status `proposed`) whose \
+        predecessor is this one; approving it renames. The naming rules run first.",
+    params(("id" = String, Path, description = "Place-name id", example = "p00001")),
+    request_body(content = RenameBody, content_type = "application/json"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "Proposed; the new record as a Feature, with the rules' warnings in `findings`", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
+        (status = 400, description = "The body is malformed or the name is empty; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Only approved names are renamed", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn rename(
     State(state): State<AppState>,
     caller: Caller,
@@ -490,6 +676,28 @@ pub async fn rename(
 
 /// `POST /api/v1/places/{id}/retire` (approver): the name is retired (废止); the
 /// record stays and still resolves.
+#[utoipa::path(
+    post,
+    path = "/places/{id}/retire",
+    tag = "places",
+    operation_id = "retire_place",
+    summary = "废止地名 Retire a name (approver)",
+    description = "The name is retired (废止) with the approving body, document number, date and \
+        reason; the record stays and still resolves.",
+    params(("id" = String, Path, description = "Place-name id", example = "p00001"), ("If-Match" = Option<String>, Header, description = "Optional: the version the decision is based on, e.g. `\"3\"`; when sent, a stale version is a 412")),
+    request_body(content = Decision, content_type = "application/json"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "Retired; the record as a Feature", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
+        (status = 400, description = "The body or `If-Match` is malformed, the approving body, document number or reason is empty, or the date is not `YYYY-MM-DD`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is not an approver, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The record is already renamed or retired", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The record changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn retire(
     State(state): State<AppState>,
     caller: Caller,
@@ -531,6 +739,25 @@ pub async fn retire(
 /// namings and renamings (not seeded records), with the six fields an
 /// announcement carries: standard name, romanization, the division it lies in,
 /// location, approving body and date (with the document number).
+#[utoipa::path(
+    get,
+    path = "/places/announcements",
+    tag = "places",
+    operation_id = "place_announcements",
+    summary = "地名公告 Naming and renaming announcements",
+    description = "Approved namings and renamings (not seeded records), oldest first, with the six \
+        fields an announcement carries: standard name, romanization, the division it lies in, \
+        location, approving body and date (with the document number). `format=csv` gives a CSV file.",
+    params(super::openapi::AnnouncementsQuery),
+    responses(
+        (status = 200, description = "The announcements",
+            content(
+                (super::openapi::Announcements = "application/json"),
+                (String = "text/csv", example = "标准名称,罗马字母拼写,所在政区,地理位置,批准机关,批准时间,批准文号,类型,原名,编号"),
+            )),
+        (status = 400, description = "`since` is not `YYYY-MM-DD` or `format` is neither json nor csv", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn announcements(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     let since = p.raw("since").unwrap_or_default();
@@ -615,6 +842,15 @@ pub async fn announcements(State(state): State<AppState>, RawQuery(q): RawQuery)
 }
 
 /// `GET /api/v1/places/categories`: the category slugs, labels, scopes and generic terms.
+#[utoipa::path(
+    get,
+    path = "/places/categories",
+    tag = "places",
+    operation_id = "place_categories",
+    summary = "地名类别 Place-name categories",
+    description = "The category slugs, labels, uniqueness scopes and generic terms (通名).",
+    responses((status = 200, description = "Every category", body = super::openapi::Categories)),
+)]
 pub async fn categories() -> Json<Value> {
     Json(json!({"categories": crate::naming::categories::CATEGORIES}))
 }

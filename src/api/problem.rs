@@ -6,27 +6,49 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// One invalid or refused field.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct FieldError {
+    /// The query parameter, header or body field, as a path for nested ones
+    /// (`add[1].lon`, `attributes.nursing_beds`); `body` for the body as a whole.
+    #[schema(example = "lon")]
     /// For imports: the row (CSV line as a spreadsheet numbers it, or GeoJSON feature number).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub row: Option<usize>,
     pub field: String,
+    /// What is wrong, in Chinese and English.
+    #[schema(example = "缺少必填参数 (required)")]
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An error answer (RFC 9457), served as `application/problem+json`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/invalid-input",
+    "title": "请求参数无效 (invalid input)",
+    "status": 400,
+    "detail": "参数有误 (invalid): lon",
+    "errors": [{"field": "lon", "message": "缺少必填参数 (required)"}]
+}))]
 pub struct Problem {
+    /// The kind of problem, a URI reference such as `/problems/invalid-input`,
+    /// `/problems/unauthorized`, `/problems/stale-version`.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// Short summary of the kind, in Chinese and English.
     pub title: &'static str,
+    /// The HTTP status code.
     #[serde(serialize_with = "ser_status")]
+    #[schema(value_type = u16, minimum = 400, maximum = 599)]
     pub status: StatusCode,
+    /// What went wrong in this request.
     pub detail: String,
+    /// Invalid input (400) and refusals (422): one entry per field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Naming-rule findings behind a 422 (rule, severity, message, conflicts).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<super::openapi::Finding>)]
     pub findings: Vec<serde_json::Value>,
 }
 

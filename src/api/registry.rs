@@ -20,6 +20,22 @@ fn paged(path: &str, query: &str, features: Vec<String>, limit: usize, offset: u
     Collection { features: features[range].to_vec(), number_matched: Some(total), next, prev }
 }
 
+/// `GET /api/v1/divisions?level=&parent=&limit=&offset=`
+#[utoipa::path(
+    get,
+    path = "/divisions",
+    tag = "divisions",
+    operation_id = "list_divisions",
+    summary = "行政区划列表 List divisions",
+    description = "The county, its townships and village-level units as a FeatureCollection, \
+        filtered by level and parent, in pages (`links` give the next and previous pages). \
+        Geometry: MultiPolygon for county and townships (null where unknown), Point for village seats.",
+    params(super::openapi::DivisionsQuery, super::openapi::ListPage),
+    responses(
+        (status = 200, description = "FeatureCollection of divisions", body = super::openapi::DivisionCollection, content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
     let level = p.level();
@@ -38,6 +54,21 @@ pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery
     Ok(paged("/api/v1/divisions", q.as_deref().unwrap_or(""), features, limit, offset))
 }
 
+/// `GET /api/v1/divisions/{code}`
+#[utoipa::path(
+    get,
+    path = "/divisions/{code}",
+    tag = "divisions",
+    operation_id = "get_division",
+    summary = "一个行政区划 One division",
+    description = "The division with this code as a Feature, with its romanization (`pinyin`) and, for \
+        polygons, its geodesic area in km².",
+    params(("code" = String, Path, description = "Division code: 6-digit county, 9-digit township or 12-digit village-level code", example = "652324101")),
+    responses(
+        (status = 200, description = "The division as a Feature", body = super::openapi::DivisionFeature, content_type = "application/geo+json"),
+        (status = 404, description = "No division with this code", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_division(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, Problem> {
     let snap = state.snapshot_guard();
     let d = snap
@@ -46,6 +77,20 @@ pub async fn get_division(State(state): State<AppState>, Path(code): Path<String
     Ok(geo_json(StatusCode::OK, d.feature_json.clone()))
 }
 
+/// `GET /api/v1/settlements?township=&limit=&offset=`
+#[utoipa::path(
+    get,
+    path = "/settlements",
+    tag = "settlements",
+    operation_id = "list_settlements",
+    summary = "居民点列表 List settlements",
+    description = "The demand points of coverage: village-level units (村, 社区) as Points, with population.",
+    params(super::openapi::SettlementsQuery, super::openapi::ListPage),
+    responses(
+        (status = 200, description = "FeatureCollection of settlements", body = super::openapi::SettlementCollection, content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn list_settlements(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
     let township = p.code("township");
@@ -62,6 +107,20 @@ pub async fn list_settlements(State(state): State<AppState>, RawQuery(q): RawQue
     Ok(paged("/api/v1/settlements", q.as_deref().unwrap_or(""), features, limit, offset))
 }
 
+/// `GET /api/v1/settlements/{code}`
+#[utoipa::path(
+    get,
+    path = "/settlements/{code}",
+    tag = "settlements",
+    operation_id = "get_settlement",
+    summary = "一个居民点 One settlement",
+    description = "The settlement with this code as a Point Feature, with its population.",
+    params(("code" = String, Path, description = "12-digit village-level code", example = "652324101201")),
+    responses(
+        (status = 200, description = "The settlement as a Feature", body = super::openapi::SettlementFeature, content_type = "application/geo+json"),
+        (status = 404, description = "No settlement with this code", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_settlement(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, Problem> {
     let snap = state.snapshot_guard();
     let s = snap
@@ -70,6 +129,21 @@ pub async fn get_settlement(State(state): State<AppState>, Path(code): Path<Stri
     Ok(geo_json(StatusCode::OK, s.feature_json.clone()))
 }
 
+/// `GET /api/v1/facilities?kind=&township=&bbox=&status=&limit=&offset=`
+#[utoipa::path(
+    get,
+    path = "/facilities",
+    tag = "facilities",
+    operation_id = "list_facilities",
+    summary = "设施列表 List facilities",
+    description = "Facilities as a FeatureCollection of Points, filtered by kind, township, bounding box \
+        and status (every status unless `status` is given), in pages.",
+    params(super::openapi::FacilitiesQuery, super::openapi::ListPage),
+    responses(
+        (status = 200, description = "FeatureCollection of facilities", body = super::openapi::FacilityCollection, content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
     let kind = p.kind();
@@ -98,6 +172,21 @@ pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuer
     Ok(paged("/api/v1/facilities", q.as_deref().unwrap_or(""), features, limit, offset))
 }
 
+/// `GET /api/v1/facilities/{id}`, with its version as the `ETag`.
+#[utoipa::path(
+    get,
+    path = "/facilities/{id}",
+    tag = "facilities",
+    operation_id = "get_facility",
+    summary = "一个设施 One facility",
+    description = "The facility with this id as a Point Feature, with its version as the `ETag`.",
+    params(("id" = String, Path, description = "Facility id", example = "f0001")),
+    responses(
+        (status = 200, description = "The facility as a Feature", body = super::openapi::FacilityFeature, content_type = "application/geo+json",
+            headers(("ETag" = String, description = "The record's version, e.g. `\"3\"`; send it back in `If-Match` to change the record"))),
+        (status = 404, description = "No facility with this id", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_facility(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
     let snap = state.snapshot_guard();
     let f = snap

@@ -43,6 +43,21 @@ fn with_distance(snap: &Snapshot, hits: &[Hit], number_matched: Option<usize>) -
 }
 
 /// `GET /api/v1/facilities/nearest?lon=&lat=&kind=&limit=&max_distance_m=&status=`
+#[utoipa::path(
+    get,
+    path = "/facilities/nearest",
+    tag = "facilities",
+    operation_id = "nearest_facilities",
+    summary = "最近的设施 Nearest facilities",
+    description = "The `limit` facilities nearest to the point (of `kind` if given, `open` unless `status` \
+        names others), ordered by geodesic distance on the GRS80 ellipsoid ascending, ties by `id`; \
+        each feature's properties add `distance_m` (metres).",
+    params(super::openapi::PointQuery, super::openapi::NearestQuery),
+    responses(
+        (status = 200, description = "FeatureCollection of facilities, nearest first, with `distance_m`", body = super::openapi::FacilityCollection, content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is missing or malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn nearest(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     let at = p.point();
@@ -61,6 +76,21 @@ pub async fn nearest(State(state): State<AppState>, RawQuery(q): RawQuery) -> Re
 
 /// `GET /api/v1/facilities/within?lon=&lat=&radius_m=&kind=&status=&limit=`: all
 /// facilities within a geodesic radius, nearest first (`limit` up to 10,000).
+#[utoipa::path(
+    get,
+    path = "/facilities/within",
+    tag = "facilities",
+    operation_id = "facilities_within",
+    summary = "半径内的设施 Facilities within a radius",
+    description = "Every facility within `radius_m` geodesic metres of the point (GRS80 ellipsoid), \
+        nearest first, ties by `id`, with `distance_m`; `open` unless `status` names others. \
+        `numberMatched` counts them all, `limit` caps the features returned.",
+    params(super::openapi::PointQuery, super::openapi::WithinQuery),
+    responses(
+        (status = 200, description = "FeatureCollection of facilities, nearest first, with `distance_m`", body = super::openapi::FacilityCollection, content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is missing or malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn within(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
     let at = p.point();
@@ -93,6 +123,20 @@ struct LocatedDivision {
 }
 
 /// `GET /api/v1/locate?lon=&lat=`: the divisions containing the point, largest first.
+#[utoipa::path(
+    get,
+    path = "/locate",
+    tag = "spatial",
+    operation_id = "locate",
+    summary = "定位 Which divisions contain a point",
+    description = "The divisions containing the point, from largest to smallest (county, township); \
+        `divisions` is empty outside every division.",
+    params(super::openapi::PointQuery),
+    responses(
+        (status = 200, description = "The point and the divisions containing it", body = super::openapi::Located),
+        (status = 400, description = "`lon` or `lat` is missing or malformed", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn locate(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Located>, Problem> {
     let mut p = Params::parse(q.as_deref());
     let at = p.point();

@@ -71,6 +71,8 @@ pub enum DivisionLevel {
 }
 
 impl DivisionLevel {
+    pub const ALL: [DivisionLevel; 3] = [DivisionLevel::County, DivisionLevel::Township, DivisionLevel::Village];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DivisionLevel::County => "county",
@@ -108,6 +110,8 @@ pub enum Provenance {
 }
 
 impl Provenance {
+    pub const ALL: [Provenance; 3] = [Provenance::Real, Provenance::Synthetic, Provenance::Registered];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Provenance::Real => "real",

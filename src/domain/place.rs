@@ -17,6 +17,9 @@ pub enum PlaceStatus {
 }
 
 impl PlaceStatus {
+    pub const ALL: [PlaceStatus; 4] =
+        [PlaceStatus::Approved, PlaceStatus::Proposed, PlaceStatus::Renamed, PlaceStatus::Retired];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PlaceStatus::Approved => "approved",
