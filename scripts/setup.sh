@@ -3,7 +3,8 @@
 # PROJ (linked by the proj crate) with pkg-config and libclang for its bindings.
 # With --test, also what the test suite needs: Debian's Chromium, CJK fonts for
 # the page's screenshots, Node.js, the browser tests' npm packages, and GDAL
-# (ogrinfo/ogr2ogr) as a real OGC API Features client.
+# (ogrinfo/ogr2ogr) as a real OGC API Features client; PostGIS for a local
+# PostgreSQL 15 and psql for the PostgreSQL pass.
 # Idempotent and quiet when everything is there; needs root (or sudo) only when
 # something must be installed.
 set -euo pipefail
@@ -22,6 +23,9 @@ if [[ "${1:-}" == "--test" ]]; then
   command -v npm >/dev/null 2>&1 || need+=(npm)
   # GDAL's OGC API Features client (ogrinfo, ogr2ogr) for the interoperability tests.
   command -v ogr2ogr >/dev/null 2>&1 || need+=(gdal-bin)
+  # PostGIS for the PostgreSQL pass, where a local PostgreSQL 15 server is installed.
+  if have_pkg postgresql-15 && ! have_pkg postgresql-15-postgis-3; then need+=(postgresql-15-postgis-3); fi
+  command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 fi
 
 if ((${#need[@]})); then

@@ -116,6 +116,17 @@ enum Command {
         #[command(flatten)]
         registry: Registry,
     },
+    /// Copy a whole registry into a new database (e.g. a county's SQLite file into
+    /// PostgreSQL): every record, its history and audit, accounts and API tokens,
+    /// in one transaction; the target must be empty.
+    MigrateDb {
+        /// The source, e.g. sqlite://diming.db.
+        #[arg(long)]
+        from: String,
+        /// The target, e.g. postgres://diming@db.example/diming.
+        #[arg(long)]
+        to: String,
+    },
     /// Accounts: `diming user add NAME --role admin` creates the first administrator.
     User {
         #[command(subcommand)]
@@ -194,6 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export { layer, format, crs, encoding, output, registry } => {
             export_cli(&layer, &format, crs.as_deref(), &encoding, output.as_deref(), &registry).await
         }
+        Command::MigrateDb { from, to } => migrate_db(&from, &to).await,
         Command::User { command: UserCommand::Add { username, role, name, database } } => {
             user_add(&username, role, name, &database).await
         }
@@ -230,6 +242,7 @@ async fn serve(config: Config, rules: Rules, basemap: Option<diming::Basemap>) -
     let store = open_registry(&config.database_url, &config.data_dir).await?;
     let web_dir = config.web_dir.is_dir().then(|| config.web_dir.clone());
     let state = AppState::new(store, AppOptions { web_dir, rules, basemap }).await?;
+    state.watch_store();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen / DIMING_LISTEN)", config.listen))?;
@@ -507,6 +520,51 @@ async fn export_cli(
         }
         None => std::io::stdout().lock().write_all(&bytes)?,
     }
+    Ok(())
+}
+
+async fn migrate_db(from: &str, to: &str) -> anyhow::Result<()> {
+    if let Some(path) = from.strip_prefix("sqlite://").or_else(|| from.strip_prefix("sqlite:")) {
+        let path = path.split('?').next().unwrap_or(path);
+        anyhow::ensure!(Path::new(path).is_file(), "--from {from}: no such file");
+    }
+    anyhow::ensure!(from != to, "--from and --to name the same database");
+    let source = store::open(from).await?;
+    let dump = source.dump().await?;
+    let target = store::open(to).await?;
+    target.restore(&dump).await?;
+    let check = target.dump().await?;
+    let counts = |d: &store::Dump| {
+        [
+            d.divisions.len(),
+            d.settlements.len(),
+            d.facilities.len(),
+            d.places.len(),
+            d.history.len(),
+            d.audit.len(),
+            d.users.len(),
+            d.api_tokens.len(),
+        ]
+    };
+    anyhow::ensure!(
+        counts(&check) == counts(&dump),
+        "the copy differs from the source: {:?} vs {:?}",
+        counts(&check),
+        counts(&dump)
+    );
+    println!(
+        "已复制 copied {} → {}: {} 区划 divisions, {} 居民点 settlements, {} 设施 facilities, {} 地名 places, {} 版本 history rows, {} 审计 audit entries, {} 账号 accounts, {} 令牌 API tokens (sessions are not copied: users log in again)",
+        source.describe(),
+        target.describe(),
+        dump.divisions.len(),
+        dump.settlements.len(),
+        dump.facilities.len(),
+        dump.places.len(),
+        dump.history.len(),
+        dump.audit.len(),
+        dump.users.len(),
+        dump.api_tokens.len()
+    );
     Ok(())
 }
 

@@ -433,8 +433,8 @@ async fn the_rules_are_served_with_their_plan_sentences() {
 
 #[test]
 fn the_coverage_command_prints_townships_in_chinese_as_a_table_and_csv() {
-    let dir = common::TempDir::new("cov-cli");
-    let url = dir.sqlite_url("c.db");
+    let db = common::TestDb::new("cov-cli");
+    let url = db.url.clone();
     let run = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_diming"))
             .args(["coverage", "--database", &url])

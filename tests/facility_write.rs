@@ -329,8 +329,8 @@ async fn a_logged_in_officer_can_issue_an_api_token_for_an_application() {
 
 #[test]
 fn user_add_creates_the_first_admin_who_can_then_log_in() {
-    let dir = common::TempDir::new("user-add");
-    let url = dir.sqlite_url("u.db");
+    let db = common::TestDb::new("user-add");
+    let url = db.url.clone();
     let run = |args: &[&str], password: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_diming"))
             .args(args)
@@ -418,8 +418,8 @@ async fn garbage_to_close_history_patch_and_tokens_is_a_named_problem_and_writes
 
 #[test]
 fn the_cli_refuses_bad_arguments_with_a_clear_message() {
-    let dir = common::TempDir::new("cli-bad");
-    let url = dir.sqlite_url("c.db");
+    let db = common::TestDb::new("cli-bad");
+    let url = db.url.clone();
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_diming"))
             .args(args)

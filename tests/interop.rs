@@ -466,7 +466,8 @@ fn diming(args: &[&str]) -> std::process::Output {
 #[test]
 fn the_cli_exports_in_gauss_kruger_and_imports_it_back_unchanged_and_refuses_a_bad_file_whole() {
     let dir = common::TempDir::new("cli-interop");
-    let db = dir.sqlite_url("r.db");
+    let test_db = common::TestDb::new("cli-interop");
+    let db = test_db.url.clone();
     for (layer, format) in
         [("facilities", "csv"), ("settlements", "geojson"), ("divisions", "csv"), ("places", "geojson")]
     {

@@ -7,9 +7,9 @@ use diming::domain::{FacilityKind, FacilityStatus, LonLat, NewFacility, Provenan
 use diming::store::{Actor, LoadOutcome, Store, StoreError};
 use std::sync::Arc;
 
-async fn loaded() -> (Arc<dyn Store>, common::TempDir) {
-    let dir = common::TempDir::new("store");
-    let store = diming::store::open(&dir.sqlite_url("s.db")).await.expect("open");
+async fn loaded() -> (Arc<dyn Store>, common::TestDb) {
+    let dir = common::TestDb::new("store");
+    let store = diming::store::open(&dir.url).await.expect("open");
     let ds = diming::import::dataset::load_dir(&common::manifest_dir().join("data/manas")).expect("dataset");
     assert!(matches!(store.load_dataset(&ds, &Actor::system("test")).await.expect("load"), LoadOutcome::Loaded { .. }));
     assert!(matches!(

@@ -49,6 +49,8 @@ struct Inner {
     snapshot: ArcSwap<Snapshot>,
     places: ArcSwap<PlaceRegistry>,
     generation: AtomicU64,
+    /// The store's change marker this instance's snapshot and names include.
+    seen_marker: std::sync::atomic::AtomicI64,
     /// Serialises rebuilds so a slower, older rebuild never replaces a newer one.
     rebuild: tokio::sync::Mutex<()>,
     web_dir: Option<PathBuf>,
@@ -83,6 +85,7 @@ pub struct Basemap {
 impl AppState {
     /// Read the registry and build the first snapshot.
     pub async fn new(store: Arc<dyn Store>, options: AppOptions) -> StoreResult<Self> {
+        let marker = store.change_marker().await?;
         let snapshot = build_snapshot(store.as_ref(), 1).await?;
         let places = PlaceRegistry::build(store.places().await?);
         Ok(AppState {
@@ -91,6 +94,7 @@ impl AppState {
                 snapshot: ArcSwap::from_pointee(snapshot),
                 places: ArcSwap::from_pointee(places),
                 generation: AtomicU64::new(1),
+                seen_marker: std::sync::atomic::AtomicI64::new(marker),
                 rebuild: tokio::sync::Mutex::new(()),
                 web_dir: options.web_dir,
                 rules: Arc::new(options.rules),
@@ -144,6 +148,7 @@ impl AppState {
     /// what a facility write changes.
     pub async fn refresh_snapshot(&self) -> StoreResult<()> {
         let _guard = self.inner.rebuild.lock().await;
+        self.note_marker().await?;
         let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let snapshot = build_snapshot(self.inner.store.as_ref(), generation).await?;
         self.inner.snapshot.store(Arc::new(snapshot));
@@ -153,9 +158,43 @@ impl AppState {
     /// Rebuild only the place-name registry and its search index: what a name write changes.
     pub async fn refresh_places(&self) -> StoreResult<()> {
         let _guard = self.inner.rebuild.lock().await;
+        self.note_marker().await?;
         let places = PlaceRegistry::build(self.inner.store.places().await?);
         self.inner.places.store(Arc::new(places));
         Ok(())
+    }
+
+    /// Before a rebuild reads the store: what it will include at least. (Read first,
+    /// so a write landing during the rebuild is seen again by the watcher, never missed.)
+    async fn note_marker(&self) -> StoreResult<i64> {
+        let m = self.inner.store.change_marker().await?;
+        self.inner.seen_marker.fetch_max(m, Ordering::SeqCst);
+        Ok(m)
+    }
+
+    /// Follow writes made by other processes (another instance on the same
+    /// PostgreSQL database, `diming import` on the same SQLite file): on each signal
+    /// from the store, rebuild if the change marker moved past what this instance
+    /// has seen. Its own writes are rebuilt before they are answered and skipped here.
+    pub fn watch_store(&self) {
+        let mut signals = self.inner.store.watch();
+        let state = self.clone();
+        tokio::spawn(async move {
+            while signals.recv().await.is_some() {
+                let seen = state.inner.seen_marker.load(Ordering::SeqCst);
+                match state.inner.store.change_marker().await {
+                    Ok(m) if m > seen => {
+                        if let Err(e) = state.refresh().await {
+                            tracing::warn!(error = %e, "cannot refresh after another instance's write");
+                        } else {
+                            tracing::info!(marker = m, "refreshed after a write by another process");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot read the change marker"),
+                }
+            }
+        });
     }
 
     /// The place names as of the last refresh.

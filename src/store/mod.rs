@@ -10,8 +10,10 @@
 mod records;
 #[macro_use]
 mod sql;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PgStore;
 pub use records::{division_json, facility_json, place_json, settlement_json, Dataset};
 pub use sqlite::SqliteStore;
 
@@ -27,7 +29,7 @@ pub enum StoreError {
     Open { target: String, reason: String },
     #[error("{target} 不是 diming 地名库 (is not a diming registry): {reason}")]
     Foreign { target: String, reason: String },
-    #[error("不支持的数据库地址 {0} (unsupported database URL; use sqlite://FILE)")]
+    #[error("不支持的数据库地址 {0} (unsupported database URL; use sqlite://FILE or postgres://USER@HOST/DB)")]
     UnsupportedUrl(String),
     #[error("{entity} {id} already exists")]
     Duplicate { entity: &'static str, id: String },
@@ -140,6 +142,20 @@ pub trait Store: Send + Sync + 'static {
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<Vec<String>>;
 
+    /// Grows with every committed write, whichever process made it (the newest audit id).
+    async fn change_marker(&self) -> StoreResult<i64>;
+
+    /// Signals that another process may have written: PostgreSQL's LISTEN/NOTIFY, or
+    /// for SQLite a cheap poll of `change_marker`. A signal may be spurious; compare
+    /// the marker.
+    fn watch(&self) -> tokio::sync::mpsc::Receiver<()>;
+
+    /// Every record, version, audit entry, account and API token (not the sessions).
+    async fn dump(&self) -> StoreResult<Dump>;
+
+    /// Write a dump into an empty registry, in one transaction.
+    async fn restore(&self, dump: &Dump) -> StoreResult<()>;
+
     /// Every stored version of a record, oldest first.
     async fn history(&self, entity: &str, id: &str) -> StoreResult<Vec<HistoryRow>>;
 
@@ -196,6 +212,38 @@ pub enum ImportOp {
     },
 }
 
+/// A whole registry, as `Store::dump` reads it and `Store::restore` writes it.
+#[derive(Debug, Clone)]
+pub struct Dump {
+    pub meta: Vec<(String, String)>,
+    pub divisions: Vec<Division>,
+    pub settlements: Vec<Settlement>,
+    pub facilities: Vec<Facility>,
+    pub places: Vec<Place>,
+    /// In the order written.
+    pub history: Vec<HistoryRow>,
+    pub audit: Vec<AuditEntry>,
+    pub users: Vec<DumpUser>,
+    pub api_tokens: Vec<DumpToken>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DumpUser {
+    pub user: User,
+    pub password_hash: String,
+    pub created_at: String,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DumpToken {
+    pub token_hash: String,
+    pub user_id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
 /// One record of `Store::update_places`.
 #[derive(Debug, Clone)]
 pub struct PlaceChange {
@@ -219,8 +267,24 @@ pub struct NewUser {
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::open(url).await?))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+        Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
+/// A database URL without its password, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &userinfo[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
     }
 }
 

@@ -14,8 +14,8 @@ macro_rules! sql_backend {
             use super::$store;
             use crate::store::records::{division_json, facility_json, place_json, settlement_json};
             use crate::store::{
-                now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, ImportOp, LoadOutcome, NewUser, PlaceChange,
-                Store, StoreError, StoreResult,
+                now_rfc3339, Actor, AuditEntry, Dataset, Dump, DumpToken, DumpUser, HistoryRow, ImportOp, LoadOutcome,
+                NewUser, PlaceChange, Store, StoreError, StoreResult,
             };
             use crate::domain::{
                 Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, NewFacility,
@@ -225,6 +225,22 @@ fn place_from_row(r: &$row) -> StoreResult<Place> {
         version: r.try_get("version")?,
         updated_at: r.try_get("updated_at")?,
         id,
+    })
+}
+
+fn audit_from_row(r: &$row) -> StoreResult<AuditEntry> {
+    let parse = |s: Option<String>| -> StoreResult<Option<Value>> {
+        s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("audit", e))).transpose()
+    };
+    Ok(AuditEntry {
+        id: r.try_get("id")?,
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        entity: r.try_get("entity")?,
+        entity_id: r.try_get("entity_id")?,
+        before: parse(r.try_get("before")?)?,
+        after: parse(r.try_get("after")?)?,
     })
 }
 
@@ -729,23 +745,7 @@ impl Store for $store {
             .bind(id)
             .fetch_all(&self.pool)
             .await?;
-        let parse = |s: Option<String>| -> StoreResult<Option<Value>> {
-            s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("audit", e))).transpose()
-        };
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: r.try_get("id")?,
-                    at: r.try_get("at")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    entity: r.try_get("entity")?,
-                    entity_id: r.try_get("entity_id")?,
-                    before: parse(r.try_get("before")?)?,
-                    after: parse(r.try_get("after")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_from_row).collect()
     }
 
     async fn create_user(&self, new: &NewUser, actor: &Actor) -> StoreResult<User> {
@@ -943,6 +943,182 @@ impl Store for $store {
         }
         tx.commit().await?;
         Ok(out)
+    }
+
+    async fn change_marker(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM audit").fetch_one(&self.pool).await?.unwrap_or(0))
+    }
+
+    fn watch(&self) -> tokio::sync::mpsc::Receiver<()> {
+        self.watch_changes()
+    }
+
+    async fn dump(&self) -> StoreResult<Dump> {
+        let pool = &self.pool;
+        let meta: Vec<(String, String)> = sqlx::query("SELECT key, value FROM meta ORDER BY key")
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
+            .collect::<StoreResult<_>>()?;
+        let history = sqlx::query("SELECT * FROM history ORDER BY id")
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| {
+                let data: String = r.try_get("data")?;
+                Ok(HistoryRow {
+                    entity: r.try_get("entity")?,
+                    entity_id: r.try_get("entity_id")?,
+                    version: r.try_get("version")?,
+                    data: serde_json::from_str(&data).map_err(|e| corrupt("history", e))?,
+                    changed_at: r.try_get("changed_at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        let audit = sqlx::query("SELECT * FROM audit ORDER BY id")
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(audit_from_row)
+            .collect::<StoreResult<_>>()?;
+        let users = sqlx::query("SELECT * FROM users ORDER BY id")
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(DumpUser {
+                    user: user_from_row(r)?,
+                    password_hash: r.try_get("password_hash")?,
+                    created_at: r.try_get("created_at")?,
+                    version: r.try_get("version")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        let api_tokens = sqlx::query("SELECT * FROM api_tokens ORDER BY created_at, token_hash")
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(DumpToken {
+                    token_hash: r.try_get("token_hash")?,
+                    user_id: r.try_get("user_id")?,
+                    name: r.try_get("name")?,
+                    created_at: r.try_get("created_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok(Dump {
+            meta,
+            divisions: self.divisions().await?,
+            settlements: self.settlements().await?,
+            facilities: self.facilities().await?,
+            places: self.places().await?,
+            history,
+            audit,
+            users,
+            api_tokens,
+        })
+    }
+
+    async fn restore(&self, dump: &Dump) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM divisions").fetch_one(&mut *tx).await?;
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *tx).await?;
+        if held > 0 || users > 0 {
+            return Err(StoreError::Foreign {
+                target: self.describe(),
+                reason: "the target registry is not empty (copy only into a new database)".into(),
+            });
+        }
+        for (k, v) in dump.meta.iter().filter(|(k, _)| k != "application") {
+            sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)").bind(k).bind(v).execute(&mut *tx).await?;
+        }
+        let mut divisions: Vec<&Division> = dump.divisions.iter().collect();
+        divisions.sort_by_key(|d| (d.level, d.code.clone()));
+        for d in divisions {
+            insert_division(&mut tx, d).await?;
+        }
+        for s in &dump.settlements {
+            insert_settlement(&mut tx, s).await?;
+        }
+        for f in &dump.facilities {
+            insert_facility(&mut tx, f).await?;
+        }
+        // Names point at each other (renamings): rows first, then the links.
+        for p in &dump.places {
+            insert_place(&mut tx, &Place { predecessor_id: None, successor_id: None, ..p.clone() }).await?;
+        }
+        for p in dump.places.iter().filter(|p| p.predecessor_id.is_some() || p.successor_id.is_some()) {
+            sqlx::query("UPDATE places SET predecessor_id = $1, successor_id = $2 WHERE id = $3")
+                .bind(&p.predecessor_id)
+                .bind(&p.successor_id)
+                .bind(&p.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for h in &dump.history {
+            sqlx::query(
+                "INSERT INTO history (entity, entity_id, version, data, changed_at, actor, action) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&h.entity)
+            .bind(&h.entity_id)
+            .bind(h.version)
+            .bind(h.data.to_string())
+            .bind(&h.changed_at)
+            .bind(&h.actor)
+            .bind(&h.action)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for a in &dump.audit {
+            sqlx::query("INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(&a.at)
+                .bind(&a.actor)
+                .bind(&a.action)
+                .bind(&a.entity)
+                .bind(&a.entity_id)
+                .bind(a.before.as_ref().map(|v| v.to_string()))
+                .bind(a.after.as_ref().map(|v| v.to_string()))
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Account ids are the target's own; tokens follow their account.
+        let mut ids = std::collections::HashMap::new();
+        for u in &dump.users {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO users (username, display_name, role, password_hash, active, created_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(&u.user.username)
+            .bind(&u.user.display_name)
+            .bind(u.user.role.as_str())
+            .bind(&u.password_hash)
+            .bind(u.user.active)
+            .bind(&u.created_at)
+            .bind(u.version)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.insert(u.user.id, id);
+        }
+        for t in &dump.api_tokens {
+            let Some(user_id) = ids.get(&t.user_id) else { continue };
+            sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&t.token_hash)
+                .bind(user_id)
+                .bind(&t.name)
+                .bind(&t.created_at)
+                .bind(&t.revoked_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(sql) = $notify {
+            sqlx::query(sql).bind("restore").execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -118,4 +118,28 @@ fn is_busy(e: &sqlx::Error) -> bool {
     }
 }
 
+impl SqliteStore {
+    /// Another process (a second `serve`, `diming import`) writing to the same file is
+    /// noticed by polling the change marker twice a second: one indexed `MAX(id)`.
+    fn watch_changes(&self) -> tokio::sync::mpsc::Receiver<()> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut last: Option<i64> = None;
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tick.tick().await;
+                let marker: Result<Option<i64>, _> =
+                    sqlx::query_scalar("SELECT MAX(id) FROM audit").fetch_one(&pool).await;
+                let Ok(marker) = marker else { continue };
+                if last.is_some_and(|l| l != marker.unwrap_or(0)) && tx.send(()).await.is_err() {
+                    return; // nobody listens any more
+                }
+                last = Some(marker.unwrap_or(0));
+            }
+        });
+        rx
+    }
+}
+
 sql_backend!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow, sqlx::sqlite::SqliteArguments, None::<&str>);

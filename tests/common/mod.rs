@@ -38,6 +38,69 @@ impl Drop for TempDir {
     }
 }
 
+/// The PostgreSQL server the suite runs against, when `DIMING_TEST_POSTGRES` names one
+/// (an administrator's URL, e.g. `postgres://postgres@127.0.0.1:5432/postgres`);
+/// `scripts/test.sh` sets it when a server is reachable and says so when not.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("DIMING_TEST_POSTGRES").ok().filter(|s| !s.is_empty())
+}
+
+/// A fresh, empty registry database for one test: SQLite in a temporary directory,
+/// or, in the PostgreSQL pass, a database of its own (`CREATE DATABASE`), dropped
+/// afterwards.
+pub struct TestDb {
+    pub url: String,
+    _dir: TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn new(tag: &str) -> Self {
+        let dir = TempDir::new(tag);
+        match postgres_admin_url() {
+            None => TestDb { url: dir.sqlite_url("t.db"), _dir: dir, postgres: None },
+            Some(admin) => {
+                let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let name = format!("diming_{}_{}_{n}", tag.replace('-', "_"), std::process::id());
+                psql(&admin, &format!("CREATE DATABASE {name}"));
+                let url = match admin.rfind('/') {
+                    Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap_or(0) + 2 => {
+                        format!("{}/{name}", &admin[..i])
+                    }
+                    _ => format!("{admin}/{name}"),
+                };
+                TestDb { url, _dir: dir, postgres: Some((admin, name)) }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Run one SQL statement with `psql` as the administrator; a failure stops the test.
+pub fn psql(admin_url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([admin_url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql (postgresql-client) is needed for the PostgreSQL tests");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.postgres {
+            let _ = Command::new("psql")
+                .args([admin.as_str(), "-X", "-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
+                .output();
+        }
+    }
+}
+
 /// `diming serve` as a child process; killed on drop.
 pub struct Served {
     pub child: Child,
@@ -126,12 +189,12 @@ pub fn serve_expecting_failure(database_url: &str) -> (bool, String) {
 pub struct InProcess {
     pub base: String,
     pub state: diming::AppState,
-    pub _dir: TempDir,
+    pub db: TestDb,
 }
 
 pub async fn start_in_process() -> InProcess {
-    let dir = TempDir::new("inproc");
-    let store = diming::store::open(&dir.sqlite_url("t.db")).await.expect("open");
+    let db = TestDb::new("inproc");
+    let store = diming::store::open(&db.url).await.expect("open");
     let ds = diming::import::dataset::load_dir(&manifest_dir().join("data/manas")).expect("dataset");
     store.load_dataset(&ds, &diming::store::Actor::system("test")).await.expect("load");
     let rules = diming::coverage::Rules::load(&manifest_dir().join("data/coverage_rules.toml")).expect("rules");
@@ -143,7 +206,7 @@ pub async fn start_in_process() -> InProcess {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    InProcess { base: format!("http://{addr}"), state, _dir: dir }
+    InProcess { base: format!("http://{addr}"), state, db }
 }
 
 pub async fn get_json(url: &str) -> (u16, String, serde_json::Value) {
