@@ -564,3 +564,25 @@ async fn gdal_lists_the_four_collections_and_pulls_every_feature_of_each_with_pa
         assert_eq!(n, matched, "ogr2ogr pulled every {c} feature");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_by_the_cli_into_a_served_registry_is_answered_by_the_server_within_a_second() {
+    let db = common::TestDb::new("live-import");
+    let url = db.url.clone();
+    let served = tokio::task::spawn_blocking(move || common::spawn_serve(&url, &[])).await.unwrap().expect("serve");
+    let dir = common::TempDir::new("live-import-file");
+    let file = dir.path().join("new.csv");
+    std::fs::write(&file, "名称,类型,经度,纬度\n北城社区老年食堂,day_care,86.196299,44.301294\n").unwrap();
+    let o = diming(&["import", file.to_str().unwrap(), "--layer", "facilities", "--database", &db.url]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written = std::time::Instant::now();
+    loop {
+        let (_, _, near) =
+            get_json(&format!("{}/api/v1/facilities/nearest?lon=86.196299&lat=44.301294&limit=1", served.base)).await;
+        if near["features"][0]["properties"]["name"] == "北城社区老年食堂" {
+            break;
+        }
+        assert!(written.elapsed() < std::time::Duration::from_secs(1), "the server did not see the import: {near}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
