@@ -20,30 +20,7 @@ async fn env() -> Env {
     let store = app.state.store();
     let mut tokens = std::collections::HashMap::new();
     for role in [Role::Viewer, Role::Editor, Role::Approver, Role::Admin] {
-        let hash = diming::accounts::hash_password("correct horse battery").expect("hash");
-        let user = store
-            .create_user(
-                &diming::store::NewUser {
-                    username: role.as_str().into(),
-                    display_name: role.label_zh().into(),
-                    role,
-                    password_hash: hash,
-                },
-                &diming::store::Actor::system("test"),
-            )
-            .await
-            .expect("user");
-        let token = diming::accounts::new_token();
-        store
-            .create_api_token(
-                user.id,
-                "tests",
-                &diming::accounts::token_hash(&token),
-                &diming::store::Actor::system("test"),
-            )
-            .await
-            .expect("token");
-        tokens.insert(role, token);
+        tokens.insert(role, common::api_token(store, role.as_str(), role).await);
     }
     Env { app, client: Client::new(), tokens }
 }

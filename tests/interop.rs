@@ -15,31 +15,8 @@ const EPSG4490: &str = "http://www.opengis.net/def/crs/EPSG/0/4490";
 const EPSG4538: &str = "http://www.opengis.net/def/crs/EPSG/0/4538";
 
 async fn token(app: &common::InProcess, role: Role) -> String {
-    let store = app.state.store();
-    let hash = diming::accounts::hash_password("correct horse battery").expect("hash");
-    let user = store
-        .create_user(
-            &diming::store::NewUser {
-                username: format!("{}-{}", role.as_str(), &diming::accounts::new_token()[..6]),
-                display_name: role.label_zh().into(),
-                role,
-                password_hash: hash,
-            },
-            &diming::store::Actor::system("test"),
-        )
-        .await
-        .expect("user");
-    let token = diming::accounts::new_token();
-    store
-        .create_api_token(
-            user.id,
-            "tests",
-            &diming::accounts::token_hash(&token),
-            &diming::store::Actor::system("test"),
-        )
-        .await
-        .expect("token");
-    token
+    let name = format!("{}-{}", role.as_str(), &diming::accounts::new_token()[..6]);
+    common::api_token(app.state.store(), &name, role).await
 }
 
 fn coords(f: &Value) -> (f64, f64) {

@@ -26,24 +26,7 @@ async fn env() -> Env {
         ("approver", Role::Approver),
         ("admin", Role::Admin),
     ] {
-        let new = diming::store::NewUser {
-            username: name.into(),
-            display_name: name.into(),
-            role,
-            password_hash: diming::accounts::hash_password("long enough password").expect("hash"),
-        };
-        let user = store.create_user(&new, &diming::store::Actor::system("test")).await.expect("user");
-        let token = diming::accounts::new_token();
-        store
-            .create_api_token(
-                user.id,
-                "t",
-                &diming::accounts::token_hash(&token),
-                &diming::store::Actor::system("test"),
-            )
-            .await
-            .expect("token");
-        tokens.insert(name.to_string(), token);
+        tokens.insert(name.to_string(), common::api_token(store, name, role).await);
     }
     Env { app, client: Client::new(), tokens }
 }

@@ -21,29 +21,8 @@ fn pg_db(tag: &str) -> TestDb {
 /// An API token of a new account with `role`, made through the store.
 async fn token(url: &str, role: Role) -> String {
     let store = diming::store::open(url).await.expect("open");
-    let user = store
-        .create_user(
-            &diming::store::NewUser {
-                username: format!("{}-{}", role.as_str(), &diming::accounts::new_token()[..6]),
-                display_name: role.label_zh().into(),
-                role,
-                password_hash: diming::accounts::hash_password("correct horse battery").expect("hash"),
-            },
-            &diming::store::Actor::system("test"),
-        )
-        .await
-        .expect("user");
-    let token = diming::accounts::new_token();
-    store
-        .create_api_token(
-            user.id,
-            "tests",
-            &diming::accounts::token_hash(&token),
-            &diming::store::Actor::system("test"),
-        )
-        .await
-        .expect("token");
-    token
+    let name = format!("{}-{}", role.as_str(), &diming::accounts::new_token()[..6]);
+    common::api_token(store.as_ref(), &name, role).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,6 +137,31 @@ pub struct Facility {
     pub updated_at: String,
 }
 
+impl Facility {
+    /// A new record with `id`, version 1, written at `at`.
+    pub fn new(id: String, fields: &NewFacility, at: &str) -> Self {
+        Facility {
+            id,
+            name: fields.name.clone(),
+            kind: fields.kind,
+            township_code: fields.township_code.clone(),
+            location: fields.location,
+            status: fields.status,
+            capacity_beds: fields.capacity_beds,
+            operator: fields.operator.clone(),
+            attributes: fields.attributes.clone(),
+            provenance: fields.provenance,
+            version: 1,
+            updated_at: at.to_string(),
+        }
+    }
+
+    /// This record with `fields` in place of its own, at `version`, written at `at`.
+    pub fn with_fields(&self, fields: &NewFacility, version: i64, at: &str) -> Self {
+        Facility { version, ..Facility::new(self.id.clone(), fields, at) }
+    }
+}
+
 /// A facility to be registered; the store gives it an id and version 1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFacility {

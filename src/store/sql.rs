@@ -228,6 +228,15 @@ fn place_from_row(r: &$row) -> StoreResult<Place> {
     })
 }
 
+/// Every row of a query, mapped.
+async fn all<T>(
+    pool: &sqlx::Pool<$db>,
+    sql: &'static str,
+    map: fn(&$row) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    sqlx::query(sql).fetch_all(pool).await?.iter().map(map).collect()
+}
+
 fn audit_from_row(r: &$row) -> StoreResult<AuditEntry> {
     let parse = |s: Option<String>| -> StoreResult<Option<Value>> {
         s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("audit", e))).transpose()
@@ -317,20 +326,7 @@ async fn create_facility_tx(
         }
         None => format!("f{:04}", next_number(tx, "facilities", 'f').await?),
     };
-    let f = Facility {
-        id,
-        name: new.name.clone(),
-        kind: new.kind,
-        township_code: new.township_code.clone(),
-        location: new.location,
-        status: new.status,
-        capacity_beds: new.capacity_beds,
-        operator: new.operator.clone(),
-        attributes: new.attributes.clone(),
-        provenance: new.provenance,
-        version: 1,
-        updated_at: at.to_string(),
-    };
+    let f = Facility::new(id, new, at);
     insert_facility(tx, &f).await?;
     record(tx, Change::new("facility", &f.id, 1, "create", &facility_json(&f), at), actor).await?;
     Ok(f)
@@ -356,20 +352,7 @@ async fn update_facility_tx(
     if before.version != expected_version {
         return Err(stale("facility", id, before.version, expected_version));
     }
-    let after = Facility {
-        id: before.id.clone(),
-        name: fields.name.clone(),
-        kind: fields.kind,
-        township_code: fields.township_code.clone(),
-        location: fields.location,
-        status: fields.status,
-        capacity_beds: fields.capacity_beds,
-        operator: fields.operator.clone(),
-        attributes: fields.attributes.clone(),
-        provenance: fields.provenance,
-        version: before.version + 1,
-        updated_at: at.to_string(),
-    };
+    let after = before.with_fields(fields, before.version + 1, at);
     // The version check is repeated in SQL, so it also holds against writers
     // that do not share this process.
     let done = sqlx::query(
@@ -623,30 +606,15 @@ impl Store for $store {
     }
 
     async fn divisions(&self) -> StoreResult<Vec<Division>> {
-        sqlx::query("SELECT * FROM divisions ORDER BY code")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(division_from_row)
-            .collect()
+        all(&self.pool, "SELECT * FROM divisions ORDER BY code", division_from_row).await
     }
 
     async fn settlements(&self) -> StoreResult<Vec<Settlement>> {
-        sqlx::query("SELECT * FROM settlements ORDER BY code")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(settlement_from_row)
-            .collect()
+        all(&self.pool, "SELECT * FROM settlements ORDER BY code", settlement_from_row).await
     }
 
     async fn facilities(&self) -> StoreResult<Vec<Facility>> {
-        sqlx::query("SELECT * FROM facilities ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(facility_from_row)
-            .collect()
+        all(&self.pool, "SELECT * FROM facilities ORDER BY id", facility_from_row).await
     }
 
     async fn facility(&self, id: &str) -> StoreResult<Option<Facility>> {
@@ -878,12 +846,7 @@ impl Store for $store {
     }
 
     async fn places(&self) -> StoreResult<Vec<Place>> {
-        sqlx::query("SELECT * FROM places ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(place_from_row)
-            .collect()
+        all(&self.pool, "SELECT * FROM places ORDER BY id", place_from_row).await
     }
 
     async fn create_place(&self, place: &Place, actor: &Actor) -> StoreResult<Place> {
@@ -978,12 +941,7 @@ impl Store for $store {
                 })
             })
             .collect::<StoreResult<_>>()?;
-        let audit = sqlx::query("SELECT * FROM audit ORDER BY id")
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(audit_from_row)
-            .collect::<StoreResult<_>>()?;
+        let audit = all(pool, "SELECT * FROM audit ORDER BY id", audit_from_row).await?;
         let users = sqlx::query("SELECT * FROM users ORDER BY id")
             .fetch_all(pool)
             .await?

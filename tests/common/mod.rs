@@ -217,3 +217,19 @@ pub async fn get_json(url: &str) -> (u16, String, serde_json::Value) {
     let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {text}"));
     (status, ct, v)
 }
+
+/// An account `username` with `role` and an API token for it, made through the store.
+pub async fn api_token(store: &dyn diming::store::Store, username: &str, role: diming::domain::Role) -> String {
+    let hash = diming::accounts::hash_password("correct horse battery").expect("hash");
+    let new = diming::store::NewUser {
+        username: username.to_string(),
+        display_name: role.label_zh().into(),
+        role,
+        password_hash: hash,
+    };
+    let actor = diming::store::Actor::system("test");
+    let user = store.create_user(&new, &actor).await.expect("user");
+    let token = diming::accounts::new_token();
+    store.create_api_token(user.id, "tests", &diming::accounts::token_hash(&token), &actor).await.expect("token");
+    token
+}
