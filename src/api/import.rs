@@ -438,6 +438,34 @@ impl Plan<'_> {
         }
     }
 
+    /// A code not seen earlier in the file, whose `version` column (if any) is the
+    /// stored record's; otherwise the row's error is noted and `false` returned.
+    fn fresh(
+        &mut self,
+        row: usize,
+        code: &DivisionCode,
+        seen: &mut HashMap<String, usize>,
+        f: &mut Map<String, Value>,
+        stored: Option<i64>,
+    ) -> bool {
+        if let Some(first) = seen.insert(code.to_string(), row) {
+            self.error(row, "code", format!("与第 {first} 行重复 (the same code as row {first})"));
+            return false;
+        }
+        let mut bad = Vec::new();
+        let version = take_int(f, "version", &mut bad);
+        for (field, message) in bad {
+            self.error(row, &field, message);
+        }
+        match (stored, version) {
+            (Some(s), Some(v)) if s != v => {
+                self.error(row, "version", format!("当前为第 {s} 版：已被他人修改 (changed since; now version {s})"));
+                false
+            }
+            _ => true,
+        }
+    }
+
     fn facilities(&mut self, records: Vec<Record>) {
         let snap = self.state.snapshot();
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -538,22 +566,7 @@ impl Plan<'_> {
                     }
                     Some(b) => {
                         self.report.updated += 1;
-                        let after = crate::domain::Facility {
-                            version: b.version,
-                            updated_at: b.updated_at.clone(),
-                            ..b.clone()
-                        };
-                        let after = crate::domain::Facility {
-                            name: fields.name.clone(),
-                            kind: fields.kind,
-                            township_code: fields.township_code.clone(),
-                            location: fields.location,
-                            status: fields.status,
-                            capacity_beds: fields.capacity_beds,
-                            operator: fields.operator.clone(),
-                            attributes: fields.attributes.clone(),
-                            ..after
-                        };
+                        let after = b.with_fields(&fields, b.version, &b.updated_at);
                         let diff =
                             changed_fields(&crate::store::facility_json(b), &crate::store::facility_json(&after));
                         self.report.changes.push(RowChange { row, id: b.id.clone(), fields: diff });
@@ -729,21 +742,9 @@ impl Plan<'_> {
                     continue;
                 }
             };
-            if let Some(first) = seen.insert(code.to_string(), row) {
-                self.error(row, "code", format!("与第 {first} 行重复 (the same code as row {first})"));
-                continue;
-            }
             let base = snap.settlement(code.as_str()).map(|e| &e.settlement);
-            let version = take_int(&mut f, "version", &mut bad);
-            if let (Some(b), Some(v)) = (base, version) {
-                if b.version != v {
-                    self.error(
-                        row,
-                        "version",
-                        format!("当前为第 {} 版：已被他人修改 (changed since; now version {})", b.version, b.version),
-                    );
-                    continue;
-                }
+            if !self.fresh(row, &code, &mut seen, &mut f, base.map(|b| b.version)) {
+                continue;
             }
             let township_code = match take_str(&mut f, "township_code") {
                 Some(t) => t.parse::<DivisionCode>().map_err(|e| bad.push(("township_code".into(), e.message))).ok(),
@@ -874,22 +875,10 @@ impl Plan<'_> {
                     continue;
                 }
             };
-            if let Some(first) = seen.insert(code.to_string(), row) {
-                self.error(row, "code", format!("与第 {first} 行重复 (the same code as row {first})"));
-                continue;
-            }
             let level = code.level();
             let base = snap.division(code.as_str()).map(|e| &e.division);
-            let version = take_int(&mut f, "version", &mut bad);
-            if let (Some(b), Some(v)) = (base, version) {
-                if b.version != v {
-                    self.error(
-                        row,
-                        "version",
-                        format!("当前为第 {} 版：已被他人修改 (changed since; now version {})", b.version, b.version),
-                    );
-                    continue;
-                }
+            if !self.fresh(row, &code, &mut seen, &mut f, base.map(|b| b.version)) {
+                continue;
             }
             if let Some(l) = take_str(&mut f, "level") {
                 if l != level.as_str() {
