@@ -57,7 +57,57 @@ struct Inner {
     rules: Arc<Rules>,
     basemap: Option<Basemap>,
     /// Coverage answers of one snapshot generation, by question.
-    coverage_cache: std::sync::Mutex<(u64, HashMap<String, Arc<Coverage>>)>,
+    coverage_cache: std::sync::Mutex<GenerationCache<Arc<Coverage>>>,
+}
+
+/// Coverage answers of one snapshot generation, by question: at most
+/// `COVERAGE_CACHE_ENTRIES`, the oldest dropped first, so a client asking for ever
+/// new radii cannot grow the server's memory (each answer holds every settlement).
+struct GenerationCache<V> {
+    generation: u64,
+    answers: HashMap<String, V>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl<V> Default for GenerationCache<V> {
+    fn default() -> Self {
+        GenerationCache { generation: 0, answers: HashMap::new(), order: std::collections::VecDeque::new() }
+    }
+}
+
+const COVERAGE_CACHE_ENTRIES: usize = 64;
+
+impl<V> GenerationCache<V> {
+    fn put(&mut self, generation: u64, key: String, value: V) {
+        if self.generation != generation {
+            *self = GenerationCache { generation, ..GenerationCache::default() };
+        }
+        if self.answers.insert(key.clone(), value).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > COVERAGE_CACHE_ENTRIES {
+            if let Some(old) = self.order.pop_front() {
+                self.answers.remove(&old);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_coverage_cache_keeps_at_most_its_bound_and_drops_the_oldest() {
+        let mut c = GenerationCache::default();
+        for i in 0..200 {
+            c.put(7, format!("radius={i}"), i);
+        }
+        assert_eq!((c.answers.len(), c.order.len()), (COVERAGE_CACHE_ENTRIES, COVERAGE_CACHE_ENTRIES));
+        assert!(c.answers.contains_key("radius=199") && !c.answers.contains_key("radius=0"));
+        c.put(8, "radius=1".into(), 1);
+        assert_eq!(c.answers.len(), 1, "a new snapshot starts afresh");
+    }
 }
 
 /// What an app is built with besides its store.
@@ -99,7 +149,7 @@ impl AppState {
                 web_dir: options.web_dir,
                 rules: Arc::new(options.rules),
                 basemap: options.basemap,
-                coverage_cache: std::sync::Mutex::new((0, HashMap::new())),
+                coverage_cache: std::sync::Mutex::new(GenerationCache::default()),
             }),
         })
     }
@@ -110,15 +160,12 @@ impl AppState {
 
     pub(crate) fn coverage_cache_get(&self, generation: u64, key: &str) -> Option<Arc<Coverage>> {
         let cache = self.inner.coverage_cache.lock().ok()?;
-        (cache.0 == generation).then(|| cache.1.get(key).cloned()).flatten()
+        (cache.generation == generation).then(|| cache.answers.get(key).cloned()).flatten()
     }
 
     pub(crate) fn coverage_cache_put(&self, generation: u64, key: String, value: Arc<Coverage>) {
         if let Ok(mut cache) = self.inner.coverage_cache.lock() {
-            if cache.0 != generation {
-                *cache = (generation, HashMap::new());
-            }
-            cache.1.insert(key, value);
+            cache.put(generation, key, value);
         }
     }
 
