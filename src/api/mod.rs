@@ -49,8 +49,10 @@ struct Inner {
     snapshot: ArcSwap<Snapshot>,
     places: ArcSwap<PlaceRegistry>,
     generation: AtomicU64,
-    /// The store's change marker this instance's snapshot and names include.
-    seen_marker: std::sync::atomic::AtomicI64,
+    /// The store's change marker the spatial snapshot includes at least.
+    seen_snapshot: std::sync::atomic::AtomicI64,
+    /// The store's change marker the name registry includes at least.
+    seen_places: std::sync::atomic::AtomicI64,
     /// Serialises rebuilds so a slower, older rebuild never replaces a newer one.
     rebuild: tokio::sync::Mutex<()>,
     web_dir: Option<PathBuf>,
@@ -144,7 +146,8 @@ impl AppState {
                 snapshot: ArcSwap::from_pointee(snapshot),
                 places: ArcSwap::from_pointee(places),
                 generation: AtomicU64::new(1),
-                seen_marker: std::sync::atomic::AtomicI64::new(marker),
+                seen_snapshot: std::sync::atomic::AtomicI64::new(marker),
+                seen_places: std::sync::atomic::AtomicI64::new(marker),
                 rebuild: tokio::sync::Mutex::new(()),
                 web_dir: options.web_dir,
                 rules: Arc::new(options.rules),
@@ -195,7 +198,7 @@ impl AppState {
     /// what a facility write changes.
     pub async fn refresh_snapshot(&self) -> StoreResult<()> {
         let _guard = self.inner.rebuild.lock().await;
-        self.note_marker().await?;
+        self.note_marker(&self.inner.seen_snapshot).await?;
         let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let snapshot = build_snapshot(self.inner.store.as_ref(), generation).await?;
         self.inner.snapshot.store(Arc::new(snapshot));
@@ -205,7 +208,7 @@ impl AppState {
     /// Rebuild only the place-name registry and its search index: what a name write changes.
     pub async fn refresh_places(&self) -> StoreResult<()> {
         let _guard = self.inner.rebuild.lock().await;
-        self.note_marker().await?;
+        self.note_marker(&self.inner.seen_places).await?;
         let places = PlaceRegistry::build(self.inner.store.places().await?);
         self.inner.places.store(Arc::new(places));
         Ok(())
@@ -213,9 +216,11 @@ impl AppState {
 
     /// Before a rebuild reads the store: what it will include at least. (Read first,
     /// so a write landing during the rebuild is seen again by the watcher, never missed.)
-    async fn note_marker(&self) -> StoreResult<i64> {
+    /// (One marker per derived picture: a snapshot rebuilt after a facility write says
+    /// nothing about the name registry, and the other way round.)
+    async fn note_marker(&self, seen: &std::sync::atomic::AtomicI64) -> StoreResult<i64> {
         let m = self.inner.store.change_marker().await?;
-        self.inner.seen_marker.fetch_max(m, Ordering::SeqCst);
+        seen.fetch_max(m, Ordering::SeqCst);
         Ok(m)
     }
 
@@ -228,17 +233,23 @@ impl AppState {
         let state = self.clone();
         tokio::spawn(async move {
             while signals.recv().await.is_some() {
-                let seen = state.inner.seen_marker.load(Ordering::SeqCst);
-                match state.inner.store.change_marker().await {
-                    Ok(m) if m > seen => {
-                        if let Err(e) = state.refresh().await {
-                            tracing::warn!(error = %e, "cannot refresh after another instance's write");
-                        } else {
-                            tracing::info!(marker = m, "refreshed after a write by another process");
-                        }
+                let m = match state.inner.store.change_marker().await {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the change marker");
+                        continue;
                     }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "cannot read the change marker"),
+                };
+                let mut done = Ok(());
+                if m > state.inner.seen_snapshot.load(Ordering::SeqCst) {
+                    done = state.refresh_snapshot().await;
+                }
+                if done.is_ok() && m > state.inner.seen_places.load(Ordering::SeqCst) {
+                    done = state.refresh_places().await;
+                }
+                match done {
+                    Ok(()) => tracing::debug!(marker = m, "up to date with writes by other processes"),
+                    Err(e) => tracing::warn!(error = %e, "cannot refresh after another process's write"),
                 }
             }
         });
