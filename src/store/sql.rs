@@ -308,9 +308,36 @@ async fn insert_facility(tx: &mut Transaction<'static, $db>, f: &Facility) -> St
 
 type Tx = Transaction<'static, $db>;
 
+/// The next free numbers within one write transaction: read from the table once,
+/// then counted on, so a large import does not rescan the ids for every row.
+#[derive(Default)]
+struct Numbers {
+    facility: Option<i64>,
+    place: Option<i64>,
+}
+
+impl Numbers {
+    async fn next(slot: &mut Option<i64>, tx: &mut Tx, table: &'static str, prefix: char) -> StoreResult<i64> {
+        let n = match *slot {
+            Some(n) => n,
+            None => next_number(tx, table, prefix).await?,
+        };
+        *slot = Some(n + 1);
+        Ok(n)
+    }
+
+    /// An id given explicitly (`f0500`) moves the count past it.
+    fn taken(slot: &mut Option<i64>, id: &str) {
+        if let (Some(n), Some(k)) = (*slot, id.get(1..).and_then(|d| d.parse::<i64>().ok())) {
+            *slot = Some(n.max(k + 1));
+        }
+    }
+}
+
 async fn create_facility_tx(
     tx: &mut Tx,
     id: Option<&str>,
+    numbers: &mut Numbers,
     new: &NewFacility,
     actor: &Actor,
     at: &str,
@@ -322,9 +349,10 @@ async fn create_facility_tx(
             if taken > 0 {
                 return Err(StoreError::Duplicate { entity: "facility", id: id.to_string() });
             }
+            Numbers::taken(&mut numbers.facility, id);
             id.to_string()
         }
-        None => format!("f{:04}", next_number(tx, "facilities", 'f').await?),
+        None => format!("f{:04}", Numbers::next(&mut numbers.facility, tx, "facilities", 'f').await?),
     };
     let f = Facility::new(id, new, at);
     insert_facility(tx, &f).await?;
@@ -392,8 +420,15 @@ async fn update_facility_tx(
     Ok(after)
 }
 
-async fn create_place_tx(tx: &mut Tx, place: &Place, action: &str, actor: &Actor, at: &str) -> StoreResult<Place> {
-    let next = next_number(tx, "places", 'p').await?;
+async fn create_place_tx(
+    tx: &mut Tx,
+    numbers: &mut Numbers,
+    place: &Place,
+    action: &str,
+    actor: &Actor,
+    at: &str,
+) -> StoreResult<Place> {
+    let next = Numbers::next(&mut numbers.place, tx, "places", 'p').await?;
     let p = Place { id: format!("p{next:05}"), version: 1, updated_at: at.to_string(), ..place.clone() };
     insert_place(tx, &p).await?;
     let after = place_json(&p);
@@ -629,7 +664,7 @@ impl Store for $store {
 
     async fn create_facility(&self, new: &NewFacility, actor: &Actor) -> StoreResult<Facility> {
         let mut tx = self.begin_write().await?;
-        let f = create_facility_tx(&mut tx, None, new, actor, &now_rfc3339()).await?;
+        let f = create_facility_tx(&mut tx, None, &mut Numbers::default(), new, actor, &now_rfc3339()).await?;
         tx.commit().await?;
         Ok(f)
     }
@@ -657,15 +692,16 @@ impl Store for $store {
         let mut tx = self.begin_write().await?;
         let at = now_rfc3339();
         let mut ids = Vec::with_capacity(batch.len());
+        let mut numbers = Numbers::default();
         for (i, op) in batch.iter().enumerate() {
             let id = match op {
                 ImportOp::CreateFacility { id, fields } => {
-                    create_facility_tx(&mut tx, id.as_deref(), fields, actor, &at).await?.id
+                    create_facility_tx(&mut tx, id.as_deref(), &mut numbers, fields, actor, &at).await?.id
                 }
                 ImportOp::UpdateFacility { id, expected_version, fields } => {
                     update_facility_tx(&mut tx, id, *expected_version, fields, "import", actor, &at).await?.id
                 }
-                ImportOp::CreatePlace(p) => create_place_tx(&mut tx, p, "import", actor, &at).await?.id,
+                ImportOp::CreatePlace(p) => create_place_tx(&mut tx, &mut numbers, p, "import", actor, &at).await?.id,
                 ImportOp::PutSettlement { settlement, expected_version } => {
                     put_settlement_tx(&mut tx, settlement, *expected_version, actor, &at).await?;
                     settlement.code.to_string()
@@ -851,7 +887,7 @@ impl Store for $store {
 
     async fn create_place(&self, place: &Place, actor: &Actor) -> StoreResult<Place> {
         let mut tx = self.begin_write().await?;
-        let p = create_place_tx(&mut tx, place, "create", actor, &now_rfc3339()).await?;
+        let p = create_place_tx(&mut tx, &mut Numbers::default(), place, "create", actor, &now_rfc3339()).await?;
         tx.commit().await?;
         Ok(p)
     }
