@@ -11,6 +11,8 @@
 #      - the real import into a fresh copy of a loaded database (hyperfine --prepare);
 #        the same file with an 编号 (id) column, because rows without an id are numbered by
 #        a query per row that reads every facility id (quadratic: see NOID_ROWS below);
+#        once more pinned to one CPU (taskset -c 0): the import hands every statement to
+#        sqlx's SQLite thread, and waking the other, idle vCPU is what costs most;
 #      - baselines: `iconv GBK→UTF-8 | ogr2ogr` to GeoJSON and to a GeoPackage (GDAL's CSV
 #        driver reads UTF-8 only), and ogr2ogr alone on a UTF-8 copy.
 #    Rows without an id: real imports of the first NOID_ROWS rows, once each, with the
@@ -39,9 +41,9 @@ DURATION="${WRK_DURATION:-15s}"
 TIMEOUT="${WRK_TIMEOUT:-10s}"
 
 missing=()
-for t in hyperfine wrk ogr2ogr iconv python3 curl; do command -v "$t" >/dev/null || missing+=("$t"); done
+for t in hyperfine wrk ogr2ogr iconv python3 curl taskset; do command -v "$t" >/dev/null || missing+=("$t"); done
 if ((${#missing[@]})); then
-  apt-get update && apt-get install -y hyperfine wrk gdal-bin libc-bin python3 curl
+  apt-get update && apt-get install -y hyperfine wrk gdal-bin libc-bin python3 curl util-linux
 fi
 
 cargo build --release
@@ -62,6 +64,7 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "work dir: $tmp"
+load_start="$(cut -d" " -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- data
 # An empty file loaded with the bundled dataset (644 records) by a first command.
@@ -90,13 +93,15 @@ done
 gdal_in="-oo X_POSSIBLE_NAMES=X -oo Y_POSSIBLE_NAMES=Y -s_srs EPSG:4538 -t_srs EPSG:4490"
 fresh="rm -f $tmp/run.db $tmp/run.db-wal $tmp/run.db-shm && cp $tmp/base.db $tmp/run.db"
 hyperfine --runs "$RUNS" --warmup 1 --export-json "$tmp/import.json" \
-  --prepare true --prepare true --prepare "$fresh" --prepare "rm -f $tmp/out.gpkg" --prepare true --prepare true \
+  --prepare true --prepare true --prepare "$fresh" --prepare "$fresh" --prepare "rm -f $tmp/out.gpkg" --prepare true --prepare true \
   -n "diming import --dry-run" \
   "$bin import $tmp/fac.csv --layer facilities --crs EPSG:4538 --dry-run --database sqlite://$tmp/base.db" \
   -n "diming import --dry-run (with ids)" \
   "$bin import $tmp/fac_ids.csv --layer facilities --crs EPSG:4538 --dry-run --database sqlite://$tmp/base.db" \
   -n "diming import (with ids), fresh db" \
   "$bin import $tmp/fac_ids.csv --layer facilities --crs EPSG:4538 --database sqlite://$tmp/run.db" \
+  -n "diming import (with ids), fresh db, taskset -c 0" \
+  "taskset -c 0 $bin import $tmp/fac_ids.csv --layer facilities --crs EPSG:4538 --database sqlite://$tmp/run.db" \
   -n "iconv | ogr2ogr -> GPKG" \
   "iconv -f GB18030 -t UTF-8 $tmp/fac.csv | ogr2ogr -f GPKG $tmp/out.gpkg CSV:/vsistdin/ $gdal_in -nln facilities" \
   -n "iconv | ogr2ogr -> GeoJSON" \
@@ -190,7 +195,7 @@ to_ms() {
 field() { awk -v re="$2" -v f="$3" '$0 ~ re { print $f; exit }' "$1"; }
 
 echo
-echo "=== Summary ($(nproc) CPUs; $(uname -m); hyperfine $RUNS runs, medians; $(date -u +%FT%TZ))"
+echo "=== Summary ($(nproc) CPUs; $(uname -m); hyperfine $RUNS runs, medians; $(date -u +%FT%TZ); load average at start $load_start, at end $(cut -d" " -f1-3 /proc/loadavg))"
 python3 - "$tmp" "$ROWS" "$total" "$NOID_ROWS" <<'EOF'
 import json, sys
 tmp, rows, total, noid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split()
