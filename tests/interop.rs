@@ -563,3 +563,30 @@ async fn an_import_by_the_cli_into_a_served_registry_is_answered_by_the_server_w
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
+
+#[tokio::test]
+async fn garbage_to_export_and_migrate_db_is_a_clear_error_and_writes_nothing() {
+    let app = common::start_in_process().await;
+    for bad in [
+        "",
+        "layer=zoo",
+        "layer=facilities&format=xls",
+        "layer=facilities&crs=EPSG:3857",
+        "layer=facilities&encoding=latin1",
+        "layer=facilities&colour=red",
+    ] {
+        let (status, ct, p) = get_json(&format!("{}/api/v1/export?{bad}", app.base)).await;
+        assert_eq!(status, 400, "{bad}: {p}");
+        assert!(ct.starts_with("application/problem+json"), "{bad}");
+        assert!(p["errors"][0]["field"].is_string(), "{bad}: {p}");
+    }
+    let dir = common::TempDir::new("migrate-bad");
+    let missing = dir.sqlite_url("nope.db");
+    let o = diming(&["migrate-db", "--from", &missing, "--to", &dir.sqlite_url("t.db")]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no such file"));
+    assert!(!dir.path().join("t.db").exists(), "nothing was created");
+    let o = diming(&["export", "--layer", "zoo", "--database", &dir.sqlite_url("t.db")]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--layer"), "{}", String::from_utf8_lossy(&o.stderr));
+}
