@@ -6,6 +6,7 @@
 mod auth;
 mod body;
 mod coverage_api;
+mod credentials;
 pub mod export;
 mod facility_write;
 mod gcj;
@@ -17,6 +18,7 @@ pub mod params;
 mod places;
 mod problem;
 mod registry;
+mod security;
 mod spatial_api;
 
 pub use problem::{FieldError, Problem};
@@ -60,6 +62,11 @@ struct Inner {
     basemap: Option<Basemap>,
     /// Coverage answers of one snapshot generation, by question.
     coverage_cache: std::sync::Mutex<GenerationCache<Arc<Coverage>>>,
+    /// Failed logins per account and per client address.
+    logins: crate::accounts::throttle::LoginThrottle,
+    /// Password hashing runs on the blocking pool, one at a time: a login flood
+    /// queues here instead of taking every core from the other requests.
+    hashing: tokio::sync::Semaphore,
 }
 
 /// Coverage answers of one snapshot generation, by question: at most
@@ -153,6 +160,8 @@ impl AppState {
                 rules: Arc::new(options.rules),
                 basemap: options.basemap,
                 coverage_cache: std::sync::Mutex::new(GenerationCache::default()),
+                logins: Default::default(),
+                hashing: tokio::sync::Semaphore::new(1),
             }),
         })
     }
@@ -170,6 +179,16 @@ impl AppState {
         if let Ok(mut cache) = self.inner.coverage_cache.lock() {
             cache.put(generation, key, value);
         }
+    }
+
+    pub(crate) fn logins(&self) -> &crate::accounts::throttle::LoginThrottle {
+        &self.inner.logins
+    }
+
+    /// Run a password hash or verification off the async workers, one at a time.
+    pub(crate) async fn hash_work<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let _permit = self.inner.hashing.acquire().await.ok()?;
+        tokio::task::spawn_blocking(work).await.ok()
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -304,7 +323,14 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(places::rename))
         .routes(routes!(places::retire))
         .routes(routes!(auth::whoami, auth::login, auth::logout))
-        .routes(routes!(auth::create_token))
+        .routes(routes!(auth::create_token, credentials::list_tokens))
+        .routes(routes!(credentials::revoke_token))
+        .routes(routes!(credentials::list_sessions))
+        .routes(routes!(credentials::end_session))
+        .routes(routes!(credentials::list_users))
+        .routes(routes!(credentials::deactivate_user))
+        .routes(routes!(credentials::activate_user))
+        .routes(routes!(credentials::list_audit))
         .routes(routes!(spatial_api::locate))
         .routes(routes!(coverage_api::coverage))
         .routes(routes!(coverage_api::gaps))
@@ -328,10 +354,12 @@ pub fn app(state: AppState) -> Router {
         ),
         None => router.fallback(not_found),
     };
-    router
+    let basemap = state.inner.basemap.clone();
+    let router = router
         .layer(axum::Extension(openapi::Document::new(&doc)))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    security::harden(router, basemap.as_ref())
 }
 
 /// `GET /api/v1/page-config`: what the page needs from the server's settings.

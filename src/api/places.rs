@@ -41,10 +41,15 @@ fn with_etag(mut res: Response, version: i64) -> Response {
     res
 }
 
+/// The first record a write returned (the store returns one per change asked for).
+fn first_saved(saved: &[Place]) -> Result<&Place, Problem> {
+    saved.first().ok_or_else(|| Problem::internal(&"the store returned no record for a write"))
+}
+
 fn place_response(state: &AppState, p: &Place, status: StatusCode, findings: &[Finding]) -> Response {
     let mut f = feature(state, p);
-    if !findings.is_empty() {
-        f["findings"] = json!(findings);
+    if let (false, Some(obj)) = (findings.is_empty(), f.as_object_mut()) {
+        obj.insert("findings".into(), json!(findings));
     }
     with_etag(geo_json(status, f.to_string()), p.version)
 }
@@ -210,7 +215,7 @@ pub struct CheckBody {
     request_body(content = CheckBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The verdict: `ok` is false when any finding is an error", body = super::openapi::CheckAnswer),
-        (status = 400, description = "The body is malformed; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is malformed, the category is unknown or the division code is not 6, 9 or 12 digits; `errors` names the field", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -219,11 +224,30 @@ pub async fn check_name(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<CheckResult>, Problem> {
     let b: CheckBody = parse_json(body)?;
+    // Parsed at the boundary: the rules see only a known category and a well-formed code.
+    let mut errors = Vec::new();
+    if category(&b.category).is_none() {
+        errors.push(FieldError {
+            row: None,
+            field: "category".into(),
+            message: format!("未知的地名类别“{}” (unknown category)", b.category),
+        });
+    }
+    let code = match b.division_code.as_deref().map(str::parse::<DivisionCode>).transpose() {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(FieldError { row: None, field: "division_code".into(), message: e.message });
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
     let reg = state.places();
     let input = CheckInput {
         name: &b.name,
         category: &b.category,
-        division_code: b.division_code.as_deref(),
+        division_code: code.as_ref().map(|c| c.as_str()),
         id: b.id.as_deref(),
         romanization: b.romanization.as_deref(),
     };
@@ -479,7 +503,7 @@ pub async fn edit(
     let change = PlaceChange { expected_version: expected, place: p, action: "update".into() };
     let saved = state.store().update_places(&[change], &caller.actor()).await?;
     state.refresh_places().await?;
-    Ok(place_response(&state, &saved[0], StatusCode::OK, &result.findings))
+    Ok(place_response(&state, first_saved(&saved)?, StatusCode::OK, &result.findings))
 }
 
 /// An approval or retirement decision.
@@ -600,7 +624,7 @@ pub async fn approve(
     }
     let saved = state.store().update_places(&changes, &caller.actor()).await?;
     state.refresh_places().await?;
-    Ok(place_response(&state, &saved[0], StatusCode::OK, &result.findings))
+    Ok(place_response(&state, first_saved(&saved)?, StatusCode::OK, &result.findings))
 }
 
 /// The new name a renaming proposes.
@@ -732,7 +756,7 @@ pub async fn retire(
         )
         .await?;
     state.refresh_places().await?;
-    Ok(place_response(&state, &saved[0], StatusCode::OK, &[]))
+    Ok(place_response(&state, first_saved(&saved)?, StatusCode::OK, &[]))
 }
 
 /// `GET /api/v1/places/announcements?since=YYYY-MM-DD&format=json|csv`: approved

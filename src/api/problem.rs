@@ -50,6 +50,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<super::openapi::Finding>)]
     pub findings: Vec<serde_json::Value>,
+    /// Seconds for the `Retry-After` header of a 429 (not in the body).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 fn ser_status<S: serde::Serializer>(s: &StatusCode, ser: S) -> Result<S::Ok, S::Error> {
@@ -58,7 +61,7 @@ fn ser_status<S: serde::Serializer>(s: &StatusCode, ser: S) -> Result<S::Ok, S::
 
 impl Problem {
     fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Problem { kind, title, status, detail: detail.into(), errors: Vec::new(), findings: Vec::new() }
+        Problem { kind, title, status, detail: detail.into(), errors: Vec::new(), findings: Vec::new(), retry_after: None }
     }
 
     /// 400: the request's parameters or body are malformed; one entry per bad field.
@@ -142,6 +145,19 @@ impl Problem {
         )
     }
 
+    /// 429 with `Retry-After` (whole seconds, rounded up).
+    pub fn too_many_requests(wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut p = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "/problems/too-many-requests",
+            "尝试次数过多 (too many attempts)",
+            format!("登录失败次数过多，请 {secs} 秒后再试 (too many failed logins; try again in {secs} s)"),
+        );
+        p.retry_after = Some(secs.max(1));
+        p
+    }
+
     pub fn stale(detail: impl Into<String>) -> Self {
         Problem::new(
             StatusCode::PRECONDITION_FAILED,
@@ -168,6 +184,9 @@ impl IntoResponse for Problem {
         let body = serde_json::to_string(&self).unwrap_or_else(|_| "{}".to_string());
         let mut res = (self.status, body).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         res
     }
 }

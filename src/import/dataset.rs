@@ -243,7 +243,7 @@ fn seed_places(divisions: &[Division], facilities: &[Facility], features_csv: &P
                     provenance: Provenance,
                     source: String| {
         let generic = category(cat).and_then(|c| generic_of(name, c));
-        let specific = generic.map_or(name, |g| &name[..name.len() - g.len()]);
+        let specific = generic.and_then(|g| name.strip_suffix(g)).unwrap_or(name);
         let mut attributes = Map::new();
         attributes.insert("source".into(), Value::String(source));
         out.push(Place {

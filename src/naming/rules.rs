@@ -84,8 +84,9 @@ fn toneless(name: &str) -> String {
 fn in_scope(code: Option<&str>, other: Option<&str>, scope: Scope) -> bool {
     match (code, other) {
         (Some(a), Some(b)) => {
+            // `get` and not `[..n]`: a code from outside may hold multibyte characters.
             let n = scope.digits();
-            a.len() >= n && b.len() >= n && a[..n] == b[..n]
+            matches!((a.get(..n), b.get(..n)), (Some(x), Some(y)) if x == y)
         }
         // Without a division, the registry itself is the scope.
         _ => true,
@@ -251,7 +252,7 @@ pub fn check(input: &CheckInput, places: &[Place]) -> CheckResult {
         }
         None => suggested,
     };
-    let specific = generic.map_or(name, |g| &name[..name.len() - g.len()]).to_string();
+    let specific = generic.and_then(|g| name.strip_suffix(g)).unwrap_or(name).to_string();
     CheckResult {
         ok: !findings.iter().any(|f| f.severity == Severity::Error),
         romanization,
