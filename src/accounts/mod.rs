@@ -4,6 +4,8 @@
 //!
 //! Must not: log or store a password or a token in clear.
 
+pub mod throttle;
+
 use crate::domain::{Role, User};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -94,6 +96,17 @@ impl Caller {
                     Err(Denied::Forbidden { role: user.role, needed })
                 }
             }
+        }
+    }
+
+    /// `require(Role::Viewer)` for the owner of a thing (their own token or
+    /// session), `require(Role::Admin)` for anyone else's.
+    pub fn require_owner_or_admin(&self, owner_id: i64) -> Result<&User, Denied> {
+        let user = self.require(Role::Viewer)?;
+        if user.id == owner_id {
+            Ok(user)
+        } else {
+            self.require(Role::Admin)
         }
     }
 

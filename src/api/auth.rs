@@ -93,23 +93,36 @@ pub struct Login {
         (status = 400, description = "The body is malformed; `errors` names the field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password, or an inactive account", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this account or from this address: wait `Retry-After` seconds (5 quick tries per account, 20 per address, then 1 s, 2 s, 4 s … up to 15 min)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before the next try"))),
     ),
 )]
-pub async fn login(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, Problem> {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
     let l: Login = parse_json(body)?;
+    // Throttled before any hashing, so a flood costs nothing but this check.
+    if let Err(wait) = state.logins().check(&l.username, addr, std::time::Instant::now()) {
+        tracing::info!(username = %l.username, ?addr, wait_s = wait.as_secs_f64(), "login throttled");
+        return Err(Problem::too_many_requests(wait));
+    }
     let found = state.store().user_by_name(&l.username).await?;
     // Verify against a dummy hash when the name is unknown, so timing does not tell.
-    let ok = match &found {
-        Some((user, hash)) => user.active && accounts::verify_password(&l.password, hash),
-        None => {
-            accounts::verify_password(&l.password, DUMMY_HASH);
-            false
-        }
-    };
+    let hash = found.as_ref().map_or(DUMMY_HASH.to_string(), |(_, h)| h.clone());
+    let password = l.password.clone();
+    let verified = state
+        .hash_work(move || accounts::verify_password(&password, &hash))
+        .await
+        .ok_or_else(|| Problem::internal(&"password verification did not finish"))?;
+    let ok = verified && found.as_ref().is_some_and(|(user, _)| user.active);
     let Some((user, _)) = found.filter(|_| ok) else {
-        tracing::info!(username = %l.username, "failed login");
+        state.logins().failed(&l.username, addr, std::time::Instant::now());
+        tracing::info!(username = %l.username, ?addr, "failed login");
         return Err(Problem::unauthorized_with("用户名或密码错误 (wrong username or password)"));
     };
+    state.logins().succeeded(&l.username, addr);
     let token = accounts::new_token();
     let csrf = accounts::new_token();
     let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(SESSION_HOURS);
@@ -122,6 +135,19 @@ pub async fn login(State(state): State<AppState>, body: Result<Bytes, BytesRejec
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(res)
+}
+
+/// The client's address as the connection gives it (`None` when served without
+/// connect info). `X-Forwarded-For` is not read: anyone can send it.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddr(info.map(|c| c.0.ip())))
+    }
 }
 
 /// An argon2id hash of a random string: the work done for unknown user names.

@@ -204,7 +204,7 @@ pub async fn start_in_process() -> InProcess {
     let addr = listener.local_addr().expect("addr");
     let app = diming::app(state.clone());
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
     });
     InProcess { base: format!("http://{addr}"), state, db }
 }
