@@ -7,6 +7,7 @@
 //! what is dialect-specific (opening, locking, notification) stays inside its
 //! backend module (`sqlite`, `postgres`).
 
+pub mod chain;
 mod records;
 #[macro_use]
 mod sql;
@@ -76,7 +77,7 @@ pub struct HistoryRow {
 }
 
 /// One audited action, with the record before and after.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: String,
@@ -86,6 +87,11 @@ pub struct AuditEntry {
     pub entity_id: String,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
+    /// The hash of the entry before (`chain::GENESIS` for the first); `None` only
+    /// for an entry written around the chain.
+    pub prev_hash: Option<String>,
+    /// SHA-256 of this entry's content and `prev_hash` (`chain::entry_hash`).
+    pub hash: Option<String>,
 }
 
 /// What the application needs from a database. Implementations: `SqliteStore`.
@@ -182,6 +188,24 @@ pub trait Store: Send + Sync + 'static {
     async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, actor: &Actor) -> StoreResult<()>;
     /// The account of a live (not revoked) API token.
     async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+    /// Every account, by id.
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    /// Activate or deactivate an account, audited; deactivating ends its sessions,
+    /// and its tokens stop working at once (every request reads `active`).
+    async fn set_user_active(&self, username: &str, active: bool, actor: &Actor) -> StoreResult<User>;
+    /// API tokens (revoked ones too), of one account or of all.
+    async fn api_tokens(&self, user_id: Option<i64>) -> StoreResult<Vec<ApiToken>>;
+    /// Revoke a token by its id (`ApiToken::id`), audited; `NotFound` if none.
+    async fn revoke_api_token(&self, id: &str, actor: &Actor) -> StoreResult<ApiToken>;
+    /// Live sessions, of one account or of all.
+    async fn sessions(&self, user_id: Option<i64>) -> StoreResult<Vec<LoginSession>>;
+    /// End a session by its id (`LoginSession::id`), audited; `NotFound` if none.
+    async fn end_session(&self, id: &str, actor: &Actor) -> StoreResult<LoginSession>;
+
+    /// Seal audit entries written before the chain existed, in id order; how many.
+    async fn seal_audit(&self) -> StoreResult<usize>;
+    /// Audit entries with an id above `after`, oldest first, at most `limit`.
+    async fn audit_page(&self, after: i64, limit: usize) -> StoreResult<Vec<AuditEntry>>;
 }
 
 /// One write of an import (`Store::import`). Updates carry the version they were
@@ -244,6 +268,37 @@ pub struct DumpToken {
     pub revoked_at: Option<String>,
 }
 
+/// An API token as its owner and administrators see it: never the token, and its
+/// id is the first 12 hex digits of the token's SHA-256 (which tell nothing of it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ApiToken {
+    #[schema(pattern = "^[0-9a-f]{12}$", example = "3f9a1c0b7d2e")]
+    pub id: String,
+    pub user_id: i64,
+    pub username: String,
+    /// The application it was made for.
+    pub name: String,
+    pub created_at: String,
+    /// When it was revoked; `null` while it works.
+    pub revoked_at: Option<String>,
+}
+
+/// A live login session (page), named like a token by a prefix of its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LoginSession {
+    #[schema(pattern = "^[0-9a-f]{12}$", example = "a1b2c3d4e5f6")]
+    pub id: String,
+    pub user_id: i64,
+    pub username: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// Whether a string is a token or session id as `ApiToken::id` gives them.
+pub fn is_credential_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// One record of `Store::update_places`.
 #[derive(Debug, Clone)]
 pub struct PlaceChange {
@@ -265,16 +320,28 @@ pub struct NewUser {
 
 /// Open the store a URL names, applying any pending migrations.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::open(url).await?)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::open(url).await?))
+        Arc::new(PgStore::open(url).await?)
     } else {
-        Err(StoreError::UnsupportedUrl(redact(url)))
+        return Err(StoreError::UnsupportedUrl(redact(url)));
+    };
+    // A registry from before the audit chain gets its entries sealed once.
+    let sealed = store.seal_audit().await?;
+    if sealed > 0 {
+        tracing::info!(entries = sealed, "sealed the audit entries written before the hash chain");
     }
+    Ok(store)
 }
 
 pub use crate::config::redact_url as redact;
+
+/// `20261202T120000Z`, for file names.
+pub fn now_stamp() -> String {
+    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::OffsetDateTime::now_utc().format(&f).unwrap_or_else(|_| "restore".to_string())
+}
 
 pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()

@@ -15,7 +15,7 @@ macro_rules! sql_backend {
             use crate::store::records::{division_json, facility_json, place_json, settlement_json};
             use crate::store::{
                 now_rfc3339, Actor, AuditEntry, Dataset, Dump, DumpToken, DumpUser, HistoryRow, ImportOp, LoadOutcome,
-                NewUser, PlaceChange, Store, StoreError, StoreResult,
+                NewUser, PlaceChange, LoginSession, Store, StoreError, StoreResult, ApiToken,
             };
             use crate::domain::{
                 Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, NewFacility,
@@ -56,7 +56,14 @@ async fn record(tx: &mut Transaction<'static, $db>, c: Change<'_>, actor: &Actor
     .bind(c.action)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    // The chain's next link, read under the write lock every writer holds.
+    let (id, prev) = chain_head(tx).await?;
+    let id = id + 1;
+    let hash = crate::store::chain::entry_hash(
+        id, &prev, c.at, &actor.0, c.action, c.entity, c.entity_id, c.before, Some(c.after),
+    );
+    sqlx::query("INSERT INTO audit (id, at, actor, action, entity, entity_id, before, after, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        .bind(id)
         .bind(c.at)
         .bind(&actor.0)
         .bind(c.action)
@@ -64,6 +71,8 @@ async fn record(tx: &mut Transaction<'static, $db>, c: Change<'_>, actor: &Actor
         .bind(c.entity_id)
         .bind(c.before.map(|b| b.to_string()))
         .bind(c.after.to_string())
+        .bind(&prev)
+        .bind(&hash)
         .execute(&mut **tx)
         .await?;
     // Other instances learn of the change (PostgreSQL: NOTIFY at commit).
@@ -73,13 +82,34 @@ async fn record(tx: &mut Transaction<'static, $db>, c: Change<'_>, actor: &Actor
     Ok(())
 }
 
+/// The newest audit entry's id and hash (0 and `GENESIS` for an empty audit).
+async fn chain_head(tx: &mut Transaction<'static, $db>) -> StoreResult<(i64, String)> {
+    let row = sqlx::query("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetch_optional(&mut **tx).await?;
+    match row {
+        None => Ok((0, crate::store::chain::GENESIS.to_string())),
+        Some(r) => {
+            let id: i64 = r.try_get("id")?;
+            let hash: Option<String> = r.try_get("hash")?;
+            // Unsealed entries are sealed when the registry opens; one left here
+            // means a writer went around the store.
+            let hash = hash.ok_or_else(|| corrupt("audit", format!("entry {id} carries no hash")))?;
+            Ok((id, hash))
+        }
+    }
+}
+
 /// The next free number of ids like `f0042` in `table`, inside the write
 /// transaction (so two writers cannot take the same one). Ids an import brought
 /// (`fac-7`) do not count; the scan is done here so the SQL is the same everywhere.
 async fn next_number(tx: &mut Transaction<'static, $db>, table: &'static str, prefix: char) -> StoreResult<i64> {
     let sql = format!("SELECT id FROM {table} WHERE id LIKE '{prefix}%'");
     let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut **tx).await?;
-    let max = ids.iter().filter_map(|id| id[1..].parse::<i64>().ok().filter(|_| id[1..].bytes().all(|b| b.is_ascii_digit()))).max();
+    let max = ids
+        .iter()
+        .filter_map(|id| id.strip_prefix(prefix))
+        .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|digits| digits.parse::<i64>().ok())
+        .max();
     Ok(max.unwrap_or(0) + 1)
 }
 
@@ -250,6 +280,8 @@ fn audit_from_row(r: &$row) -> StoreResult<AuditEntry> {
         entity_id: r.try_get("entity_id")?,
         before: parse(r.try_get("before")?)?,
         after: parse(r.try_get("after")?)?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
     })
 }
 
@@ -260,6 +292,27 @@ fn user_from_row(r: &$row) -> StoreResult<User> {
         display_name: r.try_get("display_name")?,
         role: r.try_get::<String, _>("role")?.parse::<Role>().map_err(|e| corrupt("user", e))?,
         active: r.try_get("active")?,
+    })
+}
+
+fn api_token_from_row(r: &$row) -> StoreResult<ApiToken> {
+    Ok(ApiToken {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        username: r.try_get("username")?,
+        name: r.try_get("name")?,
+        created_at: r.try_get("created_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+fn login_session_from_row(r: &$row) -> StoreResult<LoginSession> {
+    Ok(LoginSession {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        username: r.try_get("username")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
     })
 }
 
@@ -855,7 +908,7 @@ impl Store for $store {
             .await?;
         // Named by account and a prefix of the hash: names need not be unique, and
         // the token itself is never kept.
-        let entity_id = format!("{user_id}:{}", &token_hash[..token_hash.len().min(12)]);
+        let entity_id = format!("{user_id}:{}", token_hash.get(..12).unwrap_or(token_hash));
         let after = serde_json::json!({"user_id": user_id, "name": name});
         let change = Change {
             entity: "api_token",
@@ -879,6 +932,155 @@ impl Store for $store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        all(&self.pool, "SELECT * FROM users ORDER BY id", user_from_row).await
+    }
+
+    async fn set_user_active(&self, username: &str, active: bool, actor: &Actor) -> StoreResult<User> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT * FROM users WHERE username = $1").bind(username).fetch_optional(&mut *tx).await?;
+        let Some(before) = row.as_ref().map(user_from_row).transpose()? else {
+            return Err(StoreError::NotFound { entity: "user", id: username.to_string() });
+        };
+        let version: i64 = row.as_ref().map(|r| r.try_get("version")).transpose()?.unwrap_or(1);
+        if before.active == active {
+            return Ok(before);
+        }
+        sqlx::query("UPDATE users SET active = $1, version = version + 1 WHERE id = $2")
+            .bind(active)
+            .bind(before.id)
+            .execute(&mut *tx)
+            .await?;
+        if !active {
+            // Nothing of a deactivated account keeps working, not even a live session.
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(before.id).execute(&mut *tx).await?;
+        }
+        let after_user = User { active, ..before.clone() };
+        let (b, a) = (serde_json::to_value(&before).unwrap_or(Value::Null), serde_json::to_value(&after_user).unwrap_or(Value::Null));
+        let at = now_rfc3339();
+        let change = Change {
+            entity: "user",
+            entity_id: username,
+            version: version + 1,
+            action: if active { "activate" } else { "deactivate" },
+            before: Some(&b),
+            after: &a,
+            at: &at,
+        };
+        record(&mut tx, change, actor).await?;
+        tx.commit().await?;
+        Ok(after_user)
+    }
+
+    async fn api_tokens(&self, user_id: Option<i64>) -> StoreResult<Vec<ApiToken>> {
+        let rows = sqlx::query(
+            "SELECT substr(t.token_hash, 1, 12) AS id, t.user_id, u.username, t.name, t.created_at, t.revoked_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE $1 IS NULL OR t.user_id = $1 ORDER BY t.created_at, t.token_hash",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(api_token_from_row).collect()
+    }
+
+    async fn revoke_api_token(&self, id: &str, actor: &Actor) -> StoreResult<ApiToken> {
+        let mut tx = self.begin_write().await?;
+        let select = "SELECT substr(t.token_hash, 1, 12) AS id, t.user_id, u.username, t.name, t.created_at, t.revoked_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE substr(t.token_hash, 1, 12) = $1";
+        let row = sqlx::query(select).bind(id).fetch_optional(&mut *tx).await?;
+        let Some(before) = row.as_ref().map(api_token_from_row).transpose()? else {
+            return Err(StoreError::NotFound { entity: "api_token", id: id.to_string() });
+        };
+        if before.revoked_at.is_some() {
+            return Ok(before);
+        }
+        let at = now_rfc3339();
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE substr(token_hash, 1, 12) = $2")
+            .bind(&at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let after = ApiToken { revoked_at: Some(at.clone()), ..before.clone() };
+        let entity_id = format!("{}:{id}", before.user_id);
+        let (b, a) = (serde_json::to_value(&before).unwrap_or(Value::Null), serde_json::to_value(&after).unwrap_or(Value::Null));
+        let change = Change { entity: "api_token", entity_id: &entity_id, version: 2, action: "revoke", before: Some(&b), after: &a, at: &at };
+        record(&mut tx, change, actor).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn sessions(&self, user_id: Option<i64>) -> StoreResult<Vec<LoginSession>> {
+        let rows = sqlx::query(
+            "SELECT substr(s.token_hash, 1, 12) AS id, s.user_id, u.username, s.created_at, s.expires_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE ($1 IS NULL OR s.user_id = $1) AND s.expires_at > $2 \
+             ORDER BY s.created_at, s.token_hash",
+        )
+        .bind(user_id)
+        .bind(now_rfc3339())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(login_session_from_row).collect()
+    }
+
+    async fn end_session(&self, id: &str, actor: &Actor) -> StoreResult<LoginSession> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT substr(s.token_hash, 1, 12) AS id, s.user_id, u.username, s.created_at, s.expires_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE substr(s.token_hash, 1, 12) = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(before) = row.as_ref().map(login_session_from_row).transpose()? else {
+            return Err(StoreError::NotFound { entity: "session", id: id.to_string() });
+        };
+        sqlx::query("DELETE FROM sessions WHERE substr(token_hash, 1, 12) = $1").bind(id).execute(&mut *tx).await?;
+        let at = now_rfc3339();
+        let entity_id = format!("{}:{id}", before.user_id);
+        let b = serde_json::to_value(&before).unwrap_or(Value::Null);
+        let change = Change { entity: "session", entity_id: &entity_id, version: 2, action: "end", before: Some(&b), after: &Value::Null, at: &at };
+        record(&mut tx, change, actor).await?;
+        tx.commit().await?;
+        Ok(before)
+    }
+
+    async fn seal_audit(&self) -> StoreResult<usize> {
+        let mut tx = self.begin_write().await?;
+        let first: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(id) FROM audit WHERE hash IS NULL").fetch_one(&mut *tx).await?;
+        let Some(first) = first else { return Ok(0) };
+        let prev: Option<Option<String>> = sqlx::query_scalar("SELECT hash FROM audit WHERE id < $1 ORDER BY id DESC LIMIT 1")
+            .bind(first)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut prev = prev.flatten().unwrap_or_else(|| crate::store::chain::GENESIS.to_string());
+        let rows = sqlx::query("SELECT * FROM audit WHERE id >= $1 ORDER BY id").bind(first).fetch_all(&mut *tx).await?;
+        let mut n = 0;
+        for r in &rows {
+            let e = audit_from_row(r)?;
+            let hash = crate::store::chain::hash_of(&e, &prev);
+            sqlx::query("UPDATE audit SET prev_hash = $1, hash = $2 WHERE id = $3")
+                .bind(&prev)
+                .bind(&hash)
+                .bind(e.id)
+                .execute(&mut *tx)
+                .await?;
+            prev = hash;
+            n += 1;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn audit_page(&self, after: i64, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT * FROM audit WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(audit_from_row).collect()
     }
 
     async fn places(&self) -> StoreResult<Vec<Place>> {
@@ -1068,8 +1270,10 @@ impl Store for $store {
             .execute(&mut *tx)
             .await?;
         }
+        // Ids and hashes as they were: the chain verifies in the copy too.
         for a in &dump.audit {
-            sqlx::query("INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            sqlx::query("INSERT INTO audit (id, at, actor, action, entity, entity_id, before, after, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(a.id)
                 .bind(&a.at)
                 .bind(&a.actor)
                 .bind(&a.action)
@@ -1077,6 +1281,8 @@ impl Store for $store {
                 .bind(&a.entity_id)
                 .bind(a.before.as_ref().map(|v| v.to_string()))
                 .bind(a.after.as_ref().map(|v| v.to_string()))
+                .bind(&a.prev_hash)
+                .bind(&a.hash)
                 .execute(&mut *tx)
                 .await?;
         }

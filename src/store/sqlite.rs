@@ -103,6 +103,26 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A consistent copy of the registry at `url` into a new file, while other
+    /// connections go on writing (`VACUUM INTO` reads one snapshot of the WAL).
+    pub async fn backup(url: &str, output: &std::path::Path) -> StoreResult<()> {
+        let store = Self::open(url).await?;
+        let target = output.to_str().ok_or_else(|| StoreError::Open {
+            target: output.display().to_string(),
+            reason: "the path is not valid UTF-8".into(),
+        })?;
+        sqlx::query("VACUUM INTO ?1").bind(target).execute(&store.pool).await?;
+        Ok(())
+    }
+
+    /// The file a `sqlite:` URL names.
+    pub fn file_of(url: &str) -> Option<std::path::PathBuf> {
+        let options = SqliteConnectOptions::from_str(url).ok()?;
+        Some(options.get_filename().to_path_buf())
+    }
+}
+
 enum OpenFailure {
     Busy(sqlx::Error),
     Other(StoreError),
