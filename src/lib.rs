@@ -11,6 +11,10 @@
 //! Coordinates are `[lon, lat]` degrees in CGCS2000 (EPSG:4490). Every distance is a
 //! geodesic distance in metres on the GRS80 ellipsoid (Karney's method).
 
+// No byte-offset slicing or unchecked indexing on outside values: every such spot
+// is written with `get`, or carries an `#[expect]` saying why its index is safe.
+#![cfg_attr(not(test), warn(clippy::string_slice, clippy::indexing_slicing))]
+
 pub mod accounts;
 pub mod api;
 pub mod config;

@@ -1,5 +1,8 @@
 //! `diming` — the command line: parse, configure, build the app, run.
 
+#![cfg_attr(not(test), warn(clippy::string_slice, clippy::indexing_slicing))]
+mod cli;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use diming::config::{default_dir, Config};
@@ -132,6 +135,40 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The audit's hash chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// A consistent copy of the registry while the service runs and writes (SQLite:
+    /// `VACUUM INTO`; PostgreSQL: `pg_dump`), checked before it is reported done.
+    Backup {
+        /// The backup file to write (must not exist).
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Database URL.
+        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        database: String,
+    },
+    /// Put a backup back (stop the service first): it must be a diming registry whose
+    /// audit chain verifies. A SQLite file replaced is kept beside it.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Database URL.
+        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        database: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the chain; names the first entry changed or removed, else prints the head.
+    Verify {
+        /// Database URL.
+        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        database: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +184,47 @@ enum UserCommand {
         #[arg(long)]
         name: Option<String>,
         /// Database URL.
+        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        database: String,
+    },
+    /// List the accounts.
+    List {
+        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        database: String,
+    },
+    /// Deactivate an account: its sessions end and its API tokens stop working at once.
+    Deactivate {
+        username: String,
+        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        database: String,
+    },
+    /// Reactivate an account.
+    Activate {
+        username: String,
+        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        database: String,
+    },
+    /// List API tokens (id, account, name, created, revoked), of one account or all.
+    Tokens {
+        username: Option<String>,
+        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        database: String,
+    },
+    /// Revoke an API token by the id `tokens` shows.
+    RevokeToken {
+        id: String,
+        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        database: String,
+    },
+    /// List live login sessions, of one account or all.
+    Sessions {
+        username: Option<String>,
+        #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
+        database: String,
+    },
+    /// End a login session by the id `sessions` shows.
+    EndSession {
+        id: String,
         #[arg(long, env = "DIMING_DATABASE_URL", default_value = "sqlite://diming.db")]
         database: String,
     },
@@ -209,6 +287,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command: UserCommand::Add { username, role, name, database } } => {
             user_add(&username, role, name, &database).await
         }
+        Command::User { command } => match command {
+            UserCommand::Add { .. } => Ok(()),
+            UserCommand::List { database } => cli::admin::users(&database).await,
+            UserCommand::Deactivate { username, database } => cli::admin::set_active(&database, &username, false).await,
+            UserCommand::Activate { username, database } => cli::admin::set_active(&database, &username, true).await,
+            UserCommand::Tokens { username, database } => cli::admin::tokens(&database, username.as_deref()).await,
+            UserCommand::RevokeToken { id, database } => cli::admin::revoke_token(&database, &id).await,
+            UserCommand::Sessions { username, database } => cli::admin::sessions(&database, username.as_deref()).await,
+            UserCommand::EndSession { id, database } => cli::admin::end_session(&database, &id).await,
+        },
+        Command::Audit { command: AuditCommand::Verify { database } } => cli::admin::audit_verify(&database).await,
+        Command::Backup { output, database } => cli::admin::backup(&database, &output).await,
+        Command::Restore { file, database } => cli::admin::restore(&database, &file).await,
     }
 }
 
@@ -257,7 +348,9 @@ async fn serve(config: Config, rules: Rules, basemap: Option<diming::Basemap>) -
             tracing::warn!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 

@@ -134,7 +134,32 @@ pub struct Document(pub Arc<str>);
 impl Document {
     pub fn new(doc: &utoipa::openapi::OpenApi) -> Self {
         // Serializing plain data cannot fail; an empty object would show it if it did.
-        Document(Arc::from(doc.to_json().unwrap_or_else(|_| "{}".into())))
+        let mut value = serde_json::to_value(doc).unwrap_or_else(|_| serde_json::json!({}));
+        non_empty_query_strings(&mut value);
+        Document(Arc::from(value.to_string()))
+    }
+}
+
+/// `Params::raw` refuses an empty query parameter: every string-typed query
+/// parameter says `minLength: 1`, in this one place rather than on each handler.
+fn non_empty_query_strings(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    for item in paths.values_mut() {
+        let Some(ops) = item.as_object_mut() else { continue };
+        for op in ops.values_mut() {
+            let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else { continue };
+            for p in params.iter_mut().filter(|p| p.get("in").and_then(|i| i.as_str()) == Some("query")) {
+                let Some(schema) = p.get_mut("schema").and_then(|s| s.as_object_mut()) else { continue };
+                let is_string = match schema.get("type") {
+                    Some(serde_json::Value::String(t)) => t == "string",
+                    Some(serde_json::Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                    _ => false,
+                };
+                if is_string && !schema.contains_key("minLength") {
+                    schema.insert("minLength".into(), 1.into());
+                }
+            }
+        }
     }
 }
 

@@ -28,7 +28,8 @@ impl<'q> Params<'q> {
         }
     }
 
-    /// The value of a parameter; given twice is an error.
+    /// The value of a parameter; given twice, or given empty (`rule=`), is an error
+    /// (the OpenAPI document gives every string parameter `minLength: 1`).
     pub fn raw(&mut self, name: &str) -> Option<String> {
         let mut values = self.pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.to_string());
         let first = values.next();
@@ -36,7 +37,23 @@ impl<'q> Params<'q> {
             self.fail(name, "参数重复 (given more than once)");
             return None;
         }
+        if first.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            self.fail(name, "参数值为空：不需要时请省略该参数 (empty; leave the parameter out instead)");
+            return None;
+        }
         first
+    }
+
+    /// `true`/`1` or `false`/`0`; `None` when absent.
+    pub fn boolean(&mut self, name: &str) -> Option<bool> {
+        match self.raw(name)?.trim() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => {
+                self.fail(name, "须为 true 或 false (must be true or false)");
+                None
+            }
+        }
     }
 
     fn number(&mut self, name: &str) -> Option<f64> {
@@ -141,20 +158,26 @@ impl<'q> Params<'q> {
     /// `bbox=minLon,minLat,maxLon,maxLat`.
     pub fn bbox(&mut self) -> Option<[f64; 4]> {
         let v = self.raw("bbox")?;
-        let nums: Vec<f64> = v.split(',').filter_map(|s| s.trim().parse::<f64>().ok()).collect();
-        let ok = nums.len() == 4
-            && nums.iter().all(|x| x.is_finite())
-            && (-180.0..=180.0).contains(&nums[0])
-            && (-180.0..=180.0).contains(&nums[2])
-            && (-90.0..=90.0).contains(&nums[1])
-            && (-90.0..=90.0).contains(&nums[3])
-            && nums[0] <= nums[2]
-            && nums[1] <= nums[3];
-        if ok {
-            Some([nums[0], nums[1], nums[2], nums[3]])
-        } else {
-            self.fail("bbox", "须为 minLon,minLat,maxLon,maxLat 四个数且最小值不大于最大值 (four numbers minLon,minLat,maxLon,maxLat)");
-            None
+        // Every part must be a number: `1,x,2,3,4` is not four numbers.
+        let nums: Vec<f64> = v.split(',').map(|s| s.trim().parse::<f64>().unwrap_or(f64::NAN)).collect();
+        let lon = -180.0..=180.0;
+        let lat = -90.0..=90.0;
+        match nums.as_slice() {
+            &[w, s, e, n]
+                if nums.iter().all(|x| x.is_finite())
+                    && lon.contains(&w)
+                    && lon.contains(&e)
+                    && lat.contains(&s)
+                    && lat.contains(&n)
+                    && w <= e
+                    && s <= n =>
+            {
+                Some([w, s, e, n])
+            }
+            _ => {
+                self.fail("bbox", "须为 minLon,minLat,maxLon,maxLat 四个数且最小值不大于最大值 (four numbers minLon,minLat,maxLon,maxLat)");
+                None
+            }
         }
     }
 
