@@ -26,6 +26,10 @@ if [[ "${1:-}" == "--test" ]]; then
   # PostGIS for the PostgreSQL pass, where a local PostgreSQL 15 server is installed.
   if have_pkg postgresql-15 && ! have_pkg postgresql-15-postgis-3; then need+=(postgresql-15-postgis-3); fi
   command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+  # The contract test: schemathesis in a virtualenv (scripts/contract.sh), driven with curl.
+  command -v python3 >/dev/null 2>&1 || need+=(python3)
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+  command -v curl >/dev/null 2>&1 || need+=(curl)
 fi
 
 if ((${#need[@]})); then

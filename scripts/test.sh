@@ -17,11 +17,15 @@ scripts/setup.sh --test || exit 1
 status=0
 cargo test --no-fail-fast "$@" || status=1
 
+# The contract: the OpenAPI document against the server, by schemathesis.
+scripts/contract.sh || status=1
+
 pg="${DIMING_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
 if reason=$(psql "$pg" -X -q -t -A -c "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'" 2>&1) && [[ "$reason" == 1 ]]; then
   echo "== the suite against PostgreSQL ($(psql "$pg" -X -t -A -c 'SHOW server_version'), PostGIS) =="
   DIMING_TEST_POSTGRES="$pg" cargo test --no-fail-fast \
     --test api --test store --test facility_write --test places --test coverage --test interop --test postgres \
+    --test trust --test crash \
     "$@" -- --include-ignored || status=1
 else
   [[ "$reason" == "" ]] && reason="PostGIS is not installed on that server"
