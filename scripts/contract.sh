@@ -29,6 +29,6 @@ token=$(curl -sf -b "$dir/cookies" -H "x-csrf-token: $csrf" -H 'content-type: ap
   -d '{"name":"schemathesis"}' "$base/api/v1/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 echo "== contract: schemathesis against $base (seed 20261202) =="
 "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
-  --checks all --seed 20261202 --max-examples "${CONTRACT_EXAMPLES:-30}" --workers 2 \
+  --checks all --seed 20261202 --generation-deterministic --max-examples "${CONTRACT_EXAMPLES:-30}" --workers 1 \
   --header "Authorization: Bearer $token" \
   --suppress-health-check all --request-timeout 30 --no-color "$@"

@@ -212,7 +212,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// The application that will use it, not empty.
-    #[schema(min_length = 1, example = "乡镇民政助理 App")]
+    #[schema(min_length = 1, pattern = "\\S", example = "乡镇民政助理 App")]
     name: String,
 }
 
@@ -246,6 +246,9 @@ pub async fn create_token(
         return Err(Problem::invalid_field("name", "须给出令牌名称 (name the token, e.g. the application)"));
     }
     let token = accounts::new_token();
-    state.store().create_api_token(user.id, t.name.trim(), &accounts::token_hash(&token), &caller.actor()).await?;
-    Ok((StatusCode::CREATED, Json(json!({"name": t.name.trim(), "token": token, "user": user}))).into_response())
+    let hash = accounts::token_hash(&token);
+    state.store().create_api_token(user.id, t.name.trim(), &hash, &caller.actor()).await?;
+    // The id the listing and `DELETE /tokens/{id}` use.
+    let id = hash.get(..12).unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "name": t.name.trim(), "token": token, "user": user}))).into_response())
 }

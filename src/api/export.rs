@@ -208,7 +208,8 @@ pub fn parse_request(p: &mut Params, default_format: Format) -> Option<ExportReq
         GB18030. What export writes, import reads back unchanged.",
     params(super::openapi::ExportQuery),
     responses(
-        (status = 200, description = "The file (`Content-Disposition: attachment`; `Content-Crs` names its CRS)", body = String, content_type = "application/geo+json"),
+        (status = 200, description = "The file (`Content-Disposition: attachment`; `Content-Crs` names its CRS): a GeoJSON FeatureCollection, or CSV text",
+            content((Object = "application/geo+json"), (String = "text/csv"))),
         (status = 400, description = "A parameter is malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
     ),
 )]

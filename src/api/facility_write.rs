@@ -313,7 +313,7 @@ pub async fn create(
         in `If-Match`.",
     params(
         ("id" = String, Path, description = "Facility id", example = "f0001"),
-        ("If-Match" = String, Header, description = "The version the change is based on: the `ETag` read, e.g. `\"3\"` (also `W/\"3\"` or `3`)"),
+        ("If-Match" = String, Header, description = "The version the change is based on: the `ETag` read, e.g. `\"3\"` (also `W/\"3\"` or `3`)", pattern = "^(W/)?\"?[0-9]{1,18}\"?$"),
     ),
     request_body(content = FacilityInput, content_type = "application/json"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
@@ -386,7 +386,7 @@ pub struct CloseInput {
         `close_reason`); no record is ever deleted. `If-Match` is optional: when sent, a stale version is a 412.",
     params(
         ("id" = String, Path, description = "Facility id", example = "f0001"),
-        ("If-Match" = Option<String>, Header, description = "Optional: the version the closure is based on, e.g. `\"3\"`"),
+        ("If-Match" = Option<String>, Header, description = "Optional: the version the closure is based on, e.g. `\"3\"`", pattern = "^(W/)?\"?[0-9]{1,18}\"?$"),
     ),
     request_body(content = CloseInput, content_type = "application/json"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),

@@ -532,8 +532,9 @@ async fn items(
     // Above the maximum, the maximum is used (OGC API Features /req/core/fc-limit-response-1).
     let limit = match p.raw("limit") {
         None => LIMIT_DEFAULT,
-        Some(v) => match v.trim().parse::<usize>() {
-            Ok(n) if n >= 1 => n.min(LIMIT_MAX),
+        // int64 in the document: up to i64::MAX, then the maximum is used.
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if n >= 1 => usize::try_from(n).unwrap_or(LIMIT_MAX).min(LIMIT_MAX),
             _ => {
                 p.fail(
                     "limit",

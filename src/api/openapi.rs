@@ -372,7 +372,7 @@ mod params {
     pub struct OgcItemsQuery {
         /// Page size, default 10; above 10000 the maximum is used.
         #[param(minimum = 1, default = 10)]
-        pub limit: Option<u32>,
+        pub limit: Option<i64>,
         /// Features to skip, default 0.
         #[param(minimum = 0, default = 0)]
         pub offset: Option<u64>,
@@ -1089,6 +1089,9 @@ mod schemas {
     /// A new API token: shown once, stored only as a hash.
     #[derive(Serialize, ToSchema)]
     pub struct TokenAnswer {
+        /// Its id in `GET /tokens`, for `DELETE /tokens/{id}`.
+        #[schema(pattern = "^[0-9a-f]{12}$")]
+        pub id: String,
         pub name: String,
         /// Send it as `Authorization: Bearer TOKEN`.
         pub token: String,

@@ -110,6 +110,8 @@ impl<'q> Params<'q> {
 
     /// An integer in `min..=max`, or `default` when absent.
     pub fn integer(&mut self, name: &str, default: usize, min: usize, max: usize) -> usize {
+        // Documented as int64: nothing above i64::MAX, whatever the caller allows.
+        let max = max.min(i64::MAX as usize);
         let Some(v) = self.raw(name) else {
             return default;
         };

@@ -195,7 +195,7 @@ pub struct CheckBody {
     #[schema(value_type = super::openapi::PlaceCategorySchema)]
     category: String,
     /// The division it lies in (county, township or village-level code).
-    #[schema(example = "652324101")]
+    #[schema(example = "652324101", pattern = "^([0-9]{6}|[0-9]{9}|[0-9]{12})$")]
     division_code: Option<String>,
     /// The record being changed, left out of its own conflicts.
     id: Option<String>,
@@ -457,7 +457,7 @@ pub async fn propose(
         editable. The naming rules run again. Send the `ETag` you read in `If-Match`.",
     params(
         ("id" = String, Path, description = "Place-name id", example = "p00001"),
-        ("If-Match" = String, Header, description = "The version the change is based on: the `ETag` read, e.g. `\"3\"`"),
+        ("If-Match" = String, Header, description = "The version the change is based on: the `ETag` read, e.g. `\"3\"`", pattern = "^(W/)?\"?[0-9]{1,18}\"?$"),
     ),
     request_body(content = PlaceInput, content_type = "application/json"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
@@ -511,10 +511,10 @@ pub async fn edit(
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// 批准机关, not empty.
-    #[schema(example = "玛纳斯县人民政府")]
+    #[schema(example = "玛纳斯县人民政府", min_length = 1, pattern = "\\S")]
     approving_body: String,
     /// 批准文号, not empty.
-    #[schema(example = "玛政函〔2026〕12号")]
+    #[schema(example = "玛政函〔2026〕12号", min_length = 1, pattern = "\\S")]
     document_no: String,
     /// 批准日期 `YYYY-MM-DD`; default today (UTC).
     #[schema(format = Date)]
@@ -562,7 +562,7 @@ fn decision_fields(d: &Decision) -> Result<String, Problem> {
     description = "The proposal becomes the standard name, with the approving body, document number and \
         date. A renaming proposal also marks its predecessor `renamed`, in the same transaction. The \
         approver cannot be the proposer. The naming rules run again.",
-    params(("id" = String, Path, description = "Place-name id", example = "p00001"), ("If-Match" = Option<String>, Header, description = "Optional: the version the decision is based on, e.g. `\"3\"`; when sent, a stale version is a 412")),
+    params(("id" = String, Path, description = "Place-name id", example = "p00001"), ("If-Match" = Option<String>, Header, description = "Optional: the version the decision is based on, e.g. `\"3\"`; when sent, a stale version is a 412", pattern = "^(W/)?\"?[0-9]{1,18}\"?$")),
     request_body(content = Decision, content_type = "application/json"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
@@ -708,7 +708,7 @@ pub async fn rename(
     summary = "废止地名 Retire a name (approver)",
     description = "The name is retired (废止) with the approving body, document number, date and \
         reason; the record stays and still resolves.",
-    params(("id" = String, Path, description = "Place-name id", example = "p00001"), ("If-Match" = Option<String>, Header, description = "Optional: the version the decision is based on, e.g. `\"3\"`; when sent, a stale version is a 412")),
+    params(("id" = String, Path, description = "Place-name id", example = "p00001"), ("If-Match" = Option<String>, Header, description = "Optional: the version the decision is based on, e.g. `\"3\"`; when sent, a stale version is a 412", pattern = "^(W/)?\"?[0-9]{1,18}\"?$")),
     request_body(content = Decision, content_type = "application/json"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
