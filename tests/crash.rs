@@ -95,7 +95,10 @@ async fn sigkill_during_writes_and_an_import_loses_no_acknowledged_write() {
     assert!(imported == 0 || imported == 100_000, "the import is all or nothing, not {imported} rows");
     let unacknowledged = facilities.len() - before - imported - acked.len();
     assert!(unacknowledged <= 8, "at most one write per client was in flight: {unacknowledged}");
-    let out = Command::new(env!("CARGO_BIN_EXE_diming")).args(["audit", "verify", "--database", &db.url]).output().expect("verify");
+    let out = Command::new(env!("CARGO_BIN_EXE_diming"))
+        .args(["audit", "verify", "--database", &db.url])
+        .output()
+        .expect("verify");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // The restarted server answers with what the store holds.
     let (status, _, v) = common::get_json(&format!("{}/api/v1/facilities?limit=1&offset=0", served.base)).await;

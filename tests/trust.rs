@@ -13,6 +13,7 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+#[allow(clippy::panic, reason = "a test reports the request that failed")]
 async fn post(url: &str, body: &Value, token: Option<&str>) -> (u16, reqwest::header::HeaderMap, Value) {
     let mut req = client().post(url).json(body);
     if let Some(t) = token {
@@ -28,12 +29,30 @@ async fn post(url: &str, body: &Value, token: Option<&str>) -> (u16, reqwest::he
 /// Strings careless users and attackers send: multibyte characters at every byte
 /// offset a code could be cut at, controls, markup, overlong and empty ones.
 fn nasty_strings() -> Vec<String> {
-    let mut v: Vec<String> = ["6é", "65é", "6523é4", "652324é", "65232410é", "乐土驿", "６５２３２４", "652324\u{0}", "\u{202e}652324",
-        "652324100\u{301}", "😀😀😀", "", " ", "\t\n", "<script>alert(1)</script>", "' OR 1=1 --", "%00", "\u{feff}652324",
-        "65232410020１"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut v: Vec<String> = [
+        "6é",
+        "65é",
+        "6523é4",
+        "652324é",
+        "65232410é",
+        "乐土驿",
+        "６５２３２４",
+        "652324\u{0}",
+        "\u{202e}652324",
+        "652324100\u{301}",
+        "😀😀😀",
+        "",
+        " ",
+        "\t\n",
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+        "%00",
+        "\u{feff}652324",
+        "65232410020１",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     v.push("乐".repeat(5000));
     v.push("6".repeat(100_000));
     v
@@ -99,11 +118,13 @@ async fn password_guessing_is_answered_with_429_and_the_real_user_gets_in_after_
     let mut first_429 = None;
     let mut retry_after = 0;
     for i in 1..=50 {
-        let (status, headers, body) = post(&url, &json!({"username": "officer", "password": format!("guess {i}")}), None).await;
+        let (status, headers, body) =
+            post(&url, &json!({"username": "officer", "password": format!("guess {i}")}), None).await;
         assert!(matches!(status, 401 | 429), "try {i}: {status} {body}");
         if status == 429 && first_429.is_none() {
             first_429 = Some(i);
-            retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+            retry_after =
+                headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
             assert_eq!(body["type"], "/problems/too-many-requests", "{body}");
         }
     }
@@ -144,18 +165,26 @@ async fn revoked_tokens_ended_sessions_and_deactivated_accounts_stop_working_at_
     assert!(mine.to_string().find(&editor).is_none(), "a listing never shows the token itself");
     let id = tokens[0]["id"].as_str().expect("id").to_string();
     // An editor may not list everybody's, nor revoke another's; malformed ids are 400.
-    let res = client().get(format!("{}/api/v1/tokens?all=true", app.base)).bearer_auth(&editor).send().await.expect("get");
+    let res =
+        client().get(format!("{}/api/v1/tokens?all=true", app.base)).bearer_auth(&editor).send().await.expect("get");
     assert_eq!(res.status(), 403);
     let (_, all) = whoami(admin.clone()).await;
     let admin_id = all["tokens"][0]["id"].as_str().expect("id").to_string();
-    let res = client().delete(format!("{}/api/v1/tokens/{admin_id}", app.base)).bearer_auth(&editor).send().await.expect("del");
+    let res = client()
+        .delete(format!("{}/api/v1/tokens/{admin_id}", app.base))
+        .bearer_auth(&editor)
+        .send()
+        .await
+        .expect("del");
     assert_eq!(res.status(), 403);
     for bad in ["zz", "乐土驿镇乐土驿镇乐土驿镇", "0123456789abcdef", "%2e%2e"] {
-        let res = client().delete(format!("{}/api/v1/tokens/{bad}", app.base)).bearer_auth(&admin).send().await.expect("del");
+        let res =
+            client().delete(format!("{}/api/v1/tokens/{bad}", app.base)).bearer_auth(&admin).send().await.expect("del");
         assert!(matches!(res.status().as_u16(), 400 | 404 | 405), "{bad}: {}", res.status());
     }
     // The admin revokes the editor's token: the next request with it is 401.
-    let res = client().delete(format!("{}/api/v1/tokens/{id}", app.base)).bearer_auth(&admin).send().await.expect("del");
+    let res =
+        client().delete(format!("{}/api/v1/tokens/{id}", app.base)).bearer_auth(&admin).send().await.expect("del");
     assert_eq!(res.status(), 200);
     assert_eq!(whoami(editor).await.0, 401);
 
@@ -168,31 +197,65 @@ async fn revoked_tokens_ended_sessions_and_deactivated_accounts_stop_working_at_
         .await
         .expect("login");
     assert_eq!(login.status(), 200);
-    let cookie = login.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").to_string();
-    let res = client().get(format!("{}/api/v1/sessions", app.base)).header("cookie", &cookie).send().await.expect("get");
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let res =
+        client().get(format!("{}/api/v1/sessions", app.base)).header("cookie", &cookie).send().await.expect("get");
     let sessions: Value = res.json().await.expect("json");
     assert_eq!(sessions["sessions"].as_array().map(Vec::len), Some(1), "{sessions}");
-    let res = client().post(format!("{}/api/v1/users/editor2/deactivate", app.base)).bearer_auth(&admin).send().await.expect("post");
+    let res = client()
+        .post(format!("{}/api/v1/users/editor2/deactivate", app.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), 200);
     assert_eq!(whoami(editor2).await.0, 401, "the token of a deactivated account stops at once");
     let res = client().get(format!("{}/api/v1/session", app.base)).header("cookie", &cookie).send().await.expect("get");
     let me: Value = res.json().await.expect("json");
     assert_eq!(me["user"], Value::Null, "the session of a deactivated account is over: {me}");
     // An admin cannot lock themselves out.
-    let res = client().post(format!("{}/api/v1/users/admin/deactivate", app.base)).bearer_auth(&admin).send().await.expect("post");
+    let res = client()
+        .post(format!("{}/api/v1/users/admin/deactivate", app.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), 409);
     // Every one of these changes is in the audit.
     let head = store.change_marker().await.expect("marker");
-    let res = client().get(format!("{}/api/v1/audit?after={}&limit=1000", app.base, head - 20)).bearer_auth(&admin).send().await.expect("get");
+    let res = client()
+        .get(format!("{}/api/v1/audit?after={}&limit=1000", app.base, head - 20))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("get");
     let audit: Value = res.json().await.expect("json");
     assert_eq!(audit["next_after"], Value::Null, "the last page says so: {audit}");
-    assert!(audit["entries"].as_array().is_some_and(|e| e.len() == 20 && e.iter().all(|e| e["hash"].as_str().is_some_and(|h| h.len() == 64))), "{audit}");
-    let actions: Vec<&str> = audit["entries"].as_array().expect("entries").iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(
+        audit["entries"]
+            .as_array()
+            .is_some_and(|e| e.len() == 20 && e.iter().all(|e| e["hash"].as_str().is_some_and(|h| h.len() == 64))),
+        "{audit}"
+    );
+    let actions: Vec<&str> =
+        audit["entries"].as_array().expect("entries").iter().filter_map(|e| e["action"].as_str()).collect();
     assert!(actions.contains(&"revoke") && actions.contains(&"deactivate"), "{actions:?}");
 }
 
 fn diming(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_diming")).args(args).current_dir(common::manifest_dir()).output().expect("run diming");
+    let out = Command::new(env!("CARGO_BIN_EXE_diming"))
+        .args(args)
+        .current_dir(common::manifest_dir())
+        .output()
+        .expect("run diming");
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
@@ -293,7 +356,8 @@ async fn a_backup_taken_while_clients_write_restores_to_that_moment_with_its_cha
         .filter(|e| e.id <= head && e.entity == "facility" && matches!(e.action.as_str(), "create" | "load"))
         .map(|e| e.entity_id.clone())
         .collect();
-    let held: std::collections::BTreeSet<String> = restored.facilities().await.expect("facilities").into_iter().map(|f| f.id.to_string()).collect();
+    let held: std::collections::BTreeSet<String> =
+        restored.facilities().await.expect("facilities").into_iter().map(|f| f.id.to_string()).collect();
     assert_eq!(held, created_by_then);
     assert!(held.len() > 180, "some writes landed before the backup: {}", held.len());
     // A file that is not a registry is refused, and nothing is replaced.

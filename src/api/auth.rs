@@ -250,5 +250,6 @@ pub async fn create_token(
     state.store().create_api_token(user.id, t.name.trim(), &hash, &caller.actor()).await?;
     // The id the listing and `DELETE /tokens/{id}` use.
     let id = hash.get(..12).unwrap_or_default();
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "name": t.name.trim(), "token": token, "user": user}))).into_response())
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "name": t.name.trim(), "token": token, "user": user})))
+        .into_response())
 }

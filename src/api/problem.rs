@@ -52,7 +52,7 @@ pub struct Problem {
     pub findings: Vec<serde_json::Value>,
     /// Seconds for the `Retry-After` header of a 429 (not in the body).
     #[serde(skip)]
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
 }
 
 fn ser_status<S: serde::Serializer>(s: &StatusCode, ser: S) -> Result<S::Ok, S::Error> {
@@ -61,7 +61,15 @@ fn ser_status<S: serde::Serializer>(s: &StatusCode, ser: S) -> Result<S::Ok, S::
 
 impl Problem {
     fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Problem { kind, title, status, detail: detail.into(), errors: Vec::new(), findings: Vec::new(), retry_after: None }
+        Problem {
+            kind,
+            title,
+            status,
+            detail: detail.into(),
+            errors: Vec::new(),
+            findings: Vec::new(),
+            retry_after: None,
+        }
     }
 
     /// 400: the request's parameters or body are malformed; one entry per bad field.
@@ -154,7 +162,7 @@ impl Problem {
             "尝试次数过多 (too many attempts)",
             format!("登录失败次数过多，请 {secs} 秒后再试 (too many failed logins; try again in {secs} s)"),
         );
-        p.retry_after = Some(secs.max(1));
+        p.retry_after = Some(u32::try_from(secs.max(1)).unwrap_or(u32::MAX));
         p
     }
 

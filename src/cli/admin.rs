@@ -50,7 +50,10 @@ pub async fn set_active(database: &str, username: &str, active: bool) -> anyhow:
     if active {
         println!("已启用 {} (activated)", u.username);
     } else {
-        println!("已停用 {}：其会话已结束、API 令牌已失效 (deactivated; its sessions and tokens stop working)", u.username);
+        println!(
+            "已停用 {}：其会话已结束、API 令牌已失效 (deactivated; its sessions and tokens stop working)",
+            u.username
+        );
     }
     Ok(())
 }
@@ -73,7 +76,10 @@ pub async fn tokens(database: &str, username: Option<&str>) -> anyhow::Result<()
 }
 
 pub async fn revoke_token(database: &str, id: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(store::is_credential_id(id), "令牌编号须为 12 位十六进制 (a token id is 12 hex digits, see `diming user tokens`)");
+    anyhow::ensure!(
+        store::is_credential_id(id),
+        "令牌编号须为 12 位十六进制 (a token id is 12 hex digits, see `diming user tokens`)"
+    );
     let store = store::open(database).await?;
     let t = store.revoke_api_token(id, &actor()).await?;
     println!("已吊销令牌 {}（{}，{}） (revoked)", t.id, t.name, t.username);
@@ -90,7 +96,10 @@ pub async fn sessions(database: &str, username: Option<&str>) -> anyhow::Result<
 }
 
 pub async fn end_session(database: &str, id: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(store::is_credential_id(id), "会话编号须为 12 位十六进制 (a session id is 12 hex digits, see `diming user sessions`)");
+    anyhow::ensure!(
+        store::is_credential_id(id),
+        "会话编号须为 12 位十六进制 (a session id is 12 hex digits, see `diming user sessions`)"
+    );
     let store = store::open(database).await?;
     let s = store.end_session(id, &actor()).await?;
     println!("已结束会话 {}（{}） (ended)", s.id, s.username);
@@ -113,7 +122,10 @@ pub async fn backup(database: &str, output: &Path) -> anyhow::Result<()> {
     }
     // Check what was written before saying it is a backup.
     let (count, id, hash) = check_backup(output, database.starts_with("sqlite:")).await?;
-    println!("备份完成 (backup written): {} — 审计 {count} 条 (audit entries), 最新 (head) #{id} {hash}", output.display());
+    println!(
+        "备份完成 (backup written): {} — 审计 {count} 条 (audit entries), 最新 (head) #{id} {hash}",
+        output.display()
+    );
     Ok(())
 }
 
@@ -122,8 +134,14 @@ async fn check_backup(file: &Path, sqlite: bool) -> anyhow::Result<(u64, i64, St
     if !sqlite {
         // A pg_dump archive is checked when it is restored (the chain needs a database).
         let out = std::process::Command::new("pg_restore").arg("--list").arg(file).output();
-        let ok = out.as_ref().is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("TABLE public audit"));
-        anyhow::ensure!(ok, "{} 不是 diming 的 PostgreSQL 备份 (not a pg_dump archive of a diming registry)", file.display());
+        let ok = out
+            .as_ref()
+            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("TABLE public audit"));
+        anyhow::ensure!(
+            ok,
+            "{} 不是 diming 的 PostgreSQL 备份 (not a pg_dump archive of a diming registry)",
+            file.display()
+        );
         return Ok((0, 0, "(verified on restore)".into()));
     }
     let dir = tempdir()?;
@@ -140,7 +158,11 @@ async fn check_backup(file: &Path, sqlite: bool) -> anyhow::Result<(u64, i64, St
 }
 
 fn tempdir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("diming-restore-{}-{}", std::process::id(), diming::accounts::new_token().get(..8).unwrap_or("x")));
+    let dir = std::env::temp_dir().join(format!(
+        "diming-restore-{}-{}",
+        std::process::id(),
+        diming::accounts::new_token().get(..8).unwrap_or("x")
+    ));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
@@ -151,8 +173,8 @@ pub async fn restore(database: &str, file: &Path) -> anyhow::Result<()> {
     let sqlite = database.starts_with("sqlite:");
     let (count, id, hash) = check_backup(file, sqlite).await?;
     if sqlite {
-        let target = store::SqliteStore::file_of(database)
-            .with_context(|| format!("cannot find the file of {database}"))?;
+        let target =
+            store::SqliteStore::file_of(database).with_context(|| format!("cannot find the file of {database}"))?;
         let staged = target.with_extension("restoring");
         std::fs::copy(file, &staged).with_context(|| format!("cannot write {}", staged.display()))?;
         if target.exists() {

@@ -35,7 +35,17 @@ pub fn entry_hash(
 }
 
 pub fn hash_of(e: &AuditEntry, prev_hash: &str) -> String {
-    entry_hash(e.id, prev_hash, &e.at, &e.actor, &e.action, &e.entity, &e.entity_id, e.before.as_ref(), e.after.as_ref())
+    entry_hash(
+        e.id,
+        prev_hash,
+        &e.at,
+        &e.actor,
+        &e.action,
+        &e.entity,
+        &e.entity_id,
+        e.before.as_ref(),
+        e.after.as_ref(),
+    )
 }
 
 /// Where the chain breaks, naming the first entry that is not as it was written.
