@@ -47,5 +47,5 @@ async fn the_planner_map_and_facility_editing_work_in_chromium() {
     let report: serde_json::Value =
         serde_json::from_str(stdout.trim().lines().last().unwrap_or("{}")).expect("json report");
     assert_eq!(report["ok"], true);
-    assert!(report["checks"].as_array().is_some_and(|c| c.len() >= 24), "{report}");
+    assert!(report["checks"].as_array().is_some_and(|c| c.len() >= 48), "{report}");
 }

@@ -1,6 +1,8 @@
 // diming — the planners' coverage map and facility editing. No build step:
 // plain ES modules, MapLibre GL JS vendored under vendor/ (scripts/vendor_web.sh).
 import * as maplibregl from './vendor/maplibre-gl-6.17.0/maplibre-gl.mjs';
+// Every server string reaches the DOM through h()/fill(): text nodes, never HTML.
+import { h, fill, escapeHtml } from './dom.mjs';
 
 const KINDS = {
   care_home: '养老机构',
@@ -104,14 +106,12 @@ async function addBasemap() {
   const { data } = await api('/api/v1/page-config');
   const b = data.basemap;
   if (!b) return;
-  map.addSource('basemap', { type: 'raster', tiles: [b.url], tileSize: 256, attribution: b.attribution || '' });
+  // MapLibre takes attribution as HTML: give it the configured text, escaped.
+  map.addSource('basemap', { type: 'raster', tiles: [b.url], tileSize: 256, attribution: b.attribution ? escapeHtml(b.attribution) : '' });
   map.addLayer({ id: 'basemap', type: 'raster', source: 'basemap' }, 'township-fill');
   map.setPaintProperty('township-fill', 'fill-opacity', 0.55);
   if (b.gcj02) {
-    const li = document.createElement('li');
-    li.className = 'note';
-    li.textContent = '底图为 GCJ-02（火星坐标）瓦片，与本系统 CGCS2000 数据约有数百米偏移，仅供参考。';
-    $('legend-ramp').append(li);
+    $('legend-ramp').append(h('li', { class: 'note' }, '底图为 GCJ-02（火星坐标）瓦片，与本系统 CGCS2000 数据约有数百米偏移，仅供参考。'));
   }
 }
 
@@ -171,9 +171,7 @@ async function loadTownships() {
   if (!b.isEmpty()) map.fitBounds(b, { padding: 24, duration: 0 });
   townLabels.forEach((m) => m.remove());
   townLabels = towns.features.map((f) => {
-    const el = document.createElement('div');
-    el.className = 'town-label';
-    el.textContent = f.properties.name;
+    const el = h('div', { class: 'town-label' }, f.properties.name);
     return new maplibregl.Marker({ element: el }).setLngLat(f.properties.seat || centroid(f)).addTo(map);
   });
 }
@@ -198,7 +196,7 @@ async function loadCoverage() {
   const [{ data: cov }, { data: gaps }, { data: facs }] = await Promise.all([
     api(`/api/v1/coverage?${q}`),
     api(`/api/v1/coverage/gaps?${q}`),
-    api(`/api/v1/facilities?kind=${state.kind}&status=open,planned`),
+    api(`/api/v1/facilities?${new URLSearchParams({ kind: state.kind, status: 'open,planned' })}`),
   ]);
   state.facilities = facs;
   state.realCoverage = cov;
@@ -275,31 +273,39 @@ function renderRule(cov) {
 
 function renderSummary(cov) {
   const c = cov.county;
-  const asIf = cov.what_if ? '<span class="asif">（假设）</span>' : '';
-  $('county-summary').innerHTML =
-    `<div>全县${KINDS[cov.kind]}覆盖率${asIf}</div><div class="big" id="county-ratio">${pct(c.coverage_ratio)}</div>` +
-    `<div>覆盖人口 ${num(c.population_covered)} / ${num(c.population)}；达标乡镇 ${c.townships_meeting_target} / ${c.townships}</div>` +
-    (cov.synthetic_data ? '<div class="hint">含示例数据（合成）</div>' : '');
+  fill(
+    $('county-summary'),
+    h('div', null, `全县${KINDS[cov.kind] || cov.kind}覆盖率`, cov.what_if && h('span', { class: 'asif' }, '（假设）')),
+    h('div', { class: 'big', id: 'county-ratio' }, pct(c.coverage_ratio)),
+    h('div', null, `覆盖人口 ${num(c.population_covered)} / ${num(c.population)}；达标乡镇 ${c.townships_meeting_target} / ${c.townships}`),
+    cov.synthetic_data && h('div', { class: 'hint' }, '含示例数据（合成）'),
+  );
 }
 
 function renderTable(cov) {
   const tbody = $('townships').querySelector('tbody');
   tbody.replaceChildren(
-    ...cov.townships.map((t) => {
-      const tr = document.createElement('tr');
-      tr.tabIndex = 0;
-      tr.dataset.code = t.code;
-      if (t.code === state.selected) tr.classList.add('selected');
-      tr.innerHTML = `<td>${t.name}</td><td>${pct(t.coverage_ratio)}</td><td>${pct(t.target)}</td><td class="${t.meets_target ? 'yes' : 'no'}">${t.meets_target ? '达标' : '未达标'}</td>`;
-      tr.addEventListener('click', () => selectTownship(t.code));
-      tr.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter' || e.key === ' ') {
-          e.preventDefault();
-          selectTownship(t.code);
-        }
-      });
-      return tr;
-    }),
+    ...cov.townships.map((t) =>
+      h(
+        'tr',
+        {
+          tabIndex: 0,
+          dataset: { code: t.code },
+          class: t.code === state.selected && 'selected',
+          onclick: () => selectTownship(t.code),
+          onkeydown: (e) => {
+            if (e.key === 'Enter' || e.key === ' ') {
+              e.preventDefault();
+              selectTownship(t.code);
+            }
+          },
+        },
+        h('td', null, t.name),
+        h('td', null, pct(t.coverage_ratio)),
+        h('td', null, pct(t.target)),
+        h('td', { class: t.meets_target ? 'yes' : 'no' }, t.meets_target ? '达标' : '未达标'),
+      ),
+    ),
   );
 }
 
@@ -319,26 +325,32 @@ function renderDetail() {
   }
   box.hidden = false;
   const unit = state.coverage.population_unit === 'residents_60plus' ? '老年人口' : '人口';
-  box.innerHTML =
-    `<h3>${t.name} <small>${t.code}</small>${t.is_xpcc ? '（兵团）' : ''}</h3><dl>` +
-    `<dt>居民点</dt><dd>${t.settlements}（已覆盖 ${t.settlements_covered}）</dd>` +
-    `<dt>${unit}</dt><dd>${num(t.population)}</dd>` +
-    `<dt>已覆盖${unit}</dt><dd>${num(t.population_covered)}</dd>` +
-    `<dt>覆盖率</dt><dd id="detail-ratio">${pct(t.coverage_ratio)}${state.coverage.what_if ? '（假设）' : ''}</dd>` +
-    `<dt>目标</dt><dd>${pct(t.target)}</dd>` +
-    `<dt>是否达标</dt><dd class="${t.meets_target ? 'yes' : 'no'}">${t.meets_target ? '达标' : '未达标'}</dd>` +
-    `<dt>本乡镇设施</dt><dd>${t.facilities}${t.beds != null ? `，床位 ${t.beds}（需 ${t.beds_required}）` : ''}</dd>` +
-    `<dt>未覆盖</dt><dd>${t.uncovered.length ? t.uncovered.length + ' 个居民点' : '无'}</dd></dl>`;
+  const row = (label, value, attrs = null) => [h('dt', null, label), h('dd', attrs, value)];
+  fill(
+    box,
+    h('h3', null, t.name, ' ', h('small', null, t.code), t.is_xpcc ? '（兵团）' : ''),
+    h(
+      'dl',
+      null,
+      row('居民点', `${t.settlements}（已覆盖 ${t.settlements_covered}）`),
+      row(unit, num(t.population)),
+      row(`已覆盖${unit}`, num(t.population_covered)),
+      row('覆盖率', `${pct(t.coverage_ratio)}${state.coverage.what_if ? '（假设）' : ''}`, { id: 'detail-ratio' }),
+      row('目标', pct(t.target)),
+      row('是否达标', t.meets_target ? '达标' : '未达标', { class: t.meets_target ? 'yes' : 'no' }),
+      row('本乡镇设施', `${t.facilities}${t.beds != null ? `，床位 ${t.beds}（需 ${t.beds_required}）` : ''}`),
+      row('未覆盖', t.uncovered.length ? `${t.uncovered.length} 个居民点` : '无'),
+    ),
+  );
 }
 
 function renderLegend() {
-  $('legend-ramp').replaceChildren(
-    ...RAMP.map(([, colour, label]) => {
-      const li = document.createElement('li');
-      li.innerHTML = `<span class="swatch" style="background:${colour}"></span> 覆盖率 ${label}`;
-      return li;
-    }),
-    Object.assign(document.createElement('li'), { innerHTML: '<span class="swatch" style="background:#c9ced4"></span> 不计入（兵团单位等）' }),
+  // Colours through CSSOM (el.style), which the CSP allows; style="…" it would not.
+  const swatch = (colour) => h('span', { class: 'swatch', style: { background: colour } });
+  fill(
+    $('legend-ramp'),
+    RAMP.map(([, colour, label]) => h('li', null, swatch(colour), ` 覆盖率 ${label}`)),
+    h('li', null, swatch('#c9ced4'), ' 不计入（兵团单位等）'),
   );
 }
 
@@ -346,7 +358,7 @@ function renderLegend() {
 async function propose() {
   const q = coverageQuery();
   q.set('count', $('site-count').value || '3');
-  $('sites').replaceChildren(Object.assign(document.createElement('li'), { textContent: '计算中……' }));
+  fill($('sites'), h('li', null, '计算中……'));
   try {
     const { data } = await api(`/api/v1/coverage/siting?${q}`);
     siteLabels.forEach((m) => m.remove());
@@ -355,22 +367,19 @@ async function propose() {
       features: data.picks.map((p) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [p.lon, p.lat] }, properties: { rank: p.rank, gain: p.gain_population } })),
     });
     siteLabels = data.picks.map((p) => {
-      const el = document.createElement('div');
-      el.className = 'site-label';
-      el.textContent = `#${p.rank} +${num(p.gain_population)}人`;
+      const el = h('div', { class: 'site-label' }, `#${p.rank} +${num(p.gain_population)}人`);
       return new maplibregl.Marker({ element: el, offset: [0, -16] }).setLngLat([p.lon, p.lat]).addTo(map);
     });
-    $('sites').replaceChildren(
-      ...(data.picks.length
-        ? data.picks.map((p) => {
-            const li = document.createElement('li');
-            li.textContent = `${p.township_name || '—'}（${p.lon.toFixed(4)}, ${p.lat.toFixed(4)}）：新增覆盖 ${num(p.gain_population)} 人、${p.gain_settlements} 个居民点，全县覆盖率升至 ${pct(p.county_coverage_ratio_after)}`;
-            return li;
-          })
-        : [Object.assign(document.createElement('li'), { textContent: '已全部覆盖，无需新增。' })]),
+    fill(
+      $('sites'),
+      data.picks.length
+        ? data.picks.map((p) =>
+            h('li', null, `${p.township_name || '—'}（${p.lon.toFixed(4)}, ${p.lat.toFixed(4)}）：新增覆盖 ${num(p.gain_population)} 人、${p.gain_settlements} 个居民点，全县覆盖率升至 ${pct(p.county_coverage_ratio_after)}`),
+          )
+        : h('li', null, '已全部覆盖，无需新增。'),
     );
   } catch (e) {
-    $('sites').replaceChildren(Object.assign(document.createElement('li'), { textContent: `无法选址：${e.message}`, className: 'error' }));
+    fill($('sites'), h('li', { class: 'error' }, `无法选址：${e.message}`));
   }
 }
 
@@ -480,7 +489,7 @@ async function saveFacility(ev) {
     if (state.editing) {
       const f = state.editing;
       if (state.formAt) Object.assign(body, { lon: state.formAt[0], lat: state.formAt[1] });
-      await api(`/api/v1/facilities/${f.id}`, { method: 'PATCH', body, headers: { 'if-match': `"${f.properties.version}"` } });
+      await api(`/api/v1/facilities/${encodeURIComponent(f.id)}`, { method: 'PATCH', body, headers: { 'if-match': `"${f.properties.version}"` } });
     } else {
       Object.assign(body, { kind: $('f-kind').value, lon: state.formAt[0], lat: state.formAt[1] });
       await api('/api/v1/facilities', { method: 'POST', body });
@@ -500,7 +509,7 @@ async function closeFacility() {
     return;
   }
   try {
-    await api(`/api/v1/facilities/${f.id}/close`, { method: 'POST', body: { reason }, headers: { 'if-match': `"${f.properties.version}"` } });
+    await api(`/api/v1/facilities/${encodeURIComponent(f.id)}/close`, { method: 'POST', body: { reason }, headers: { 'if-match': `"${f.properties.version}"` } });
     closeForm();
     await loadCoverage();
   } catch (e) {
@@ -512,11 +521,18 @@ let popup = null;
 function facilityPopup(f, lngLat) {
   if (popup) popup.remove();
   const p = f.properties;
-  const html =
-    `<strong>${p.name}</strong><br>${p.kind_label || KINDS[p.kind] || p.kind} · ${STATUS[p.status] || p.status}<br>` +
-    `${p.township_name || ''}${p.capacity_beds != null ? ` · 床位 ${p.capacity_beds}` : ''}${p.operator ? ` · ${OPERATORS[p.operator] || p.operator}` : ''}` +
-    (p.provenance === 'synthetic' ? '<br><em>示例数据（合成）</em>' : '');
-  popup = new maplibregl.Popup({ closeButton: true }).setLngLat(lngLat).setHTML(html).addTo(map);
+  const content = h(
+    'div',
+    { class: 'facility-popup' },
+    h('strong', null, p.name),
+    h('br'),
+    `${p.kind_label || KINDS[p.kind] || p.kind} · ${STATUS[p.status] || p.status}`,
+    h('br'),
+    `${p.township_name || ''}${p.capacity_beds != null ? ` · 床位 ${p.capacity_beds}` : ''}${p.operator ? ` · ${OPERATORS[p.operator] || p.operator}` : ''}`,
+    p.address && [h('br'), `地址：${p.address}`],
+    p.provenance === 'synthetic' && [h('br'), h('em', null, '示例数据（合成）')],
+  );
+  popup = new maplibregl.Popup({ closeButton: true }).setLngLat(lngLat).setDOMContent(content).addTo(map);
 }
 
 // ---- events -------------------------------------------------------------------------
@@ -671,13 +687,15 @@ function refreshNamesView() {
 
 function nameItem(f, onOpen) {
   const p = f.properties;
-  const li = document.createElement('li');
-  li.tabIndex = 0;
-  li.dataset.id = f.id;
-  li.innerHTML = `<strong>${p.name}</strong> <span class="status-${p.status}">${p.status_label}</span><br><span class="meta">${p.romanization} · ${p.category_label || p.category} · ${p.division_name || ''}</span>`;
-  li.addEventListener('click', () => onOpen(f.id));
-  li.addEventListener('keydown', (e) => { if (e.key === 'Enter') onOpen(f.id); });
-  return li;
+  return h(
+    'li',
+    { tabIndex: 0, dataset: { id: f.id }, onclick: () => onOpen(f.id), onkeydown: (e) => { if (e.key === 'Enter') onOpen(f.id); } },
+    h('strong', null, p.name),
+    ' ',
+    h('span', { class: `status-${p.status}` }, p.status_label),
+    h('br'),
+    h('span', { class: 'meta' }, `${p.romanization} · ${p.category_label || p.category} · ${p.division_name || ''}`),
+  );
 }
 
 async function searchNames() {
@@ -685,21 +703,20 @@ async function searchNames() {
   if (!q) return;
   const { data } = await api(`/api/v1/places?q=${encodeURIComponent(q)}&limit=20`);
   $('name-results').dataset.q = q;
-  $('name-results').replaceChildren(
-    ...(data.features.length ? data.features.map((f) => nameItem(f, openName)) : [Object.assign(document.createElement('li'), { textContent: '未找到。' })]),
-  );
+  fill($('name-results'), data.features.length ? data.features.map((f) => nameItem(f, openName)) : h('li', null, '未找到。'));
 }
 
 async function loadReview() {
   const { data } = await api('/api/v1/places?status=proposed&limit=100');
   $('review-count').textContent = String(data.numberMatched);
-  $('review-list').replaceChildren(...data.features.map((f) => nameItem(f, openName)));
+  fill($('review-list'), data.features.map((f) => nameItem(f, openName)));
 }
 
 const ACTIONS = { load: '导入', create: '申报', update: '修改', approve: '批准', rename: '更名', retire: '废止' };
 
 async function openName(id) {
-  const [{ data: f, headers }, { data: hist }] = await Promise.all([api(`/api/v1/places/${id}`), api(`/api/v1/places/${id}/history`)]);
+  const path = `/api/v1/places/${encodeURIComponent(id)}`;
+  const [{ data: f, headers }, { data: hist }] = await Promise.all([api(path), api(`${path}/history`)]);
   const p = f.properties;
   names.current = { id, feature: f, etag: headers.get('etag') };
   const box = $('name-detail');
@@ -711,25 +728,37 @@ async function openName(id) {
     ['所在政区', p.division_name || p.division_code || '—'],
     ['状态', p.status_label],
     ['含义与来历', p.origin || '—'],
+    ['别名', (p.alternate_names || []).join('、') || '—'],
     ['曾用名', (p.historic_names || []).join('、') || '—'],
     ['批准机关', p.approving_body ? `${p.approving_body} ${p.document_no || ''} ${p.decided_on || ''}` : '—'],
     ['提出人', p.proposed_by || '—'],
     ['数据来源', p.provenance === 'synthetic' ? '示例数据（合成）' : p.provenance === 'real' ? '公开数据' : '登记'],
   ];
-  box.innerHTML =
-    `<h3>${p.name}</h3><dl>${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>` +
-    `<h4>历史版本</h4><ol id="name-history" class="history">${hist.versions
-      .map((v) => `<li>v${v.version} ${ACTIONS[v.action] || v.action} · ${v.actor.replace(/^(user|token|system):/, '')} · ${v.changed_at.slice(0, 19).replace('T', ' ')}${v.data.name !== p.name ? ` · ${v.data.name}` : ''}</li>`)
-      .join('')}</ol><div id="name-actions" class="row"></div><div id="decision" class="row" hidden>` +
-    `<input id="d-body" placeholder="批准机关" value="玛纳斯县人民政府"><input id="d-doc" placeholder="批准文号"><input id="d-reason" placeholder="废止原因（废止时填写）"><button id="d-go" type="button">确认</button></div><p id="name-action-error" class="error" role="alert"></p>`;
+  fill(
+    box,
+    h('h3', null, p.name),
+    h('dl', null, rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
+    h('h4', null, '历史版本'),
+    h(
+      'ol',
+      { id: 'name-history', class: 'history' },
+      hist.versions.map((v) =>
+        h('li', null, `v${v.version} ${ACTIONS[v.action] || v.action} · ${String(v.actor).replace(/^(user|token|system):/, '')} · ${String(v.changed_at).slice(0, 19).replace('T', ' ')}${v.data?.name !== p.name ? ` · ${v.data?.name ?? ''}` : ''}`),
+      ),
+    ),
+    h('div', { id: 'name-actions', class: 'row' }),
+    h(
+      'div',
+      { id: 'decision', class: 'row', hidden: true },
+      h('input', { id: 'd-body', placeholder: '批准机关', value: '玛纳斯县人民政府' }),
+      h('input', { id: 'd-doc', placeholder: '批准文号' }),
+      h('input', { id: 'd-reason', placeholder: '废止原因（废止时填写）' }),
+      h('button', { id: 'd-go', type: 'button' }, '确认'),
+    ),
+    h('p', { id: 'name-action-error', class: 'error', role: 'alert' }),
+  );
   const actions = $('name-actions');
-  const add = (label, fn) => {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.textContent = label;
-    b.addEventListener('click', fn);
-    actions.append(b);
-  };
+  const add = (label, fn) => actions.append(h('button', { type: 'button', onclick: fn }, label));
   if (canEdit() && ['proposed', 'approved'].includes(p.status)) add('编辑', () => openNameForm('edit', f));
   if (canEdit() && p.status === 'approved') add('申报更名', () => openNameForm('rename', f));
   const mine = state.user && p.proposed_by === state.user.username;
@@ -744,7 +773,7 @@ function decide(kind) {
     const body = { approving_body: $('d-body').value, document_no: $('d-doc').value };
     if (kind === 'retire') body.reason = $('d-reason').value;
     try {
-      await api(`/api/v1/places/${names.current.id}/${kind}`, { method: 'POST', body, headers: { 'if-match': names.current.etag } });
+      await api(`/api/v1/places/${encodeURIComponent(names.current.id)}/${kind}`, { method: 'POST', body, headers: { 'if-match': names.current.etag } });
       await openName(names.current.id);
       if (canApprove()) await loadReview();
     } catch (e) {
@@ -795,10 +824,11 @@ async function liveCheck() {
 
 function renderFindings(findings, ok) {
   const box = $('n-findings');
-  box.replaceChildren(
-    ...(findings.length
-      ? findings.map((f) => Object.assign(document.createElement('p'), { className: f.severity, textContent: `${f.severity === 'error' ? '✗ 不符合' : '⚠ 提示'}：${f.message}${f.conflicts.length ? `（冲突：${f.conflicts.join('、')}）` : ''}` }))
-      : [Object.assign(document.createElement('p'), { className: 'ok', textContent: '✓ 符合命名规则' })]),
+  fill(
+    box,
+    findings.length
+      ? findings.map((f) => h('p', { class: f.severity }, `${f.severity === 'error' ? '✗ 不符合' : '⚠ 提示'}：${f.message}${f.conflicts?.length ? `（冲突：${f.conflicts.join('、')}）` : ''}`))
+      : h('p', { class: 'ok' }, '✓ 符合命名规则'),
   );
   $('n-save').disabled = ok === false;
 }
@@ -812,9 +842,9 @@ async function saveName(ev) {
     if (names.mode === 'edit') {
       const p = names.editing.properties;
       if (p.status === 'proposed') Object.assign(body, { name: $('n-name').value.trim(), category: $('n-category').value, division_code: $('n-division').value || undefined });
-      res = await api(`/api/v1/places/${names.editing.id}`, { method: 'PATCH', body, headers: { 'if-match': names.current?.etag || `"${p.version}"` } });
+      res = await api(`/api/v1/places/${encodeURIComponent(names.editing.id)}`, { method: 'PATCH', body, headers: { 'if-match': names.current?.etag || `"${p.version}"` } });
     } else if (names.mode === 'rename') {
-      res = await api(`/api/v1/places/${names.editing.id}/rename`, { method: 'POST', body: { name: $('n-name').value.trim(), origin: body.origin, romanization: body.romanization } });
+      res = await api(`/api/v1/places/${encodeURIComponent(names.editing.id)}/rename`, { method: 'POST', body: { name: $('n-name').value.trim(), origin: body.origin, romanization: body.romanization } });
     } else {
       Object.assign(body, { name: $('n-name').value.trim(), category: $('n-category').value, division_code: $('n-division').value || undefined });
       res = await api('/api/v1/places', { method: 'POST', body });

@@ -1,5 +1,6 @@
 // Drives Debian's Chromium against a running diming: the planner map and
-// facility editing, as a planner and an officer use them. Run by tests/browser.rs:
+// facility editing, as a planner and an officer use them, and that markup typed into
+// facilities and place names is only ever shown as text (stored XSS). Run by tests/browser.rs:
 //   node tests/browser/planner.mjs   (env: DIMING_BASE, DIMING_ARTIFACTS, DIMING_EDITOR, DIMING_VIEWER, DIMING_PASSWORD)
 // Prints one JSON line; exits non-zero on the first failed check.
 import puppeteer from 'puppeteer-core';
@@ -43,7 +44,7 @@ try {
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
 
-  await page.goto(`${base}/`, { waitUntil: 'load' });
+  const mainResponse = await page.goto(`${base}/`, { waitUntil: 'load' });
   await page.evaluate(() => window.diming.ready);
   await page.evaluate(() => { window.__pageId = Math.random(); });
   const pageId = await page.evaluate(() => window.__pageId);
@@ -238,6 +239,153 @@ try {
   check('on a tablet the townships still render', Object.keys(tabletTowns).length === 19, String(Object.keys(tabletTowns).length));
   await shot('12-tablet');
 
+  // ---- Stored script injection: what editors and approvers type is shown as text. ----
+  // The page is strict about it twice over: it builds DOM from data (web/dom.mjs), and
+  // the server's CSP forbids inline script. The checks below look at the DOM, so they
+  // would catch markup taking effect even where the CSP would stop it from running.
+  await page.setViewport({ width: 1366, height: 860 });
+  await page.evaluate(() => window.diming.map.resize());
+  const X = {
+    img: '<img src=x onerror="window.__xss=1">',
+    script: '<script>window.__xss=2</script>',
+    svg: '"><svg onload=window.__xss=3>',
+    js: 'javascript:window.__xss=4',
+    link: '<a href="javascript:window.__xss=5">点我</a>',
+  };
+  const facName = `${X.img}测试敬老院`;
+  const facAddress = `${X.svg}${X.script}`;
+  const placeName = '青松路';
+  const placeOrigin = `${X.img}${X.script}取青松挺拔之意`;
+  const placeHistoric = [X.svg, X.js];
+  const placeAlternate = [X.link];
+  const approvingBody = `${X.img}玛纳斯县人民政府`;
+  const documentNo = `${X.svg}玛政函〔2026〕19号`;
+  const at = [86.37, 44.27];
+  // Nothing injected took effect anywhere in the document (popups and markers included).
+  const noInjection = async (where) => {
+    await new Promise((r) => setTimeout(r, 300)); // let a failed <img> fire its onerror
+    const found = await page.evaluate(() => {
+      const bad = [];
+      if (window.__xss !== undefined) bad.push(`window.__xss=${window.__xss}`);
+      if (document.querySelector('img[src="x"], img[src$="/x"]')) bad.push('img[src=x]');
+      for (const s of document.querySelectorAll('svg')) if (s.closest('.maplibregl-popup, #panel, .maplibregl-marker') || s.hasAttribute('onload')) bad.push('injected svg');
+      for (const s of document.querySelectorAll('script')) if (!s.src.endsWith('/app.mjs')) bad.push(`script ${s.src || s.textContent.slice(0, 40)}`);
+      for (const a of document.querySelectorAll('a[href]')) if (/^\s*javascript:/i.test(a.getAttribute('href'))) bad.push('javascript: link');
+      for (const el of document.querySelectorAll('*')) for (const attr of el.attributes) if (/^on/i.test(attr.name)) bad.push(`${el.localName}[${attr.name}]`);
+      return bad;
+    });
+    check(`${where}: no injected markup took effect`, found.length === 0, found.join(', '));
+  };
+  const showsLiterally = async (selector, strings, where) => {
+    const text = await page.$eval(selector, (e) => e.textContent);
+    const missing = strings.filter((x) => !text.includes(x));
+    check(`${where} shows the markup as text`, missing.length === 0, `missing ${JSON.stringify(missing)} in ${JSON.stringify(text)}`);
+  };
+  const call = (method, url, body, headers = {}) =>
+    page.evaluate(async (method, url, body, headers) => {
+      const res = await fetch(url, {
+        method,
+        credentials: 'same-origin',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': window.diming.state.csrf, ...headers },
+        body: body === null ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, etag: res.headers.get('etag'), body: await res.json().catch(() => null) };
+    }, method, url, body, headers);
+  const openFacilityPopup = async () => {
+    await page.evaluate(() => document.getElementById('tab-planner').click());
+    await page.evaluate((c) => window.diming.map.jumpTo({ center: c, zoom: 13 }), at);
+    await idle();
+    await clickAt(...at);
+    await page.waitForFunction(() => !!document.querySelector('.maplibregl-popup-content strong'));
+  };
+  const openRecord = async (listSelector) => {
+    await page.evaluate((sel, name) => [...document.querySelectorAll(`${sel} li`)].find((li) => li.querySelector('strong')?.textContent === name).click(), listSelector, placeName);
+    await page.waitForFunction((name) => document.querySelector('#name-detail h3')?.textContent === name && document.querySelectorAll('#name-history li').length > 0, {}, placeName);
+  };
+  const searchName = async () => {
+    await page.evaluate(() => document.getElementById('tab-names').click());
+    await page.$eval('#name-q', (e) => { e.value = ''; });
+    await page.type('#name-q', placeName);
+    await page.click('#name-search');
+    await page.waitForFunction((name) => document.getElementById('name-results').dataset.q === name && [...document.querySelectorAll('#name-results li strong')].some((s) => s.textContent === name), {}, placeName);
+  };
+
+  await page.click('#logout');
+  await page.waitForFunction(() => !window.diming.state.user);
+  await login(process.env.DIMING_EDITOR);
+  const fac = await call('POST', '/api/v1/facilities', {
+    name: facName, kind: 'care_home', lon: at[0], lat: at[1], capacity_beds: 20, operator: 'private', address: facAddress,
+    attributes: { note: X.link, website: X.js },
+  });
+  check('an editor registers a facility whose name and address hold markup', fac.status === 201 || fac.status === 200, JSON.stringify(fac));
+  const check0 = await call('POST', '/api/v1/places/check', { name: placeName, category: 'street', division_code: '652324100' });
+  const place = await call('POST', '/api/v1/places', {
+    name: placeName, category: 'street', division_code: '652324100',
+    origin: placeOrigin, historic_names: placeHistoric, alternate_names: placeAlternate,
+  });
+  check('an editor proposes a name whose origin, historic and alternate names hold markup', place.status === 201 || place.status === 200, JSON.stringify({ check: check0.body, place }));
+  await page.evaluate(() => window.diming.loadCoverage());
+  await idle();
+
+  // As the editor: the facility popup and the edit form on the map, the township detail and table.
+  await openFacilityPopup();
+  await showsLiterally('.maplibregl-popup-content', [facName, facAddress], "the facility popup (editor)");
+  await page.waitForFunction(() => document.getElementById('form-title').textContent.startsWith('编辑'));
+  await showsLiterally('#form-title', [facName], 'the facility form title');
+  check('the facility form keeps the name as its value', (await page.$eval('#f-name', (e) => e.value)) === facName && (await page.$eval('#f-address', (e) => e.value)) === facAddress);
+  await noInjection('the facility popup and form (editor)');
+  await shot('13-xss-facility-popup');
+  await page.keyboard.press('Escape');
+  const town = await page.evaluate((name) => window.diming.state.facilities.features.find((f) => f.properties.name === name)?.properties.township_code, facName);
+  check('the facility is drawn with its markup name kept as data', !!town, String(town));
+  await page.evaluate((code) => document.querySelector(`#townships tbody tr[data-code="${code}"]`).click(), town);
+  await page.waitForFunction(() => !document.getElementById('township-detail').hidden);
+  await noInjection('the township detail and table (editor)');
+
+  // The name search list and the record with its history.
+  await searchName();
+  await noInjection('the name search list (editor)');
+  await openRecord('#name-results');
+  await showsLiterally('#name-detail', [placeOrigin, ...placeHistoric, ...placeAlternate], 'the name record (editor)');
+  await noInjection('the name record and history (editor)');
+  await shot('14-xss-name-record');
+
+  // As the approver: the review queue, the record, the approval form, the map.
+  await page.click('#logout');
+  await page.waitForFunction(() => !window.diming.state.user);
+  await login(process.env.DIMING_APPROVER);
+  await page.evaluate(() => document.getElementById('tab-names').click());
+  await page.waitForFunction((name) => !document.getElementById('review').hidden && [...document.querySelectorAll('#review-list li strong')].some((s) => s.textContent === name), {}, placeName);
+  await noInjection('the review queue (approver)');
+  await openRecord('#review-list');
+  await showsLiterally('#name-detail', [placeOrigin, ...placeHistoric, ...placeAlternate], 'the name record (approver)');
+  await noInjection('the name record (approver)');
+  await page.waitForFunction(() => [...document.querySelectorAll('#name-actions button')].some((b) => b.innerText === '批准'));
+  await page.evaluate((body, doc) => {
+    [...document.querySelectorAll('#name-actions button')].find((b) => b.innerText === '批准').click();
+    document.getElementById('d-body').value = body;
+    document.getElementById('d-doc').value = doc;
+    document.getElementById('d-go').click();
+  }, approvingBody, documentNo);
+  await page.waitForFunction(() => document.getElementById('name-detail').innerText.includes('已批准'));
+  await showsLiterally('#name-detail', [approvingBody, documentNo, placeOrigin], 'the approved record (approver)');
+  await noInjection('the approved record (approver)');
+  await shot('15-xss-approved');
+  await openFacilityPopup();
+  await showsLiterally('.maplibregl-popup-content', [facName, facAddress], 'the facility popup (approver)');
+  await noInjection('the facility popup (approver)');
+
+  // And what the approver typed, as the editor sees it.
+  await page.click('#logout');
+  await page.waitForFunction(() => !window.diming.state.user);
+  await login(process.env.DIMING_EDITOR);
+  await searchName();
+  await openRecord('#name-results');
+  await showsLiterally('#name-detail', [approvingBody, documentNo], "the approver's fields in the record (editor)");
+  await noInjection('the approved record (editor)');
+
+  const csp = mainResponse.headers()['content-security-policy'] || '';
+  check('the page carries a strict Content-Security-Policy', /script-src 'self'/.test(csp) && /object-src 'none'/.test(csp) && !/unsafe-inline|unsafe-eval/.test(csp), csp || '(no content-security-policy header)');
   check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));
   console.log(JSON.stringify({ ok: true, checks }));
 } catch (e) {
