@@ -1,6 +1,6 @@
 //! `diming` — the command line: parse, configure, build the app, run.
 
-#![cfg_attr(not(test), warn(clippy::string_slice))]
+#![cfg_attr(not(test), warn(clippy::string_slice, clippy::indexing_slicing))]
 mod cli;
 
 use anyhow::Context;

@@ -156,7 +156,12 @@ pub async fn gaps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
         .filter(|r| !r.covered)
         .map(|r| {
             // The settlement's own feature, plus what the gap is.
-            let mut f: Value = serde_json::from_str(&snap.settlements()[r.idx].feature_json).unwrap_or(Value::Null);
+            // `cov` was computed over `snap` (the cache is keyed by its generation).
+            let mut f: Value = snap
+                .settlements()
+                .get(r.idx)
+                .and_then(|s| serde_json::from_str(&s.feature_json).ok())
+                .unwrap_or(Value::Null);
             if let Some(Value::Object(p)) = f.get_mut("properties") {
                 p.insert("nearest_facility_id".into(), json!(r.nearest_facility_id));
                 p.insert(

@@ -97,8 +97,8 @@ fn wgs84_query(pairs: &[(String, String)]) -> String {
             ("lat", Some((_, y))) => y.to_string(),
             ("bbox", _) => {
                 let n: Vec<f64> = v.split(',').filter_map(|s| s.trim().parse().ok()).collect();
-                if n.len() == 4 {
-                    let (a, b) = (gcj02::to_wgs84(n[0], n[1]), gcj02::to_wgs84(n[2], n[3]));
+                if let &[x1, y1, x2, y2] = n.as_slice() {
+                    let (a, b) = (gcj02::to_wgs84(x1, y1), gcj02::to_wgs84(x2, y2));
                     format!("{},{},{},{}", a.0, a.1, b.0, b.1)
                 } else {
                     v.clone() // malformed: the handler names it

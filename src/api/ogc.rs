@@ -424,9 +424,9 @@ fn with_crs(mut res: Response, crs: Crs) -> Response {
 fn bbox_area(p: &mut Params, bbox_crs: Crs) -> Option<Polygon<f64>> {
     let raw = p.raw("bbox")?;
     let nums: Vec<f64> = raw.split(',').filter_map(|s| s.trim().parse::<f64>().ok()).collect();
-    let nums = match nums.len() {
-        4 if raw.split(',').count() == 4 => [nums[0], nums[1], nums[2], nums[3]],
-        6 if raw.split(',').count() == 6 => [nums[0], nums[1], nums[3], nums[4]],
+    let nums = match (nums.as_slice(), raw.split(',').count()) {
+        (&[a1, a2, b1, b2], 4) => [a1, a2, b1, b2],
+        (&[a1, a2, _, b1, b2, _], 6) => [a1, a2, b1, b2],
         _ => {
             p.fail("bbox", "须为四个（或六个）数 (four or six numbers: lower-left and upper-right corners)");
             return None;
@@ -464,13 +464,15 @@ fn bbox_area(p: &mut Params, bbox_crs: Crs) -> Option<Polygon<f64>> {
     const STEPS: usize = 16;
     let mut ring = Vec::with_capacity(4 * STEPS + 1);
     let corners = [(min.0, min.1), (max.0, min.1), (max.0, max.1), (min.0, max.1), (min.0, min.1)];
-    for w in corners.windows(2) {
+    for (from, to) in corners.iter().zip(corners.iter().skip(1)) {
         for i in 0..STEPS {
             let t = i as f64 / STEPS as f64;
-            ring.push((w[0].0 + (w[1].0 - w[0].0) * t, w[0].1 + (w[1].1 - w[0].1) * t));
+            ring.push((from.0 + (to.0 - from.0) * t, from.1 + (to.1 - from.1) * t));
         }
     }
-    ring.push(ring[0]);
+    if let Some(&first) = ring.first() {
+        ring.push(first); // closed: the first position again
+    }
     match Transformer::with(bbox_crs, Crs::Crs84, |t| ring.iter().map(|&q| t.convert(q)).collect::<Result<Vec<_>, _>>())
     {
         Ok(Ok(pts)) => Some(Polygon::new(LineString::from(pts), vec![])),
@@ -484,7 +486,7 @@ fn bbox_area(p: &mut Params, bbox_crs: Crs) -> Option<Polygon<f64>> {
 /// Values of the queryables, checked where they have a closed set of values.
 fn property_filters(p: &mut Params, c: Collection) -> [Option<String>; 3] {
     let mut out: [Option<String>; 3] = [None, None, None];
-    for (i, name) in c.filters().iter().enumerate() {
+    for (slot, name) in out.iter_mut().zip(c.filters()) {
         let Some(v) = p.raw(name) else { continue };
         let valid = match (c, *name) {
             (Collection::Divisions, "level") => matches!(v.as_str(), "county" | "township"),
@@ -494,7 +496,7 @@ fn property_filters(p: &mut Params, c: Collection) -> [Option<String>; 3] {
             _ => true,
         };
         if valid {
-            out[i] = Some(v);
+            *slot = Some(v);
         } else {
             p.fail(name, format!("'{v}' 不是 {name} 的有效取值 (not a valid value)"));
         }
@@ -577,7 +579,7 @@ async fn items(
     let returned = range.len();
     let mut body = String::with_capacity(returned * 600 + 1000);
     body.push_str(r#"{"type":"FeatureCollection","features":["#);
-    for (i, cand) in matched[range].iter().enumerate() {
+    for (i, cand) in matched.get(range).unwrap_or_default().iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
@@ -602,7 +604,7 @@ async fn items(
         "links": links,
     })
     .to_string();
-    body.push_str(&tail[1..]);
+    body.push_str(tail.get(1..).unwrap_or_default());
     let mut res = (StatusCode::OK, body).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GEO_JSON));
     Ok(with_crs(res, crs))

@@ -17,7 +17,9 @@ const LIST_MAX: usize = 10_000;
 fn paged(path: &str, query: &str, features: Vec<String>, limit: usize, offset: usize) -> Collection {
     let total = features.len();
     let (range, next, prev) = page(path, query, total, limit, offset);
-    Collection { features: features[range].to_vec(), number_matched: Some(total), next, prev }
+    // `page` keeps the range within 0..total.
+    let features = features.into_iter().skip(range.start).take(range.len()).collect();
+    Collection { features, number_matched: Some(total), next, prev }
 }
 
 /// `GET /api/v1/divisions?level=&parent=&limit=&offset=`

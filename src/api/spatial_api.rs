@@ -104,7 +104,7 @@ pub async fn within(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
     };
     let snap = state.snapshot_guard();
     let hits = snap.within([at.lon(), at.lat()], kind, radius, statuses);
-    Ok(with_distance(&snap, &hits[..hits.len().min(limit)], Some(hits.len())))
+    Ok(with_distance(&snap, hits.get(..limit).unwrap_or(&hits), Some(hits.len())))
 }
 
 #[derive(Serialize)]

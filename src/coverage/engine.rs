@@ -2,9 +2,10 @@
 //! facility set, then totals per township and for the county.
 
 use super::rules::{Per, Rule, RuleKind, Scope};
+use crate::domain::Settlement;
 use crate::spatial::{PointIndex, Snapshot, StatusSet};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What a coverage question counts beyond its rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -129,12 +130,13 @@ pub fn demand(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions) -> Vec<usize
 /// (`supplies(snap, rule, opts)`, or a what-if variant of it).
 pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: Vec<Supply>) -> Coverage {
     let index = PointIndex::new(supplies.len(), supplies.iter().enumerate().map(|(i, s)| (i as u32, s.point, 1)));
-    let demand = demand(snap, rule, opts);
     let settlements = snap.settlements();
+    // Each demand settlement with its index into `Snapshot::settlements()`.
+    let demand: Vec<(usize, &Settlement)> =
+        demand(snap, rule, opts).into_iter().filter_map(|i| Some((i, &settlements.get(i)?.settlement))).collect();
 
     // The nearest facility of every demand settlement, exact geodesic; in parallel.
-    let nearest: Vec<Option<(u32, f64)>> = parallel_map(&demand, |&i| {
-        let s = &settlements[i].settlement;
+    let nearest: Vec<Option<(u32, f64)>> = parallel_map(&demand, |&(_, s)| {
         index
             .nearest([s.location.lon(), s.location.lat()], 1, None, StatusSet::ANY)
             .first()
@@ -149,8 +151,7 @@ pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: V
     let mut results: Vec<SettlementResult> = demand
         .iter()
         .zip(&nearest)
-        .map(|(&i, n)| {
-            let s = &settlements[i].settlement;
+        .map(|(&(i, s), n)| {
             let covered = match rule.rule {
                 RuleKind::Distance { radius_m } => n.is_some_and(|(_, d)| d <= radius_m),
                 RuleKind::Presence { scope: Scope::Township } => {
@@ -162,24 +163,20 @@ pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: V
             SettlementResult {
                 idx: i,
                 covered,
-                nearest_facility_id: n.map(|(j, _)| supplies[j as usize].id.clone()),
+                nearest_facility_id: n.and_then(|(j, _)| supplies.get(j as usize)).map(|f| f.id.clone()),
                 nearest_distance_m: n.map(|(_, d)| d),
             }
         })
         .collect();
 
-    // Per township, in code order.
-    let mut by_township: Vec<(String, Vec<usize>)> = Vec::new();
-    let mut pos: HashMap<&str, usize> = HashMap::new();
-    for (r, res) in results.iter().enumerate() {
-        let t = settlements[res.idx].settlement.township_code.as_str();
-        let p = *pos.entry(t).or_insert_with(|| {
-            by_township.push((t.to_string(), Vec::new()));
-            by_township.len() - 1
-        });
-        by_township[p].1.push(r);
+    let synthetic_data = demand.iter().any(|(_, s)| s.provenance.as_str() == "synthetic")
+        || supplies.iter().any(|s| snap.facility(&s.id).is_some_and(|f| f.facility.provenance.as_str() == "synthetic"));
+
+    // Per township, in code order: each result with its settlement.
+    let mut by_township: BTreeMap<&str, Vec<(&mut SettlementResult, &Settlement)>> = BTreeMap::new();
+    for (res, &(_, s)) in results.iter_mut().zip(&demand) {
+        by_township.entry(s.township_code.as_str()).or_default().push((res, s));
     }
-    by_township.sort_by(|a, b| a.0.cmp(&b.0));
     let facilities_in: HashMap<&str, (usize, u64)> = supplies.iter().fold(HashMap::new(), |mut m, s| {
         let e = m.entry(s.township_code.as_str()).or_insert((0, 0));
         e.0 += 1;
@@ -188,8 +185,7 @@ pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: V
     });
 
     let elderly = matches!(rule.rule, RuleKind::Capacity { per: Per::Elderly, .. });
-    let weight = |idx: usize| -> Option<u64> {
-        let s = &settlements[idx].settlement;
+    let weight = |s: &Settlement| -> Option<u64> {
         if elderly {
             s.population_60plus
         } else {
@@ -197,9 +193,9 @@ pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: V
         }
     };
     let mut townships = Vec::with_capacity(by_township.len());
-    for (code, rows) in &by_township {
-        let population: u64 = rows.iter().filter_map(|&r| weight(results[r].idx)).sum();
-        let (n_fac, beds) = facilities_in.get(code.as_str()).copied().unwrap_or((0, 0));
+    for (&code, rows) in &mut by_township {
+        let population: u64 = rows.iter().filter_map(|(_, s)| weight(s)).sum();
+        let (n_fac, beds) = facilities_in.get(code).copied().unwrap_or((0, 0));
         let (mut beds_out, mut beds_required) = (None, None);
         let population_covered: u64;
         if let RuleKind::Capacity { beds_per_1000, .. } = rule.rule {
@@ -207,22 +203,21 @@ pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: V
             let served = ((beds as f64) * 1000.0 / beds_per_1000).floor() as u64;
             population_covered = served.min(population);
             let meets = population_covered as f64 >= rule.target * population as f64 - 1e-9;
-            for &r in rows {
-                results[r].covered = meets;
+            for (res, _) in rows.iter_mut() {
+                res.covered = meets;
             }
             beds_out = Some(beds);
             beds_required = Some((required * 10.0).round() / 10.0);
         } else {
-            population_covered =
-                rows.iter().filter(|&&r| results[r].covered).filter_map(|&r| weight(results[r].idx)).sum();
+            population_covered = rows.iter().filter(|(res, _)| res.covered).filter_map(|(_, s)| weight(s)).sum();
         }
-        let settlements_covered = rows.iter().filter(|&&r| results[r].covered).count();
+        let settlements_covered = rows.iter().filter(|(res, _)| res.covered).count();
         let coverage_ratio = ratio(population_covered, population, settlements_covered, rows.len());
         let division = snap.division(code);
         townships.push(TownshipCoverage {
             name: division.map(|d| d.division.name.clone()).unwrap_or_default(),
             is_xpcc: division.is_some_and(|d| d.division.is_xpcc),
-            code: code.clone(),
+            code: code.to_string(),
             settlements: rows.len(),
             settlements_covered,
             population,
@@ -233,11 +228,7 @@ pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: V
             facilities: n_fac,
             beds: beds_out,
             beds_required,
-            uncovered: rows
-                .iter()
-                .filter(|&&r| !results[r].covered)
-                .map(|&r| settlements[results[r].idx].settlement.code.to_string())
-                .collect(),
+            uncovered: rows.iter().filter(|(res, _)| !res.covered).map(|(_, s)| s.code.to_string()).collect(),
         });
     }
     let population: u64 = townships.iter().map(|t| t.population).sum();
@@ -253,8 +244,7 @@ pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: V
         townships: townships.len(),
         townships_meeting_target: townships.iter().filter(|t| t.meets_target).count(),
     };
-    let synthetic_data = demand.iter().any(|&i| settlements[i].settlement.provenance.as_str() == "synthetic")
-        || supplies.iter().any(|s| snap.facility(&s.id).is_some_and(|f| f.facility.provenance.as_str() == "synthetic"));
+    drop(by_township);
     results.sort_by_key(|r| r.idx);
     Coverage {
         kind: rule.kind.as_str(),
@@ -277,9 +267,9 @@ pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: V
 /// Which village-level units have a facility: the one a facility says it serves,
 /// else the settlement nearest to it within its own township.
 fn village_assignment(snap: &Snapshot, supplies: &[Supply]) -> HashSet<String> {
-    let mut by_township: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_township: HashMap<&str, Vec<(usize, &Settlement)>> = HashMap::new();
     for (i, s) in snap.settlements().iter().enumerate() {
-        by_township.entry(s.settlement.township_code.as_str()).or_default().push(i);
+        by_township.entry(s.settlement.township_code.as_str()).or_default().push((i, &s.settlement));
     }
     let mut out = HashSet::new();
     for s in supplies {
@@ -289,14 +279,13 @@ fn village_assignment(snap: &Snapshot, supplies: &[Supply]) -> HashSet<String> {
         }
         let nearest = by_township.get(s.township_code.as_str()).and_then(|v| {
             v.iter()
-                .map(|&i| {
-                    let st = &snap.settlements()[i].settlement;
-                    (crate::spatial::geodesic::distance_m(s.point, [st.location.lon(), st.location.lat()]), i)
+                .map(|&(i, st)| {
+                    (crate::spatial::geodesic::distance_m(s.point, [st.location.lon(), st.location.lat()]), i, st)
                 })
                 .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
         });
-        if let Some((_, i)) = nearest {
-            out.insert(snap.settlements()[i].settlement.code.to_string());
+        if let Some((_, _, st)) = nearest {
+            out.insert(st.code.to_string());
         }
     }
     out

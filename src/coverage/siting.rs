@@ -71,13 +71,13 @@ pub fn site(
         .results
         .iter()
         .filter(|r| !r.covered)
-        .map(|r| {
-            let s = &settlements[r.idx].settlement;
-            Uncovered {
+        .filter_map(|r| {
+            let s = &settlements.get(r.idx)?.settlement;
+            Some(Uncovered {
                 point: [s.location.lon(), s.location.lat()],
                 weight: s.population.unwrap_or(1),
                 code: s.code.to_string(),
-            }
+            })
         })
         .collect();
     let total = cov.county.population.max(1) as f64;
@@ -99,42 +99,37 @@ pub fn site(
         RuleKind::Capacity { .. } => return Err(SitingError::CapacityRule(cov.rule.id.clone())),
         RuleKind::Presence { scope } => {
             // Group the uncovered by the division that lacks a facility.
-            let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-            let mut pos: HashMap<String, usize> = HashMap::new();
+            // Members in `uncovered` order, each with its position there (the tie-break).
+            let mut by_key: HashMap<String, Vec<(usize, &Uncovered)>> = HashMap::new();
             for (i, u) in uncovered.iter().enumerate() {
                 let key = match scope {
                     Scope::Village => u.code.clone(),
-                    Scope::Township => u.code[..9].to_string(),
+                    Scope::Township => u.code.get(..9).unwrap_or(&u.code).to_string(),
                 };
-                let p = *pos.entry(key.clone()).or_insert_with(|| {
-                    groups.push((key, Vec::new()));
-                    groups.len() - 1
-                });
-                groups[p].1.push(i);
+                by_key.entry(key).or_default().push((i, u));
             }
+            let mut groups: Vec<(String, Vec<(usize, &Uncovered)>)> = by_key.into_iter().collect();
             answer.candidates_considered = groups.len();
-            let gain = |g: &[usize]| g.iter().map(|&i| uncovered[i].weight).sum::<u64>();
+            let gain = |g: &[(usize, &Uncovered)]| g.iter().map(|(_, u)| u.weight).sum::<u64>();
             groups.sort_by(|a, b| gain(&b.1).cmp(&gain(&a.1)).then(a.0.cmp(&b.0)));
             for (rank, (_, members)) in groups.iter().take(count).enumerate() {
-                // Site at the group's most populous settlement.
-                let best = members
-                    .iter()
-                    .copied()
-                    .max_by(|&a, &b| uncovered[a].weight.cmp(&uncovered[b].weight).then(b.cmp(&a)));
-                let Some(best) = best else { continue };
+                // Site at the group's most populous settlement (the earlier of equals).
+                let best =
+                    members.iter().copied().max_by(|&(a, ua), &(b, ub)| ua.weight.cmp(&ub.weight).then(b.cmp(&a)));
+                let Some((_, best)) = best else { continue };
                 let g = gain(members);
                 covered_pop += g;
-                let t = township_of(uncovered[best].point);
+                let t = township_of(best.point);
                 answer.picks.push(SitingPick {
                     rank: rank + 1,
-                    lon: uncovered[best].point[0],
-                    lat: uncovered[best].point[1],
+                    lon: best.point[0],
+                    lat: best.point[1],
                     township_name: t.as_ref().map(|t| t.1.clone()),
                     township_code: t.map(|t| t.0),
-                    candidate: format!("settlement:{}", uncovered[best].code),
+                    candidate: format!("settlement:{}", best.code),
                     gain_population: g,
                     gain_settlements: members.len(),
-                    covers: members.iter().map(|&i| uncovered[i].code.clone()).collect(),
+                    covers: members.iter().map(|(_, u)| u.code.clone()).collect(),
                     county_coverage_ratio_after: covered_pop as f64 / total,
                 });
             }
@@ -146,9 +141,9 @@ pub fn site(
             let mut candidates: Vec<([f64; 2], String)> = cov
                 .results
                 .iter()
-                .map(|r| {
-                    let s = &settlements[r.idx].settlement;
-                    ([s.location.lon(), s.location.lat()], format!("settlement:{}", s.code))
+                .filter_map(|r| {
+                    let s = &settlements.get(r.idx)?.settlement;
+                    Some(([s.location.lon(), s.location.lat()], format!("settlement:{}", s.code)))
                 })
                 .collect();
             if uncovered.len() <= GRID_MAX_UNCOVERED {
@@ -163,9 +158,12 @@ pub fn site(
                 u_index.within(*p, radius_m, StatusSet::ANY).into_iter().map(|h| h.idx).collect()
             });
             answer.candidates_considered = covers.iter().filter(|c| !c.is_empty()).count();
+            // `covers` holds positions in `uncovered` (the points of `u_index`);
+            // `done[u]`: uncovered settlement `u` is covered by an earlier pick.
             let mut done = vec![false; uncovered.len()];
+            let open = |done: &[bool], u: u32| done.get(u as usize) == Some(&false);
             let gain_of = |c: &[u32], done: &[bool]| -> u64 {
-                c.iter().filter(|&&u| !done[u as usize]).map(|&u| uncovered[u as usize].weight).sum()
+                c.iter().filter(|&&u| open(done, u)).filter_map(|&u| uncovered.get(u as usize)).map(|u| u.weight).sum()
             };
             // Max-heap on (gain, earlier candidate first).
             let mut heap: BinaryHeap<(u64, std::cmp::Reverse<usize>)> = covers
@@ -179,7 +177,9 @@ pub fn site(
                 let Some((g, std::cmp::Reverse(i))) = heap.pop() else {
                     break;
                 };
-                let fresh = gain_of(&covers[i], &done);
+                // `covers` was computed from `candidates`, one per candidate.
+                let (Some(cover), Some((p, label))) = (covers.get(i), candidates.get(i)) else { continue };
+                let fresh = gain_of(cover, &done);
                 if fresh != g {
                     if fresh > 0 {
                         heap.push((fresh, std::cmp::Reverse(i)));
@@ -189,12 +189,13 @@ pub fn site(
                 if g == 0 || !taken.insert(i) {
                     break;
                 }
-                let newly: Vec<u32> = covers[i].iter().copied().filter(|&u| !done[u as usize]).collect();
+                let newly: Vec<u32> = cover.iter().copied().filter(|&u| open(&done, u)).collect();
                 for &u in &newly {
-                    done[u as usize] = true;
+                    if let Some(d) = done.get_mut(u as usize) {
+                        *d = true;
+                    }
                 }
                 covered_pop += g;
-                let (p, label) = &candidates[i];
                 let t = township_of(*p);
                 answer.picks.push(SitingPick {
                     rank: answer.picks.len() + 1,
@@ -205,7 +206,7 @@ pub fn site(
                     candidate: label.clone(),
                     gain_population: g,
                     gain_settlements: newly.len(),
-                    covers: newly.iter().map(|&u| uncovered[u as usize].code.clone()).collect(),
+                    covers: newly.iter().filter_map(|&u| uncovered.get(u as usize)).map(|u| u.code.clone()).collect(),
                     county_coverage_ratio_after: covered_pop as f64 / total,
                 });
             }

@@ -23,8 +23,8 @@ impl DivisionCode {
     /// The code of the unit this one lies in (a village's township, a township's county).
     pub fn parent(&self) -> Option<DivisionCode> {
         match self.0.len() {
-            12 => Some(DivisionCode(self.0[..9].to_string())),
-            9 => Some(DivisionCode(self.0[..6].to_string())),
+            12 => self.0.get(..9).map(|p| DivisionCode(p.to_string())),
+            9 => self.0.get(..6).map(|p| DivisionCode(p.to_string())),
             _ => None,
         }
     }

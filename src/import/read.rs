@@ -77,7 +77,8 @@ pub struct Read {
 /// superset of GBK and GB2312), which must decode without a single error.
 pub fn decode(bytes: &[u8]) -> Result<(String, &'static str), RowError> {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);
+        // `bom` is the length of the BOM `bytes` starts with.
+        let (text, had_errors) = enc.decode_without_bom_handling(bytes.get(bom..).unwrap_or_default());
         if had_errors {
             return Err(RowError::new(
                 0,

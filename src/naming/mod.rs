@@ -71,19 +71,19 @@ pub fn split_generic(name: &str) -> (&str, Option<&str>) {
 pub fn syllables(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::with_capacity(chars.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if let Some((phrase, readings)) = POLYPHONES.iter().find(|(p, _)| chars[i..].starts_with(p)) {
+    let mut rest: &[char] = &chars;
+    while let Some((&c, after_c)) = rest.split_first() {
+        if let Some((phrase, readings)) = POLYPHONES.iter().find(|(p, _)| rest.starts_with(p)) {
             out.extend(readings.iter().cloned());
-            i += phrase.len();
+            // `rest` starts with the (non-empty) phrase, so this always advances.
+            rest = rest.get(phrase.len()..).unwrap_or_default();
             continue;
         }
-        let c = chars[i];
         match c.to_pinyin() {
             Some(p) => out.push(p.plain().to_string()),
             None => out.push(c.to_string()),
         }
-        i += 1;
+        rest = after_c;
     }
     out
 }

@@ -34,15 +34,15 @@ impl PlaceRegistry {
     }
 
     pub fn get(&self, id: &str) -> Option<&Place> {
-        self.by_id.get(id).map(|&i| &self.places[i])
+        self.by_id.get(id).and_then(|&i| self.places.get(i))
     }
 
     /// Matches of `q` that pass `keep`, best first (see `naming::search`).
     pub fn search(&self, q: &str, limit: usize, keep: impl Fn(&Place) -> bool) -> Vec<(&Place, MatchKind)> {
         self.index
-            .search(q, limit, |i| keep(&self.places[i as usize]))
+            .search(q, limit, |i| self.places.get(i as usize).is_some_and(&keep))
             .into_iter()
-            .map(|(i, k)| (&self.places[i as usize], k))
+            .filter_map(|(i, k)| Some((self.places.get(i as usize)?, k)))
             .collect()
     }
 }

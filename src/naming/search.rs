@@ -83,33 +83,39 @@ impl SearchIndex {
             for &c in &chars {
                 push_unique(ix.uni.entry(c).or_default(), i);
             }
-            for w in chars.windows(2) {
-                push_unique(ix.bi.entry((w[0], w[1])).or_default(), i);
+            for (&a, &b) in chars.iter().zip(chars.iter().skip(1)) {
+                push_unique(ix.bi.entry((a, b)).or_default(), i);
             }
             for s in [&pinyin, &initials] {
-                for w in s.as_bytes().windows(3) {
-                    push_unique(ix.tri.entry([w[0], w[1], w[2]]).or_default(), i);
+                for t in trigrams(s.as_bytes()) {
+                    push_unique(ix.tri.entry(t).or_default(), i);
                 }
-                for n in 1..=2.min(s.len()) {
-                    push_unique(ix.pre.entry(s.as_bytes()[..n].to_vec()).or_default(), i);
+                for p in (1..=2).filter_map(|n| s.as_bytes().get(..n)) {
+                    push_unique(ix.pre.entry(p.to_vec()).or_default(), i);
                 }
             }
             ix.entries.push(Entry { name: chars, pinyin, initials, rank });
         }
-        let mut by_pinyin: Vec<u32> = (0..ix.entries.len() as u32).collect();
-        by_pinyin.sort_by(|&a, &b| ix.entries[a as usize].pinyin.cmp(&ix.entries[b as usize].pinyin));
-        let mut by_initials: Vec<u32> = (0..ix.entries.len() as u32).collect();
-        by_initials.sort_by(|&a, &b| ix.entries[a as usize].initials.cmp(&ix.entries[b as usize].initials));
-        ix.by_pinyin = by_pinyin;
-        ix.by_initials = by_initials;
+        ix.by_pinyin = sorted_by(&ix.entries, |e| e.pinyin.as_str());
+        ix.by_initials = sorted_by(&ix.entries, |e| e.initials.as_str());
         ix
+    }
+
+    /// The entry at an index read from this index's own postings or sorted lists.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "postings and sorted lists hold only indices of `entries`, pushed by `build` as each entry was added"
+    )]
+    #[inline]
+    fn entry(&self, i: u32) -> &Entry {
+        &self.entries[i as usize]
     }
 
     /// Entries whose pinyin (or initials) starts with `prefix`, at most `cap`.
     fn prefix_range(&self, prefix: &str, initials: bool, cap: usize) -> &[u32] {
         let sorted = if initials { &self.by_initials } else { &self.by_pinyin };
         let key = |i: u32| {
-            let e = &self.entries[i as usize];
+            let e = self.entry(i);
             if initials {
                 e.initials.as_str()
             } else {
@@ -117,8 +123,9 @@ impl SearchIndex {
             }
         };
         let lo = sorted.partition_point(|&i| key(i) < prefix);
-        let hi = lo + sorted[lo..].partition_point(|&i| key(i).starts_with(prefix));
-        &sorted[lo..hi.min(lo + cap)]
+        let from_lo = sorted.get(lo..).unwrap_or_default();
+        let n = from_lo.partition_point(|&i| key(i).starts_with(prefix));
+        from_lo.get(..n.min(cap)).unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -136,13 +143,13 @@ impl SearchIndex {
         if q.chars().any(is_han) {
             let qc: Vec<char> = q.chars().filter(|c| !c.is_whitespace()).collect();
             let lists: Vec<Option<&Vec<u32>>> = if qc.len() >= 2 {
-                qc.windows(2).map(|w| self.bi.get(&(w[0], w[1]))).collect()
+                qc.iter().zip(qc.iter().skip(1)).map(|(&a, &b)| self.bi.get(&(a, b))).collect()
             } else {
                 vec![qc.first().and_then(|c| self.uni.get(c))]
             };
             let candidates = rarest_intersection(&lists);
             for &i in &candidates {
-                let e = &self.entries[i as usize];
+                let e = self.entry(i);
                 if let Some(kind) = classify_chars(&e.name, &qc) {
                     if keep(i) {
                         hits.push((kind, e.rank, e.name.len(), i));
@@ -158,13 +165,13 @@ impl SearchIndex {
                 return Vec::new();
             }
             let lists: Vec<Option<&Vec<u32>>> = if ql.len() >= 3 {
-                ql.as_bytes().windows(3).map(|w| self.tri.get(&[w[0], w[1], w[2]])).collect()
+                trigrams(ql.as_bytes()).map(|t| self.tri.get(&t)).collect()
             } else {
                 vec![self.pre.get(ql.as_bytes())]
             };
             let candidates = rarest_intersection(&lists);
             for &i in &candidates {
-                let e = &self.entries[i as usize];
+                let e = self.entry(i);
                 if let Some(kind) = classify_latin(e, &ql) {
                     if keep(i) {
                         hits.push((kind, e.rank, e.name.len(), i));
@@ -201,7 +208,7 @@ impl SearchIndex {
             if seen.contains(&i) {
                 continue;
             }
-            let e = &self.entries[i as usize];
+            let e = self.entry(i);
             if one_typo_chars(&e.name, qc) && keep(i) {
                 hits.push((MatchKind::OneTypo, e.rank, e.name.len(), i));
             }
@@ -216,13 +223,12 @@ impl SearchIndex {
         let half = ql.len() / 2;
         let mut cands: Vec<u32> = Vec::new();
         for initials in [false, true] {
-            cands.extend_from_slice(self.prefix_range(&ql[..half], initials, FUZZY_POSTING_MAX));
+            // `ql` is ASCII (normalize_latin), so `half` is a character boundary.
+            cands.extend_from_slice(self.prefix_range(ql.get(..half).unwrap_or(ql), initials, FUZZY_POSTING_MAX));
         }
-        let second = &ql.as_bytes()[half..];
+        let second = ql.as_bytes().get(half..).unwrap_or_default();
         if second.len() >= 3 {
-            if let Some(list) =
-                second.windows(3).filter_map(|w| self.tri.get(&[w[0], w[1], w[2]])).min_by_key(|l| l.len())
-            {
+            if let Some(list) = trigrams(second).filter_map(|t| self.tri.get(&t)).min_by_key(|l| l.len()) {
                 // All of it: cutting this list could drop the only match.
                 cands.extend(list.iter());
             }
@@ -233,7 +239,7 @@ impl SearchIndex {
             if seen.contains(&i) {
                 continue;
             }
-            let e = &self.entries[i as usize];
+            let e = self.entry(i);
             let close = [&e.pinyin, &e.initials].iter().any(|s| within_one_prefix(s.as_bytes(), ql.as_bytes()));
             if close && keep(i) {
                 hits.push((MatchKind::OneTypo, e.rank, e.name.len(), i));
@@ -256,10 +262,10 @@ fn rarest_intersection(lists: &[Option<&Vec<u32>>]) -> Vec<u32> {
         [a, b, ..] => {
             // Both sorted ascending: a merge, galloping through the longer list.
             let mut out = Vec::with_capacity(a.len());
-            let mut j = 0;
+            let mut rest: &[u32] = b;
             for &x in a.iter() {
-                j += b[j..].partition_point(|&y| y < x);
-                if j < b.len() && b[j] == x {
+                rest = rest.get(rest.partition_point(|&y| y < x)..).unwrap_or_default();
+                if rest.first() == Some(&x) {
                     out.push(x);
                 }
             }
@@ -296,8 +302,9 @@ fn classify_latin(e: &Entry, q: &str) -> Option<MatchKind> {
 pub fn within_one_prefix(s: &[u8], q: &[u8]) -> bool {
     [q.len().saturating_sub(1), q.len(), q.len() + 1]
         .into_iter()
-        .filter(|&n| n >= 1 && n <= s.len())
-        .any(|n| edit_distance_at_most_one(&s[..n], q))
+        .filter(|&n| n >= 1)
+        .filter_map(|n| s.get(..n))
+        .any(|prefix| edit_distance_at_most_one(prefix, q))
 }
 
 /// Whether the name is within one character edit of the query, or of a window of
@@ -316,10 +323,24 @@ fn edit_distance_at_most_one<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     }
     let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     if a.len() == b.len() {
-        a[p..].iter().zip(&b[p..]).skip(1).all(|(x, y)| x == y)
+        // One substitution at the first difference; all after it must agree.
+        a.iter().zip(b).skip(p + 1).all(|(x, y)| x == y)
     } else {
-        a[p..] == b[p + 1..]
+        // One insertion into `a` at the first difference (`p <= a.len() < b.len()`).
+        a.get(p..) == b.get(p + 1..)
     }
+}
+
+/// The byte trigrams of `s`, in order.
+fn trigrams(s: &[u8]) -> impl Iterator<Item = [u8; 3]> + '_ {
+    s.windows(3).filter_map(|w| <[u8; 3]>::try_from(w).ok())
+}
+
+/// Indices of `entries` ordered by `key`; equal keys keep insertion order.
+fn sorted_by(entries: &[Entry], key: impl Fn(&Entry) -> &str) -> Vec<u32> {
+    let mut keyed: Vec<(&str, u32)> = entries.iter().enumerate().map(|(i, e)| (key(e), i as u32)).collect();
+    keyed.sort_by_key(|&(k, _)| k);
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 #[cfg(test)]

@@ -191,11 +191,13 @@ pub fn transform_geojson(value: &mut serde_json::Value, t: &Transformer, north_f
     fn positions(v: &mut Value, t: &Transformer, swap: bool) -> Result<(), CrsError> {
         let Value::Array(items) = v else { return Ok(()) };
         if items.first().is_some_and(Value::is_number) {
-            if let (Some(x), Some(y)) = (items.first().and_then(Value::as_f64), items.get(1).and_then(Value::as_f64)) {
-                let (x, y) = t.convert((x, y))?;
-                let (a, b) = if swap { (y, x) } else { (x, y) };
-                items[0] = number(a);
-                items[1] = number(b);
+            if let [first, second, ..] = items.as_mut_slice() {
+                if let (Some(x), Some(y)) = (first.as_f64(), second.as_f64()) {
+                    let (x, y) = t.convert((x, y))?;
+                    let (a, b) = if swap { (y, x) } else { (x, y) };
+                    *first = number(a);
+                    *second = number(b);
+                }
             }
             return Ok(());
         }

@@ -56,11 +56,14 @@ const DENSIFY_DEG: f64 = 0.01;
 pub fn polygon_area_km2(polygon: &geo_types::Polygon<f64>) -> f64 {
     let ring_area = |ring: &geo_types::LineString<f64>| {
         let mut pa = PolygonArea::new(&GRS80, Winding::CounterClockwise);
-        let n = ring.0.len();
-        let closed = n > 1 && ring.0[0] == ring.0[n - 1];
-        let pts = &ring.0[..if closed { n - 1 } else { n }];
-        for (i, a) in pts.iter().enumerate() {
-            let b = pts[(i + 1) % pts.len()];
+        // A closed ring (at least two positions, the last repeating the first)
+        // without its closing position.
+        let pts = match ring.0.split_last() {
+            Some((last, init)) if !init.is_empty() && ring.0.first() == Some(last) => init,
+            _ => ring.0.as_slice(),
+        };
+        // Each position with the next one, the last with the first.
+        for (a, &b) in pts.iter().zip(pts.iter().cycle().skip(1)) {
             let steps = (((b.x - a.x).abs().max((b.y - a.y).abs())) / DENSIFY_DEG).ceil().max(1.0) as usize;
             for s in 0..steps {
                 let t = s as f64 / steps as f64;

@@ -56,6 +56,16 @@ impl StatusTree {
         let xyz: Vec<[f64; 3]> = items.iter().map(|(_, p)| ecef(*p)).collect();
         Self { tree: ImmutableKdTree::new_from_slice(&xyz), items }
     }
+
+    /// The item behind a tree answer.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "the tree was built from `items` in `new`, so every item it answers is a position in `items`"
+    )]
+    #[inline]
+    fn item(&self, tree_item: u32) -> Item {
+        self.items[tree_item as usize]
+    }
 }
 
 /// Points with a status bit each; indices refer to the caller's table, whose order
@@ -70,6 +80,11 @@ pub struct PointIndex {
 
 impl PointIndex {
     /// `items`: (table index, `[lon, lat]`, status bit). The table is `0..table_len`.
+    ///
+    /// # Panics
+    /// If a table index is not below `table_len` (a caller's bug: every caller
+    /// numbers its own table with `enumerate()`).
+    #[expect(clippy::indexing_slicing, reason = "callers pass indices from enumerate() over a table of table_len rows")]
     pub fn new(table_len: usize, items: impl IntoIterator<Item = (u32, [f64; 2], u8)>) -> Self {
         let mut points = vec![([f64::NAN, f64::NAN], 0u8); table_len];
         let mut groups: Vec<(u8, Vec<Item>)> = Vec::new();
@@ -121,11 +136,12 @@ impl PointIndex {
                 let mut done = found.len() < n;
                 for nn in &found {
                     let chord = nn.distance.sqrt();
-                    if best.len() == k && chord > best[k - 1].distance_m + SLACK_M {
+                    // `best` is full: its last is the k-th best.
+                    if best.len() == k && best.last().is_some_and(|kth| chord > kth.distance_m + SLACK_M) {
                         done = true;
                         break;
                     }
-                    let (idx, p) = st.items[nn.item as usize];
+                    let (idx, p) = st.item(nn.item);
                     if best.iter().any(|h| h.idx == idx) {
                         continue; // seen in an earlier, smaller round
                     }
@@ -134,7 +150,7 @@ impl PointIndex {
                         continue;
                     }
                     let hit = Hit { idx, distance_m: g };
-                    if best.len() == k && !before(&hit, &best[k - 1]) {
+                    if best.len() == k && best.last().is_some_and(|kth| !before(&hit, kth)) {
                         continue;
                     }
                     let pos = best.partition_point(|h| before(h, &hit));
@@ -161,7 +177,7 @@ impl PointIndex {
                 continue;
             }
             for nn in st.tree.within_unsorted::<SquaredEuclidean>(&q, r * r) {
-                let (idx, p) = st.items[nn.item as usize];
+                let (idx, p) = st.item(nn.item);
                 let g = distance_m(at, p);
                 if g <= radius_m {
                     hits.push(Hit { idx, distance_m: g });
@@ -180,7 +196,7 @@ impl PointIndex {
             .lonlat
             .locate_in_envelope(&env)
             .map(|item| item.data)
-            .filter(|&i| statuses.contains(self.points[i as usize].1))
+            .filter(|&i| self.points.get(i as usize).is_some_and(|p| statuses.contains(p.1)))
             .collect();
         v.sort_unstable();
         v

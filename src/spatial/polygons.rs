@@ -47,16 +47,25 @@ impl RingEdges {
         let band_h_inv = bands as f64 / height;
         let band_of = |y: f64| (((y - bbox[1]) * band_h_inv) as usize).min(bands - 1);
         let mut counts = vec![0u32; bands + 1];
+        #[expect(clippy::indexing_slicing, reason = "band_of is at most bands - 1, and counts has bands + 1 slots")]
         for e in &edges {
             for b in band_of(e[1])..=band_of(e[3]) {
                 counts[b + 1] += 1;
             }
         }
-        for b in 0..bands {
-            counts[b + 1] += counts[b];
+        // Prefix sums: band b's edges are band_edges[counts[b]..counts[b + 1]].
+        let mut sum = 0;
+        for c in &mut counts {
+            sum += *c;
+            *c = sum;
         }
         let mut fill = counts.clone();
-        let mut band_edges = vec![0u32; counts[bands] as usize];
+        let mut band_edges = vec![0u32; sum as usize];
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "band_of is at most bands - 1 (fill has bands + 1 slots), and fill[b] stays below counts[b + 1], \
+                      at most band_edges.len(), since band b is filled with exactly the edges counted for it above"
+        )]
         for (i, e) in edges.iter().enumerate() {
             for b in band_of(e[1])..=band_of(e[3]) {
                 band_edges[fill[b] as usize] = i as u32;
@@ -72,6 +81,11 @@ impl RingEdges {
     }
 
     /// Whether `(x, y)` is inside, by the border rule in the module docs.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "b is at most bands - 1 and band_start has bands + 1 entries, each range of it lies in band_edges, \
+                  and band_edges holds indices of edges (all built together in `new`)"
+    )]
     #[inline]
     pub fn contains(&self, x: f64, y: f64) -> bool {
         if !(y >= self.bbox[1] && y < self.bbox[3] && x < self.bbox[2]) {
@@ -154,6 +168,9 @@ impl PolygonIndex {
         self.polygons.is_empty()
     }
 
+    /// # Panics
+    /// If `i` is not below `len()`.
+    #[expect(clippy::indexing_slicing, reason = "documented to panic like slice indexing; callers pass i < len()")]
     pub fn get(&self, i: usize) -> &RingEdges {
         &self.polygons[i]
     }
@@ -165,7 +182,7 @@ impl PolygonIndex {
         let mut best: Option<usize> = None;
         for env in self.tree.locate_in_envelope_intersecting(&AABB::from_point([lon, lat])) {
             let i = env.idx as usize;
-            if best.is_none_or(|b| i < b) && self.polygons[i].contains(lon, lat) {
+            if best.is_none_or(|b| i < b) && self.polygons.get(i).is_some_and(|p| p.contains(lon, lat)) {
                 best = Some(i);
             }
         }
@@ -178,7 +195,7 @@ impl PolygonIndex {
             .tree
             .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
             .map(|e| e.idx as usize)
-            .filter(|&i| self.polygons[i].contains(lon, lat))
+            .filter(|&i| self.polygons.get(i).is_some_and(|p| p.contains(lon, lat)))
             .collect();
         v.sort_unstable();
         v

@@ -147,24 +147,36 @@ impl Snapshot {
         &self.divisions
     }
     pub fn division(&self, code: &str) -> Option<&DivisionEntry> {
-        self.division_by_code.get(code).map(|&i| &self.divisions[i])
+        self.division_by_code.get(code).and_then(|&i| self.divisions.get(i))
     }
     pub fn settlements(&self) -> &[SettlementEntry] {
         &self.settlements
     }
     pub fn settlement(&self, code: &str) -> Option<&SettlementEntry> {
-        self.settlement_by_code.get(code).map(|&i| &self.settlements[i])
+        self.settlement_by_code.get(code).and_then(|&i| self.settlements.get(i))
     }
     pub fn facilities(&self) -> &[FacilityEntry] {
         &self.facilities
     }
     pub fn facility(&self, id: &str) -> Option<&FacilityEntry> {
-        self.facility_by_id.get(id).map(|&i| &self.facilities[i])
+        self.facility_by_id.get(id).and_then(|&i| self.facilities.get(i))
     }
+    /// The facility behind a `Hit` or an index from this snapshot's point indexes.
+    ///
+    /// # Panics
+    /// If `idx` is not below `facilities().len()`.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "callers pass indices from this snapshot's own point indexes, built over `facilities` by enumerate()"
+    )]
     pub fn facility_at(&self, idx: u32) -> &FacilityEntry {
         &self.facilities[idx as usize]
     }
 
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "by_kind has one index per FacilityKind::ALL, in order, and k.index() is k's position there"
+    )]
     fn index(&self, kind: Option<FacilityKind>) -> &PointIndex {
         match kind {
             Some(k) => &self.by_kind[k.index()],
@@ -204,10 +216,10 @@ impl Snapshot {
     /// (see `spatial::polygons` for the rule).
     pub fn locate(&self, lon: f64, lat: f64) -> Vec<&DivisionEntry> {
         let mut out = Vec::with_capacity(2);
-        let township = self.townships.locate(lon, lat).map(|i| &self.divisions[self.township_div[i]]);
+        let township = self.township_at(lon, lat);
         let county = match township.and_then(|t| t.division.parent_code.as_ref()) {
             Some(parent) => self.division(parent.as_str()),
-            None => self.counties.locate(lon, lat).map(|i| &self.divisions[self.county_div[i]]),
+            None => self.counties.locate(lon, lat).and_then(|i| self.division_of(&self.county_div, i)),
         };
         out.extend(county);
         out.extend(township);
@@ -216,12 +228,18 @@ impl Snapshot {
 
     /// The township containing the point, by the same rule as `locate`.
     pub fn township_at(&self, lon: f64, lat: f64) -> Option<&DivisionEntry> {
-        self.townships.locate(lon, lat).map(|i| &self.divisions[self.township_div[i]])
+        self.townships.locate(lon, lat).and_then(|i| self.division_of(&self.township_div, i))
+    }
+
+    /// The division of polygon `i` of `counties` or `townships` (`polygon_div` is
+    /// the matching `county_div` or `township_div`).
+    fn division_of(&self, polygon_div: &[usize], i: usize) -> Option<&DivisionEntry> {
+        polygon_div.get(i).and_then(|&d| self.divisions.get(d))
     }
 
     /// The oracle for `township_at`: every township polygon, every edge.
     pub fn township_at_brute_force(&self, lon: f64, lat: f64) -> Option<&DivisionEntry> {
-        self.townships.locate_brute_force(lon, lat).map(|i| &self.divisions[self.township_div[i]])
+        self.townships.locate_brute_force(lon, lat).and_then(|i| self.division_of(&self.township_div, i))
     }
 }
 
@@ -309,6 +327,6 @@ fn render_facility(f: &Facility, names: &HashMap<String, String>) -> (String, St
     props.insert("version".into(), json!(f.version));
     let body = Value::Object(props).to_string();
     // `body` is `{…}`: drop its opening brace, and close the Feature too.
-    let tail = format!("{}}}", &body[1..]);
+    let tail = format!("{}}}", body.strip_prefix('{').unwrap_or(&body));
     (head, tail)
 }
