@@ -367,3 +367,60 @@ async fn a_backup_taken_while_clients_write_restores_to_that_moment_with_its_cha
     assert!(!ok && err.contains("diming"), "{err}");
     assert!(diming(&["audit", "verify", "--database", &target]).0, "the target was left as it was");
 }
+
+#[tokio::test]
+async fn the_credential_and_audit_endpoints_and_commands_refuse_garbage_clearly() {
+    let app = start_in_process().await;
+    let admin = api_token(app.state.store(), "admin", Role::Admin).await;
+    let marker = app.state.store().change_marker().await.expect("marker");
+    for path in [
+        "/api/v1/audit?after=乐土驿",
+        "/api/v1/audit?after=-1",
+        "/api/v1/audit?limit=0",
+        "/api/v1/audit?limit=99999999999999999999999",
+        "/api/v1/audit?after=1%00",
+        "/api/v1/audit?bogus=1",
+        "/api/v1/tokens?all=maybe",
+        "/api/v1/sessions?all=",
+    ] {
+        let res = client().get(format!("{}{path}", app.base)).bearer_auth(&admin).send().await.expect("get");
+        assert_eq!(res.status().as_u16(), 400, "{path}");
+        assert_eq!(
+            res.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "{path}"
+        );
+    }
+    let long = "乐".repeat(3000);
+    for name in ["%3Cscript%3Ealert(1)%3C%2Fscript%3E", "%E4%B9%90%00", long.as_str()] {
+        let res = client()
+            .post(format!("{}/api/v1/users/{name}/deactivate", app.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("post");
+        assert!(matches!(res.status().as_u16(), 404 | 414 | 400), "{name}: {}", res.status());
+    }
+    assert_eq!(app.state.store().change_marker().await.expect("marker"), marker, "nothing was written");
+
+    let db = TestDb::new("cli-garbage");
+    let dir = common::TempDir::new("cli-garbage");
+    let existing = dir.path().join("exists.db");
+    std::fs::write(&existing, b"keep me").expect("write");
+    let existing_s = existing.to_string_lossy().to_string();
+    for args in [
+        vec!["user", "revoke-token", "乐土驿镇<script>", "--database", &db.url],
+        vec!["user", "end-session", "0123456789abcdef0", "--database", &db.url],
+        vec!["user", "deactivate", "nobody\u{202e}", "--database", &db.url],
+        vec!["backup", "--output", &existing_s, "--database", &db.url],
+        vec!["audit", "verify", "--database", "sqlite:///nonexistent-dir/乐/x.db"],
+    ] {
+        let (ok, _, err) = diming(&args);
+        assert!(!ok && err.contains("错误"), "{args:?}: {err}");
+    }
+    assert_eq!(
+        std::fs::read(&existing).expect("read"),
+        b"keep me",
+        "an existing file is never overwritten by a backup"
+    );
+}
