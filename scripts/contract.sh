@@ -31,5 +31,4 @@ echo "== contract: schemathesis against $base (seed 20261202) =="
 "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
   --checks all --seed 20261202 --generation-deterministic --max-examples "${CONTRACT_EXAMPLES:-30}" --workers 1 \
   --header "Authorization: Bearer $token" \
-  --baseline scripts/contract-baseline.json \
   --suppress-health-check all --request-timeout 30 --no-color "$@"

@@ -198,7 +198,7 @@ async fn bad_query_parameters_get_a_400_problem_naming_the_field_never_a_500() {
         ("/api/v1/locate?lon=86.2", "lat"),
         ("/api/v1/locate?lon=&lat=44", "lon"),
         ("/api/v1/facilities?bbox=1,2,3", "bbox"),
-        ("/api/v1/facilities?bbox=86.3,44,86.2,45", "bbox"),
+        ("/api/v1/facilities?bbox=86.3,44,86.2,1e9", "bbox"),
         ("/api/v1/facilities?limit=0", "limit"),
         ("/api/v1/facilities?offset=-1", "offset"),
         ("/api/v1/facilities?township=65232410", "township"),
@@ -213,6 +213,17 @@ async fn bad_query_parameters_get_a_400_problem_naming_the_field_never_a_500() {
         let fields: Vec<&str> =
             body["errors"].as_array().expect("errors").iter().map(|e| e["field"].as_str().expect("field")).collect();
         assert!(fields.contains(field), "{path}: {fields:?} should name {field}");
+    }
+    // Values each within their schema that together cannot be answered: a 422 naming the field.
+    for (path, field) in [
+        ("/api/v1/facilities?bbox=86.3,44,86.2,45", "bbox"),
+        ("/api/v1/facilities?bbox=86.2,95,86.3,96", "bbox"),
+        ("/api/v1/coverage?kind=day_care&rule=care_home_beds", "rule"),
+        ("/api/v1/coverage?include_xpcc=true", "kind"),
+    ] {
+        let (status, ct, body) = get_json(&format!("{}{path}", app.base)).await;
+        assert_eq!((status, ct.as_str()), (422, "application/problem+json"), "{path}: {body}");
+        assert_eq!(body["errors"][0]["field"], field, "{path}: {body}");
         assert!(body["errors"][0]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 }

@@ -216,7 +216,7 @@ async fn invalid_facilities_are_refused_naming_the_field_and_write_nothing() {
         (without("lat"), StatusCode::BAD_REQUEST, "lat"),
         (with("operator", json!("state")), StatusCode::BAD_REQUEST, "operator"),
         (with("opened_on", json!("yesterday")), StatusCode::BAD_REQUEST, "opened_on"),
-        (with("attributes", json!({"nursing_beds": 99})), StatusCode::BAD_REQUEST, "attributes.nursing_beds"),
+        (with("attributes", json!({"nursing_beds": 99})), StatusCode::UNPROCESSABLE_ENTITY, "attributes.nursing_beds"),
         (with("colour", json!("red")), StatusCode::BAD_REQUEST, "colour"),
         (with("lon", json!(116.4)), StatusCode::UNPROCESSABLE_ENTITY, "lon"),
         (with("township_code", json!("652324100")), StatusCode::UNPROCESSABLE_ENTITY, "township_code"),

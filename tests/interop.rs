@@ -133,7 +133,9 @@ async fn ogc_items_page_through_every_collection_and_agree_with_the_rest_api() {
         (status, big["numberReturned"].as_u64()),
         (200, Some(rest_fac["features"].as_array().unwrap().len() as u64))
     );
-    for bad in ["limit=0", "limit=ten", "colour=red", "crs=EPSG:3857", "bbox=1,2,3", "bbox=87,44,86,45", "kind=zoo"] {
+    let (status, _, p) = get_json(&format!("{}/ogc/collections/facilities/items?bbox=87,44,86,45", app.base)).await;
+    assert_eq!((status, p["errors"][0]["field"].as_str()), (422, Some("bbox")), "corners swapped: {p}");
+    for bad in ["limit=0", "limit=ten", "colour=red", "crs=EPSG:3857", "bbox=1,2,3", "kind=zoo"] {
         let (status, ct, p) = get_json(&format!("{}/ogc/collections/facilities/items?{bad}", app.base)).await;
         assert_eq!(status, 400, "{bad}: {p}");
         assert!(ct.starts_with("application/problem+json"));
@@ -328,7 +330,7 @@ async fn a_gbk_csv_with_one_bad_row_is_refused_whole_naming_that_row_then_import
         client.post(&url).bearer_auth(tok).header("content-type", "text/csv").body(body).send()
     };
     let res = post(gbk(csv), &editor).await.expect("post");
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), 422);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
     let p: Value = res.json().await.unwrap();
     let errors = p["errors"].as_array().unwrap();
@@ -411,7 +413,7 @@ async fn a_stale_version_in_an_import_is_named_and_nothing_is_written() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), 422);
     let p: Value = res.json().await.unwrap();
     assert_eq!((p["errors"][0]["row"].as_u64(), p["errors"][0]["field"].as_str()), (Some(1), Some("version")), "{p}");
     assert_eq!(app.state.store().facility(&f.id).await.unwrap().unwrap().version, f.version);

@@ -424,3 +424,257 @@ async fn the_credential_and_audit_endpoints_and_commands_refuse_garbage_clearly(
         "an existing file is never overwritten by a backup"
     );
 }
+
+/// A value of `schema` (resolving `$ref`s into `doc`): its example, its first
+/// enumerated value, or the simplest value of its type; objects get every property.
+fn sample(doc: &Value, schema: &Value, depth: usize) -> Value {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.rsplit('/').next().unwrap_or_default();
+        return sample(doc, &doc["components"]["schemas"][name], depth);
+    }
+    if let Some(e) = schema.get("example") {
+        return e.clone();
+    }
+    if let Some(first) = schema.get("enum").and_then(|e| e.get(0)) {
+        return first.clone();
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(first) = schema
+            .get(key)
+            .and_then(|e| e.as_array())
+            .and_then(|a| a.iter().find(|s| s.get("type").and_then(Value::as_str) != Some("null")).or(a.first()))
+        {
+            return sample(doc, first, depth);
+        }
+    }
+    let ty = match schema.get("type") {
+        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("null"),
+        Some(Value::String(t)) => t.as_str(),
+        _ if schema.get("properties").is_some() => "object",
+        _ => "string",
+    };
+    match ty {
+        "object" if depth < 4 => Value::Object(
+            schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|p| p.iter().map(|(k, s)| (k.clone(), sample(doc, s, depth + 1))).collect())
+                .unwrap_or_default(),
+        ),
+        "array" if depth < 4 => json!([sample(doc, schema.get("items").unwrap_or(&Value::Null), depth + 1)]),
+        "integer" => json!(schema.get("minimum").and_then(Value::as_i64).unwrap_or(1)),
+        "number" => json!(schema.get("minimum").and_then(Value::as_f64).unwrap_or(1.0)),
+        "boolean" => json!(false),
+        "null" => Value::Null,
+        _ => json!("x"),
+    }
+}
+
+/// The JSON paths of every string leaf of a sample body.
+fn string_leaves(v: &Value, path: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+    match v {
+        Value::String(_) => out.push(path.clone()),
+        Value::Object(m) => {
+            for (k, x) in m {
+                path.push(json!(k));
+                string_leaves(x, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                path.push(json!(i));
+                string_leaves(x, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn set_at(v: &mut Value, path: &[Value], to: &str) {
+    let mut here = v;
+    for step in path {
+        here = match step {
+            Value::String(k) => &mut here[k.as_str()],
+            Value::Number(i) => &mut here[usize::try_from(i.as_u64().unwrap_or(0)).unwrap_or(0)],
+            _ => return,
+        };
+    }
+    *here = json!(to);
+}
+
+#[tokio::test]
+#[allow(clippy::panic, reason = "a test reports the request that failed")]
+async fn no_hostile_string_in_any_parameter_or_body_field_of_any_operation_kills_a_handler() {
+    let app = start_in_process().await;
+    let admin = api_token(app.state.store(), "admin", Role::Admin).await;
+    let doc: Value = client()
+        .get(format!("{}/api/v1/openapi.json", app.base))
+        .send()
+        .await
+        .expect("doc")
+        .json()
+        .await
+        .expect("json");
+    let strings = {
+        let mut s = nasty_strings();
+        s.extend(
+            ["乐土驿镇\u{7}", "e\u{301}\u{301}\u{301}", "𠀀𪚥", "\\u0000", "../../etc/passwd", "NaN", "-0"]
+                .map(String::from),
+        );
+        s
+    };
+    let mut sent = 0usize;
+    let mut operations = 0usize;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operation") {
+            if !matches!(method.as_str(), "get" | "post" | "patch" | "put" | "delete") {
+                continue;
+            }
+            operations += 1;
+            let params: Vec<&Value> = op["parameters"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
+            let param_sample = |p: &Value| -> String {
+                match sample(&doc, &p["schema"], 0) {
+                    Value::String(s) => s,
+                    Value::Array(a) => a
+                        .iter()
+                        .map(|x| x.as_str().map(String::from).unwrap_or(x.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    other => other.to_string(),
+                }
+            };
+            let body_schema = &op["requestBody"]["content"]["application/json"]["schema"];
+            let body = (!body_schema.is_null()).then(|| sample(&doc, body_schema, 0));
+            // One request per (field, string): the field hostile, everything else its sample.
+            let mut cases: Vec<(Option<String>, Option<Vec<Value>>)> = Vec::new();
+            for p in &params {
+                if matches!(p["in"].as_str(), Some("path" | "query")) {
+                    cases.push((p["name"].as_str().map(String::from), None));
+                }
+            }
+            if let Some(b) = &body {
+                let mut leaves = Vec::new();
+                string_leaves(b, &mut Vec::new(), &mut leaves);
+                cases.extend(leaves.into_iter().map(|l| (None, Some(l))));
+            }
+            for (param, leaf) in &cases {
+                for s in &strings {
+                    if param.is_some() && s.len() > 20_000 {
+                        continue; // longer than a URI can be (http's limit is 64 kB)
+                    }
+                    let value_of = |p: &Value| {
+                        if p["name"].as_str() == param.as_deref() {
+                            s.clone()
+                        } else {
+                            param_sample(p)
+                        }
+                    };
+                    let mut url_path = app.base.clone();
+                    let mut rest = path.clone();
+                    for p in params.iter().filter(|p| p["in"] == "path") {
+                        let name = p["name"].as_str().unwrap_or_default();
+                        let v = value_of(p);
+                        let enc =
+                            percent_encoding::utf8_percent_encode(&v, percent_encoding::NON_ALPHANUMERIC).to_string();
+                        rest = rest.replace(&format!("{{{name}}}"), &enc);
+                    }
+                    url_path.push_str(&rest);
+                    let query: Vec<(String, String)> = params
+                        .iter()
+                        .filter(|p| {
+                            p["in"] == "query" && (p["required"] == true || p["name"].as_str() == param.as_deref())
+                        })
+                        .map(|p| (p["name"].as_str().unwrap_or_default().to_string(), value_of(p)))
+                        .collect();
+                    let mut req = client()
+                        .request(method.to_uppercase().parse().expect("method"), &url_path)
+                        .query(&query)
+                        .bearer_auth(&admin)
+                        .header("if-match", "\"1\"");
+                    if let Some(b) = &body {
+                        let mut b = b.clone();
+                        if let Some(l) = leaf {
+                            set_at(&mut b, l, s);
+                        }
+                        req = req.json(&b);
+                    }
+                    let what = format!(
+                        "{} {path} {param:?} {leaf:?} = {:?}",
+                        method.to_uppercase(),
+                        s.chars().take(20).collect::<String>()
+                    );
+                    let res = req
+                        .send()
+                        .await
+                        .unwrap_or_else(|e| panic!("{what}: the connection failed: {}", e.without_url()));
+                    let status = res.status().as_u16();
+                    let ctype =
+                        res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    let text = res.text().await.unwrap_or_else(|e| panic!("{what}: the answer broke off: {e}"));
+                    assert!(status < 500, "{what}: {status} {text}");
+                    if status >= 400 && !matches!(status, 414 | 431) {
+                        assert_eq!(ctype, "application/problem+json", "{what}: {status} {text}");
+                    }
+                    sent += 1;
+                }
+            }
+        }
+    }
+    assert!(operations >= 40, "the document lists the operations ({operations})");
+    assert!(sent >= 2000, "every field was tried ({sent} requests)");
+}
+
+#[tokio::test]
+async fn short_positions_and_nul_characters_in_bodies_and_files_are_named_never_a_500() {
+    let app = start_in_process().await;
+    let editor = api_token(app.state.store(), "editor", Role::Editor).await;
+    let marker = app.state.store().change_marker().await.expect("marker");
+    // A position of one number used to panic in the GeoJSON conversion.
+    let (status, _, p) = post(
+        &format!("{}/api/v1/places", app.base),
+        &json!({"name": "乐土驿镇", "category": "township",
+                "geometry": {"type": "MultiPolygon", "coordinates": [[[[0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]]]}}),
+        Some(&editor),
+    )
+    .await;
+    assert_eq!((status, p["errors"][0]["field"].as_str()), (400, Some("geometry")), "{p}");
+    let (status, _, p) = post(
+        &format!("{}/api/v1/places", app.base),
+        &json!({"name": "乐土驿\u{0}镇", "category": "township"}),
+        Some(&editor),
+    )
+    .await;
+    assert_eq!((status, p["errors"][0]["field"].as_str()), (400, Some("name")), "{p}");
+    let import = |body: String, ctype: &'static str| {
+        let url = format!("{}/api/v1/import?layer=facilities", app.base);
+        let editor = editor.clone();
+        async move {
+            let res = client()
+                .post(url)
+                .bearer_auth(editor)
+                .header("content-type", ctype)
+                .body(body)
+                .send()
+                .await
+                .expect("the connection held");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.expect("problem+json"))
+        }
+    };
+    let geojson = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "乐土驿镇敬老院", "kind": "care_home"}, "geometry": {"type": "Point", "coordinates": [86.2]}}
+    ]});
+    let (status, p) = import(geojson.to_string(), "application/geo+json").await;
+    assert_eq!((status, p["errors"][0]["row"].as_u64()), (422, Some(1)), "{p}");
+    let csv = "名称,类型,经度,纬度\n乐土驿镇\u{0}敬老院,care_home,86.23,43.93\n".to_string();
+    let (status, p) = import(csv, "text/csv").await;
+    // A CSV's rows count from its header line.
+    assert_eq!(
+        (status, p["errors"][0]["row"].as_u64(), p["errors"][0]["field"].as_str()),
+        (422, Some(2), Some("name")),
+        "{p}"
+    );
+    assert_eq!(app.state.store().change_marker().await.expect("marker"), marker, "nothing was written");
+}

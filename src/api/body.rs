@@ -1,5 +1,7 @@
 //! JSON request bodies parsed at the boundary: a malformed body is a 400
-//! problem naming the field (`add[1].lon`), an oversized one a 413.
+//! problem naming the field (`add[1].lon`), an oversized one a 413. A NUL
+//! character in any string or key is refused (no field of the registry holds one,
+//! and PostgreSQL cannot store it).
 
 use super::problem::{FieldError, Problem};
 use axum::body::Bytes;
@@ -15,6 +17,14 @@ pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
             Problem::invalid_field("body", e.body_text())
         }
     })?;
+    // A JSON text can carry NUL only as the escape `\u0000`: look closer only then.
+    if bytes.windows(6).any(|w| w == br"\u0000") {
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            if let Some(field) = nul_in(&value, String::new()) {
+                return Err(Problem::invalid_field(&field, "含空字符 NUL (contains a NUL character)"));
+            }
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(&bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -34,4 +44,55 @@ pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
             message: format!("请求体无效 (invalid JSON body): {}", e.inner()),
         }])
     })
+}
+
+/// The path (`add[1].name`) of the first string or key holding a NUL.
+fn nul_in(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let here = |p: &str| if p.is_empty() { "body".to_string() } else { p.to_string() };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(here(&path)),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_in(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            if k.contains('\0') {
+                Some(here(&path))
+            } else {
+                nul_in(v, p)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// An optional whole number that JSON may write as `12` or `12.0` (JSON Schema's
+/// `integer` allows both); a fraction, or one outside the target type, is refused.
+pub fn whole<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::Deserialize;
+    let Some(n) = Option::<serde_json::Number>::deserialize(de)? else { return Ok(None) };
+    let i = n
+        .as_i64()
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+        .ok_or_else(|| serde::de::Error::custom(format!("须为整数 (a whole number, not {n})")))?;
+    T::try_from(i).map(Some).map_err(|_| serde::de::Error::custom(format!("超出范围 (out of range: {i})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_anywhere_is_named_by_its_path() {
+        let parse = |s: &str| parse_json::<serde_json::Value>(Ok(Bytes::from(s.to_string())));
+        let field = |s: &str| parse(s).err().and_then(|p| p.errors.first().map(|e| e.field.clone()));
+        assert_eq!(field(r#"{"add":[{"name":"a"},{"name":"乐\u0000"}]}"#).as_deref(), Some("add[1].name"));
+        assert_eq!(field(r#"{"k\u0000":1}"#).as_deref(), Some("body"));
+        assert_eq!(field(r#""\u0000""#).as_deref(), Some("body"));
+        assert!(parse(r#"{"name":"\\u0000 is text"}"#).is_ok(), "an escaped backslash is not a NUL");
+        assert!(parse(r#"{"name":"乐土驿\n镇"}"#).is_ok(), "other control characters are for the rules to judge");
+    }
 }

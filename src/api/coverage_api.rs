@@ -36,24 +36,29 @@ fn resolve_rule(
                 .get(id)
                 .ok_or_else(|| Problem::invalid_field("rule", format!("没有名为 {id} 的覆盖规则 (no such rule)")))?;
             if k.is_some_and(|k| k != r.kind) {
-                return Err(Problem::invalid_field(
+                // Each value is valid; together they conflict: 422, as for any rule the schema cannot state.
+                return Err(conflicting(
                     "rule",
                     format!("规则 {id} 属于 {}，与 kind 不符 (the rule is for another kind)", r.kind),
                 ));
             }
             r.clone()
         }
-        (None, Some(k)) => rules.default_for(k).cloned().ok_or_else(|| {
-            Problem::invalid_field("kind", format!("{k} 没有默认覆盖规则 (no default rule for this kind)"))
-        })?,
-        (None, None) => {
-            return Err(Problem::invalid_field("kind", "缺少必填参数 kind 或 rule (kind or rule is required)"))
-        }
+        (None, Some(k)) => rules
+            .default_for(k)
+            .cloned()
+            .ok_or_else(|| conflicting("kind", format!("{k} 没有默认覆盖规则 (no default rule for this kind)")))?,
+        (None, None) => return Err(conflicting("kind", "缺少必填参数 kind 或 rule (kind or rule is required)")),
     };
     Ok(match radius_m {
         Some(r) => base.with_radius(r),
         None => base,
     })
+}
+
+/// Values that each match the schema but together are refused (422).
+fn conflicting(field: &str, message: impl Into<String>) -> Problem {
+    Problem::unprocessable(vec![super::problem::FieldError { row: None, field: field.into(), message: message.into() }])
 }
 
 fn bool_param(p: &mut Params, name: &str) -> Result<bool, Problem> {
@@ -119,7 +124,8 @@ async fn cached(state: &AppState, q: &Question) -> Result<(Arc<Snapshot>, Arc<Co
     params(super::openapi::CoverageQuery),
     responses(
         (status = 200, description = "Coverage per township and for the county", body = super::openapi::CoverageAnswer),
-        (status = 400, description = "A parameter is malformed, neither `kind` nor `rule` is given, the rule is unknown or for another kind, or the kind has no default rule; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is malformed or not one of its values; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neither `kind` nor `rule` is given, the rule is for another kind, or the kind has no default rule; `errors` names the field", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn coverage(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Arc<Coverage>>, Problem> {
@@ -142,7 +148,8 @@ pub async fn coverage(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
     params(super::openapi::CoverageQuery),
     responses(
         (status = 200, description = "FeatureCollection of uncovered settlements", body = super::openapi::GapCollection, content_type = "application/geo+json"),
-        (status = 400, description = "A parameter is malformed, neither `kind` nor `rule` is given, the rule is unknown or for another kind, or the kind has no default rule; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is malformed or not one of its values; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neither `kind` nor `rule` is given, the rule is for another kind, or the kind has no default rule; `errors` names the field", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn gaps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
@@ -194,7 +201,8 @@ pub async fn gaps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
     params(super::openapi::SitingQuery, super::openapi::CoverageQuery),
     responses(
         (status = 200, description = "The proposed sites and the coverage they reach", body = super::openapi::SitingAnswer),
-        (status = 400, description = "A parameter is malformed, neither `kind` nor `rule` is given, the rule is unknown, or it is a capacity rule (siting needs a distance or presence rule); `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is malformed or not one of its values (`rule` lists only distance and presence rules: a capacity rule has no siting); `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neither `kind` nor `rule` is given, the rule is for another kind, or the kind's default rule is a capacity rule; `errors` names the field", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn siting(
@@ -203,6 +211,7 @@ pub async fn siting(
 ) -> Result<Json<coverage::SitingAnswer>, Problem> {
     let mut p = Params::parse(q.as_deref());
     let count = p.integer("count", 5, 1, 50);
+    let explicit_rule = p.raw("rule").is_some();
     let qn = question(&state, &mut p);
     p.finish()?;
     let qn = qn?;
@@ -211,7 +220,14 @@ pub async fn siting(
     let answer = tokio::task::spawn_blocking(move || coverage::site(&snap, &cov, &opts, count))
         .await
         .map_err(|e| Problem::internal(&e))?
-        .map_err(|e| Problem::invalid_field("rule", e.to_string()))?;
+        .map_err(|e| {
+            // A capacity rule named in `rule` is not one of its values (400); reached as a kind's default, 422.
+            if explicit_rule {
+                Problem::invalid_field("rule", e.to_string())
+            } else {
+                conflicting("kind", e.to_string())
+            }
+        })?;
     Ok(Json(answer))
 }
 
@@ -231,7 +247,7 @@ pub struct WhatIf {
     #[serde(default)]
     pub include_xpcc: bool,
     /// Which facility statuses count, comma-separated (`open,planned`); default `open`.
-    #[schema(example = "open,planned")]
+    #[schema(example = "open,planned", pattern = "^(open|planned|closed)(,(open|planned|closed))*$")]
     pub status: Option<String>,
     /// Facilities to add, each at a point inside a township of the county.
     #[serde(default)]
@@ -253,6 +269,7 @@ pub struct NewSite {
     pub lat: f64,
     pub name: Option<String>,
     /// Beds, for capacity rules.
+    #[serde(default, deserialize_with = "super::body::whole")]
     pub capacity_beds: Option<u32>,
     /// Attributes a rule's `where` may ask for (e.g. `{"facility_level": "centre"}`);
     /// a site that does not match the rule does not count.
@@ -284,7 +301,8 @@ struct TownshipChange {
     request_body(content = WhatIf, content_type = "application/json"),
     responses(
         (status = 200, description = "Coverage after the change, with `what_if` saying what changed", body = super::openapi::WhatIfAnswer),
-        (status = 400, description = "The body is malformed, a point is invalid or in no township, an id to remove is unknown, or the coverage question is invalid; `errors` names each field (`add[1].lon`, `remove[0]`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is malformed or a value is outside its schema; `errors` names each field (`add[1].lon`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A point is in no township, an id to remove is unknown, neither `kind` nor `rule` is given or they conflict; `errors` names each field (`add[1]`, `remove[0]`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -317,12 +335,15 @@ pub async fn what_if(
     let qn = qn?;
     let (snap, before) = cached(&state, &qn).await?;
 
+    // `malformed`: a value outside its schema (400); `errors`: valid values the registry refuses (422).
+    let mut malformed = Vec::new();
     let mut errors = Vec::new();
     let mut added = Vec::new();
     let mut added_summary = Vec::new();
     for (i, a) in w.add.iter().enumerate() {
+        super::facility_write::flat_attributes(&format!("add[{i}].attributes"), &a.attributes, &mut malformed);
         match LonLat::try_from([a.lon, a.lat]) {
-            Err(e) => errors.push(FieldError { row: None, field: format!("add[{i}].lon"), message: e.message }),
+            Err(e) => malformed.push(FieldError { row: None, field: format!("add[{i}].lon"), message: e.message }),
             Ok(p) => match snap.township_at(p.lon(), p.lat()) {
                 None => errors.push(FieldError {
                     row: None,
@@ -364,8 +385,12 @@ pub async fn what_if(
             });
         }
     }
+    if !malformed.is_empty() {
+        malformed.extend(errors);
+        return Err(Problem::invalid(malformed));
+    }
     if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
+        return Err(Problem::unprocessable(errors));
     }
     let removed: HashSet<String> = w.remove.iter().cloned().collect();
     let (s, rule, opts, before2) = (snap.clone(), qn.rule.clone(), qn.opts, before.clone());

@@ -31,8 +31,11 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// The names `parse` reads (ASCII case aside).
+    pub const SPELLINGS: [&'static str; 6] = ["utf-8", "utf8", "gbk", "gb18030", "gb2312", "cp936"];
+
     pub fn parse(s: &str) -> Option<Encoding> {
-        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+        match s.to_ascii_lowercase().as_str() {
             "utf-8" | "utf8" => Some(Encoding::Utf8),
             "gbk" | "gb18030" | "gb2312" | "cp936" => Some(Encoding::Gbk),
             _ => None,
@@ -99,8 +102,9 @@ pub fn export(snap: &Snapshot, places: &[Place], req: ExportRequest) -> Result<V
             out.extend_from_slice(text.as_bytes());
             out
         }
-        (_, Encoding::Utf8) => text.into_bytes(),
-        (_, Encoding::Gbk) => encoding_rs::GB18030.encode(&text).0.into_owned(),
+        // GeoJSON is UTF-8 (RFC 7946 §11): `encoding` is for CSV only.
+        (Format::GeoJson, _) => text.into_bytes(),
+        (Format::Csv, Encoding::Gbk) => encoding_rs::GB18030.encode(&text).0.into_owned(),
     })
 }
 

@@ -25,8 +25,13 @@ use serde_json::{json, Map, Value};
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FacilityInput {
-    /// 名称, 1 to 100 characters.
-    #[schema(example = "塔西河乡敬老院", min_length = 1, max_length = 100)]
+    /// 名称, 1 to 100 characters, not only spaces.
+    #[schema(
+        example = "塔西河乡敬老院",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*[^\s\u0000\u0085][^\u0000]*$"
+    )]
     name: Option<String>,
     #[schema(value_type = Option<super::openapi::FacilityKindSchema>)]
     kind: Option<String>,
@@ -36,13 +41,15 @@ pub struct FacilityInput {
     /// Latitude, CGCS2000 degrees, in [-90, 90].
     #[schema(minimum = -90.0, maximum = 90.0, example = 43.93)]
     lat: Option<f64>,
-    /// Optional check: the 9-digit code of the township the point lies in.
+    /// Optional check: the 9-digit code of the township the point lies in (422 if it lies elsewhere).
+    #[schema(pattern = r"^\d{9}$")]
     township_code: Option<String>,
     /// Default `open` when registering.
     #[schema(value_type = Option<super::openapi::FacilityStatusSchema>)]
     status: Option<String>,
     /// 床位数, ≥ 0.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 4294967295_i64)]
+    #[serde(default, deserialize_with = "super::body::whole")]
     capacity_beds: Option<i64>,
     #[schema(value_type = Option<super::openapi::OperatorSchema>)]
     operator: Option<String>,
@@ -66,11 +73,27 @@ fn err(field: &str, message: impl Into<String>) -> FieldError {
     FieldError { row: None, field: field.to_string(), message: message.into() }
 }
 
+/// Attributes are flat: each value a string, number, boolean or null.
+pub(super) fn flat_attributes(prefix: &str, attributes: &Map<String, Value>, errors: &mut Vec<FieldError>) {
+    for (k, v) in attributes {
+        if v.is_object() || v.is_array() {
+            errors.push(err(
+                &format!("{prefix}.{k}"),
+                "须为文字、数、真假或 null，不可嵌套 (a string, number, boolean or null)",
+            ));
+        }
+    }
+}
+
 fn non_negative(errors: &mut Vec<FieldError>, field: &str, v: Option<&Value>) -> Option<u64> {
     match v {
         None | Some(Value::Null) => None,
-        Some(v) => match v.as_i64() {
-            Some(n) if n >= 0 => Some(n as u64),
+        // `12.0` is the whole number 12 (JSON Schema's `integer`).
+        Some(v) => match v
+            .as_u64()
+            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && (0.0..9.0e15).contains(f)).map(|f| f as u64))
+        {
+            Some(n) => Some(n),
             _ => {
                 errors.push(err(field, "须为非负整数 (must be a whole number ≥ 0)"));
                 None
@@ -87,7 +110,10 @@ pub(super) fn is_iso_date(s: &str) -> bool {
 /// Malformed or missing fields are a 400; a point outside the county, or a
 /// township that is not the one the point lies in, a 422.
 pub(super) fn validate(snap: &Snapshot, input: FacilityInput, base: Option<&Facility>) -> Result<NewFacility, Problem> {
+    // `errors`: a value outside its schema (400); `refused`: values each valid that
+    // together, or with the stored record, break a rule (422).
     let mut errors = Vec::new();
+    let mut refused = Vec::new();
     let name = input.name.or(base.map(|b| b.name.clone())).map(|n| n.trim().to_string()).unwrap_or_default();
     if name.is_empty() {
         errors.push(err("name", "名称不能为空 (name is required)"));
@@ -143,6 +169,7 @@ pub(super) fn validate(snap: &Snapshot, input: FacilityInput, base: Option<&Faci
     // Kind-specific attributes: start from the stored ones, apply the sent ones
     // (null removes one), then check what the plan's indicators need.
     let mut attributes = base.map(|b| b.attributes.clone()).unwrap_or_default();
+    flat_attributes("attributes", &input.attributes, &mut errors);
     for (k, v) in input.attributes {
         if v.is_null() {
             attributes.remove(&k);
@@ -163,7 +190,7 @@ pub(super) fn validate(snap: &Snapshot, input: FacilityInput, base: Option<&Faci
     let nursing = non_negative(&mut errors, "attributes.nursing_beds", attributes.get("nursing_beds"));
     if let (Some(n), Some(c)) = (nursing, capacity_beds) {
         if n > u64::from(c) {
-            errors.push(err(
+            refused.push(err(
                 "attributes.nursing_beds",
                 "护理型床位不能多于总床位 (nursing beds cannot exceed capacity_beds)",
             ));
@@ -171,9 +198,15 @@ pub(super) fn validate(snap: &Snapshot, input: FacilityInput, base: Option<&Faci
     }
     let total = non_negative(&mut errors, "attributes.plots_total", attributes.get("plots_total"));
     let free = non_negative(&mut errors, "attributes.plots_free", attributes.get("plots_free"));
+    // Kept as whole numbers, however the client wrote them (`12.0` → `12`).
+    for (key, n) in [("nursing_beds", nursing), ("plots_total", total), ("plots_free", free)] {
+        if let Some(n) = n {
+            attributes.insert(key.into(), n.into());
+        }
+    }
     if let (Some(t), Some(f)) = (total, free) {
         if f > t {
-            errors.push(err("attributes.plots_free", "空余墓位不能多于总墓位 (plots_free cannot exceed plots_total)"));
+            refused.push(err("attributes.plots_free", "空余墓位不能多于总墓位 (plots_free cannot exceed plots_total)"));
         }
     }
     if let Some(v) = attributes.get("cemetery_type") {
@@ -192,7 +225,11 @@ pub(super) fn validate(snap: &Snapshot, input: FacilityInput, base: Option<&Faci
         }
     }
     if !errors.is_empty() {
+        errors.extend(refused);
         return Err(Problem::invalid(errors));
+    }
+    if !refused.is_empty() {
+        return Err(Problem::unprocessable(refused));
     }
     let (Some(kind), Some(status), Some(location)) = (kind, status, location) else {
         return Err(Problem::invalid(vec![err("body", "invalid")]));

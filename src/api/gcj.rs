@@ -29,7 +29,7 @@ pub async fn layer(req: Request, next: Next) -> Response {
     if path.ends_with("/import") || path.ends_with("/export") {
         return next.run(req).await;
     }
-    match Crs::parse(value) {
+    match Crs::from_param(value) {
         Some(Crs::Gcj02) => {}
         Some(Crs::Crs84 | Crs::Epsg4490 | Crs::Epsg4326) => return next.run(req).await,
         _ => {

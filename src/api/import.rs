@@ -119,7 +119,8 @@ impl From<ImportFailure> for Problem {
                         message: e.message.clone(),
                     })
                     .collect();
-                let mut p = Problem::invalid(errors);
+                // The body is any text (its schema); what it holds is refused by the import's rules.
+                let mut p = Problem::unprocessable(errors);
                 p.detail = format!(
                     "{} 处错误，未写入任何记录 ({} problems; nothing was written)",
                     report.errors.len(),
@@ -219,11 +220,15 @@ pub async fn run(
         updates it if its `version` (when given) is current. Facilities and places need an editor, divisions \
         and settlements an approver.",
     params(super::openapi::ImportQuery),
-    request_body(content = String, description = "The file", content_type = "text/csv"),
+    request_body(description = "The file: CSV (UTF-8 or GBK) or GeoJSON", content(
+        (String = "text/csv"),
+        (String = "application/geo+json"),
+    )),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "Imported, or checked on a dry run", body = super::openapi::ImportReportDoc),
-        (status = 400, description = "The file or a row is invalid; every problem is in `errors` with its `row`; nothing was written", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is malformed or not one of its values; `errors` names it; nothing was written", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The file or a row is refused (no header, a missing column, a bad value, a stale version); every problem is in `errors` with its `row`; nothing was written", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account's role may not import this layer, or a session write lacks `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "A record changed while the import was being written; nothing was written", body = Problem, content_type = "application/problem+json"),

@@ -350,13 +350,26 @@ pub fn app(state: AppState) -> Router {
         Some(dir) => router.fallback_service(
             tower_http::services::ServeDir::new(dir)
                 .append_index_html_on_directories(true)
+                .call_fallback_on_method_not_allowed(true)
                 .not_found_service(axum::routing::any(not_found)),
         ),
         None => router.fallback(not_found),
     };
     let basemap = state.inner.basemap.clone();
+    let vocabulary = {
+        let rules = state.rules();
+        openapi::Vocabulary {
+            rules: rules.rules.iter().map(|r| r.id.clone()).collect(),
+            siting_rules: rules
+                .rules
+                .iter()
+                .filter(|r| !matches!(r.rule, crate::coverage::RuleKind::Capacity { .. }))
+                .map(|r| r.id.clone())
+                .collect(),
+        }
+    };
     let router = router
-        .layer(axum::Extension(openapi::Document::new(&doc)))
+        .layer(axum::Extension(openapi::Document::new(&doc, &vocabulary)))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
     security::harden(router, basemap.as_ref())

@@ -442,13 +442,18 @@ fn bbox_area(p: &mut Params, bbox_crs: Crs) -> Option<Polygon<f64>> {
             && (-180.0..=180.0).contains(&max.0)
             && (-90.0..=90.0).contains(&min.1)
             && (-90.0..=90.0).contains(&max.1));
-    if !(finite && ordered && in_range) {
+    if !finite {
+        p.fail("bbox", "须为有限的数 (finite numbers)");
+        return None;
+    }
+    if !(ordered && in_range) {
+        // Four numbers, as the schema says; which corner is which, and the range, depend on `bbox-crs`: 422.
         let order = if bbox_crs.north_first() {
             "minLat/minN,minLon/minE,maxLat/maxN,maxLon/maxE"
         } else {
             "minLon,minLat,maxLon,maxLat"
         };
-        p.fail(
+        p.refuse(
             "bbox",
             format!(
                 "须为 {order}，最小值不大于最大值 (corners in the axis order of {}, lower-left first)",
@@ -477,7 +482,7 @@ fn bbox_area(p: &mut Params, bbox_crs: Crs) -> Option<Polygon<f64>> {
     {
         Ok(Ok(pts)) => Some(Polygon::new(LineString::from(pts), vec![])),
         _ => {
-            p.fail("bbox", format!("无法将该范围转换到经纬度 (cannot transform this box from {})", bbox_crs.code()));
+            p.refuse("bbox", format!("无法将该范围转换到经纬度 (cannot transform this box from {})", bbox_crs.code()));
             None
         }
     }

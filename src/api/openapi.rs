@@ -131,35 +131,306 @@ impl Modify for SecuritySchemes {
 #[derive(Clone)]
 pub struct Document(pub Arc<str>);
 
+/// What the document needs to know of the running registry: the coverage rules
+/// it was started with (their ids are the `rule` parameter's values).
+pub struct Vocabulary {
+    /// Every rule id.
+    pub rules: Vec<String>,
+    /// The ids of the rules siting can answer (not the capacity rules).
+    pub siting_rules: Vec<String>,
+}
+
 impl Document {
-    pub fn new(doc: &utoipa::openapi::OpenApi) -> Self {
+    pub fn new(doc: &utoipa::openapi::OpenApi, vocabulary: &Vocabulary) -> Self {
         // Serializing plain data cannot fail; an empty object would show it if it did.
         let mut value = serde_json::to_value(doc).unwrap_or_else(|_| serde_json::json!({}));
-        non_empty_query_strings(&mut value);
+        refine::apply(&mut value, vocabulary);
         Document(Arc::from(value.to_string()))
     }
 }
 
-/// `Params::raw` refuses an empty query parameter: every string-typed query
-/// parameter says `minLength: 1`, in this one place rather than on each handler.
-fn non_empty_query_strings(doc: &mut serde_json::Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
-    for item in paths.values_mut() {
-        let Some(ops) = item.as_object_mut() else { continue };
-        for op in ops.values_mut() {
-            let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else { continue };
-            for p in params.iter_mut().filter(|p| p.get("in").and_then(|i| i.as_str()) == Some("query")) {
-                let Some(schema) = p.get_mut("schema").and_then(|s| s.as_object_mut()) else { continue };
-                let is_string = match schema.get("type") {
-                    Some(serde_json::Value::String(t)) => t == "string",
-                    Some(serde_json::Value::Array(ts)) => ts.iter().any(|t| t == "string"),
-                    _ => false,
-                };
-                if is_string && !schema.contains_key("minLength") {
-                    schema.insert("minLength".into(), 1.into());
+/// What the derived document cannot say by itself, said once for every operation:
+/// how `Params` reads strings (never empty, never a control character), the closed
+/// vocabularies of the free-text-looking parameters (taken from the parsers' own
+/// lists), the 400 every operation can answer, and the bodies whose fields are
+/// required on creation only.
+mod refine {
+    use super::Vocabulary;
+    use crate::spatial::crs::Crs;
+    use serde_json::{json, Map, Value};
+
+    /// No C0 control character and no DEL (the server refuses them in any path or query).
+    pub const NO_CONTROL: &str = "^[^\\u0000-\\u001F\\u007F]*$";
+    /// As `NO_CONTROL`, and not only white space (a query value is trimmed; a blank one is refused).
+    pub const NON_BLANK: &str =
+        "^[^\\u0000-\\u001F\\u007F]*[^\\s\\u0000-\\u001F\\u007F\\u0085][^\\u0000-\\u001F\\u007F]*$";
+    /// No NUL (the server refuses it in any JSON string).
+    pub const NO_NUL: &str = "^[^\\u0000]*$";
+
+    pub fn apply(doc: &mut Value, v: &Vocabulary) {
+        let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+        for (path, item) in paths.iter_mut() {
+            let Some(ops) = item.as_object_mut() else { continue };
+            for (method, op) in ops.iter_mut() {
+                parameters(path, op, v);
+                bad_request(op);
+                if let Some(body) = op.pointer_mut("/requestBody/content/application~1json/schema") {
+                    no_nul(body);
                 }
+                created_requires(path, method, op);
             }
         }
+        if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+            for schema in schemas.values_mut() {
+                no_nul(schema);
+            }
+            schemas.insert("Geometry".into(), geometry(false));
+            schemas.insert("GeometryInput".into(), geometry(true));
+            if let Some(r) = schemas.get_mut("WhatIf").and_then(|w| w.pointer_mut("/properties/rule")) {
+                *r = json!({"type": ["string", "null"], "enum": v.rules.iter().map(|s| json!(s)).chain([Value::Null]).collect::<Vec<_>>()});
+            }
+            if let Some(a) = schemas.get_mut("FacilityInput").and_then(|f| f.pointer_mut("/properties/attributes")) {
+                let count = json!({"type": ["integer", "null"], "minimum": 0, "maximum": 4294967295_u64});
+                let of = |values: &[&str]| json!({"type": ["string", "null"], "enum": values.iter().map(|v| json!(v)).chain([Value::Null]).collect::<Vec<_>>()});
+                let description = a.get("description").cloned().unwrap_or(Value::Null);
+                *a = json!({
+                    "type": "object",
+                    "description": description,
+                    "additionalProperties": flat_value(),
+                    "properties": {
+                        "nursing_beds": count, "plots_total": count, "plots_free": count,
+                        "cemetery_type": of(&["public_welfare", "commercial"]),
+                        "facility_level": of(&["centre", "station"]),
+                        "medical_care": {"type": ["boolean", "null"]}
+                    }
+                });
+            }
+            if let Some(a) = schemas.get_mut("NewSite").and_then(|f| f.pointer_mut("/properties/attributes")) {
+                if let Some(m) = a.as_object_mut() {
+                    m.insert("additionalProperties".into(), flat_value());
+                }
+            }
+            if let Some(g) = schemas.get_mut("PlaceInput").and_then(|p| p.pointer_mut("/properties/geometry")) {
+                *g = json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/GeometryInput"}]});
+            }
+        }
+    }
+
+    fn is_type(schema: &Map<String, Value>, ty: &str) -> bool {
+        match schema.get("type") {
+            Some(Value::String(t)) => t == ty,
+            Some(Value::Array(ts)) => ts.iter().any(|t| t == ty),
+            _ => false,
+        }
+    }
+
+    /// The spellings of a CRS that `Crs::from_param` reads.
+    fn crs_names(allowed: &[Crs]) -> Vec<Value> {
+        allowed.iter().flat_map(|c| c.spellings().iter().map(|s| json!(s))).collect()
+    }
+
+    fn parameters(path: &str, op: &mut Value, v: &Vocabulary) {
+        let has_bbox = op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .is_some_and(|ps| ps.iter().any(|p| p.get("name").and_then(Value::as_str) == Some("bbox")));
+        if has_bbox {
+            if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                responses.entry("422").or_insert_with(|| {
+                    json!({
+                        "description": "`bbox` has four numbers, but its corners are swapped or out of the range of `bbox-crs`; `errors` names it",
+                        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                    })
+                });
+            }
+        }
+        let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else { return };
+        for p in params.iter_mut() {
+            let name = p.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            let place = p.get("in").and_then(Value::as_str).unwrap_or_default().to_string();
+            let Some(schema) = p.get_mut("schema").and_then(Value::as_object_mut) else { continue };
+            if place == "header" {
+                // An optional header is absent or a value, never `null`.
+                if let Some(Value::Array(ts)) = schema.get_mut("type") {
+                    ts.retain(|t| t != "null");
+                    if ts.len() == 1 {
+                        let t = ts.remove(0);
+                        schema.insert("type".into(), t);
+                    }
+                }
+                continue;
+            }
+            if place == "query" && name == "bbox" && is_type(schema, "array") {
+                schema.insert("items".into(), json!({"type": "number", "minimum": -180, "maximum": 180}));
+                continue;
+            }
+            if !is_type(schema, "string") {
+                continue;
+            }
+            let vocabulary: Option<Vec<Value>> = match (place.as_str(), name.as_str()) {
+                ("query", "f") => Some(vec![json!("json"), json!("geojson")]),
+                ("query", "crs") if path.starts_with("/ogc") => Some(crs_names(&Crs::OGC)),
+                ("query", "bbox-crs") => Some(crs_names(&Crs::OGC)),
+                ("query", "crs") => Some(crs_names(&crate::api::import::IMPORT_CRS)),
+                ("query", "format") if !schema.contains_key("pattern") => {
+                    Some(crate::import::read::Format::SPELLINGS.iter().map(|s| json!(s)).collect())
+                }
+                ("query", "encoding") => {
+                    Some(super::super::export::Encoding::SPELLINGS.iter().map(|s| json!(s)).collect())
+                }
+                ("query", "rule") if path.ends_with("/siting") => {
+                    Some(v.siting_rules.iter().map(|s| json!(s)).collect())
+                }
+                ("query", "rule") => Some(v.rules.iter().map(|s| json!(s)).collect()),
+                ("query", "layer") => Some(crate::import::Layer::ALL.iter().map(|l| json!(l.as_str())).collect()),
+                _ => None,
+            };
+            if place == "query" && name == "bbox" {
+                // Four or six numbers; their range and order depend on `bbox-crs` (a 422 when wrong).
+                let n = r"-?(\d{1,20}(\.\d{0,20})?|\.\d{1,20})([eE][-+]?\d{1,2})?";
+                schema.insert("pattern".into(), format!("^{n}(,{n}){{3}}$|^{n}(,{n}){{5}}$").into());
+                schema.remove("minLength");
+                continue;
+            }
+            if let Some(values) = vocabulary {
+                schema.remove("pattern");
+                schema.remove("minLength");
+                schema.insert("enum".into(), Value::Array(values));
+                continue;
+            }
+            if place == "query" && !schema.contains_key("minLength") {
+                schema.insert("minLength".into(), 1.into());
+            }
+            if !schema.contains_key("enum") && !schema.contains_key("pattern") && !schema.contains_key("format") {
+                let pattern = if place == "query" { NON_BLANK } else { NO_CONTROL };
+                schema.insert("pattern".into(), pattern.into());
+            }
+        }
+    }
+
+    /// Any operation can answer 400 (a control character in its path, a malformed value).
+    fn bad_request(op: &mut Value) {
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { return };
+        responses.entry("400").or_insert_with(|| {
+            json!({
+                "description": "请求参数无效 A value that does not match its schema (a control character in the path or query, a malformed value); `errors` names each field",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            })
+        });
+    }
+
+    /// An attribute's value: a string, number, boolean or null (no nesting).
+    fn flat_value() -> Value {
+        json!({"type": ["string", "number", "boolean", "null"], "pattern": NO_NUL})
+    }
+
+    /// Every free string of a request body refuses NUL.
+    fn no_nul(schema: &mut Value) {
+        match schema {
+            Value::Object(m) => {
+                if is_type(m, "object") && !m.contains_key("propertyNames") {
+                    m.insert("propertyNames".into(), json!({"pattern": NO_NUL}));
+                }
+                if is_type(m, "string") && !m.contains_key("enum") && !m.contains_key("format") {
+                    match m.get("pattern").and_then(Value::as_str) {
+                        None => {
+                            m.insert("pattern".into(), NO_NUL.into());
+                        }
+                        // An anchored pattern names every character; an open one (`\S`) gets the NUL rule beside it.
+                        Some(p) if !p.starts_with('^') => {
+                            m.insert("allOf".into(), json!([{"pattern": NO_NUL}]));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                for (k, child) in m.iter_mut() {
+                    if matches!(
+                        k.as_str(),
+                        "properties" | "additionalProperties" | "items" | "allOf" | "anyOf" | "oneOf" | "prefixItems"
+                    ) {
+                        match child {
+                            Value::Object(props) if k == "properties" => props.values_mut().for_each(no_nul),
+                            other => no_nul(other),
+                        }
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(no_nul),
+            _ => {}
+        }
+    }
+
+    /// Bodies shared by operations whose rules differ: on these, these fields are
+    /// required and not null (the handlers refuse them otherwise, with a 400).
+    fn created_requires(path: &str, method: &str, op: &mut Value) {
+        let text = |max: Option<u64>| {
+            let mut t = json!({"type": "string", "minLength": 1, "pattern": NO_NUL});
+            if let (Some(m), Some(o)) = (max, t.as_object_mut()) {
+                o.insert("maxLength".into(), m.into());
+            }
+            t
+        };
+        let fields: Vec<(&str, Value)> = match (method, path) {
+            ("post", "/api/v1/facilities") => vec![
+                ("name", text(Some(100))),
+                ("kind", json!({"$ref": "#/components/schemas/FacilityKind"})),
+                ("lon", json!({"type": "number", "minimum": -180, "maximum": 180})),
+                ("lat", json!({"type": "number", "minimum": -90, "maximum": 90})),
+            ],
+            ("post", "/api/v1/places") => vec![
+                (
+                    "name",
+                    json!({"type": "string", "minLength": 1, "pattern": "[^\\s\\u0085]", "allOf": [{"pattern": NO_NUL}]}),
+                ),
+                ("category", json!({"$ref": "#/components/schemas/PlaceCategory"})),
+            ],
+            ("post", "/api/v1/places/{id}/retire") => vec![("reason", text(None))],
+            _ => return,
+        };
+        let Some(schema) = op.pointer_mut("/requestBody/content/application~1json/schema") else { return };
+        let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+        let props: Map<String, Value> = fields.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+        let base = schema.take();
+        *schema = json!({"allOf": [base, {"type": "object", "required": names, "properties": props}]});
+    }
+
+    /// A GeoJSON geometry as RFC 7946 nests it: each type with its own depth of
+    /// positions. `bounded`: a request's, in CGCS2000 degrees; an answer's may be in
+    /// the projected CRS it asked for.
+    fn geometry(bounded: bool) -> Value {
+        let position = if bounded {
+            json!({
+                "type": "array", "minItems": 2, "maxItems": 3,
+                "prefixItems": [
+                    {"type": "number", "minimum": -180, "maximum": 180},
+                    {"type": "number", "minimum": -90, "maximum": 90},
+                    {"type": "number"}
+                ]
+            })
+        } else {
+            json!({"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"}})
+        };
+        let many = |inner: &Value, min: u64| json!({"type": "array", "items": inner, "minItems": min});
+        let line = many(&position, 2);
+        let ring = many(&position, 4);
+        let polygon = many(&ring, 1);
+        let one = |ty: &str, coordinates: Value| {
+            json!({
+                "type": "object", "required": ["type", "coordinates"],
+                "properties": {"type": {"type": "string", "enum": [ty]}, "coordinates": coordinates}
+            })
+        };
+        json!({
+            "description": "A GeoJSON geometry (RFC 7946); positions are `[lon, lat]` in CGCS2000 (EPSG:4490) unless the operation says otherwise. A polygon's rings are closed (first position = last): a request's that is not is refused with 422.",
+            "oneOf": [
+                one("Point", position.clone()),
+                one("MultiPoint", many(&position, 1)),
+                one("LineString", line.clone()),
+                one("MultiLineString", many(&line, 1)),
+                one("Polygon", polygon.clone()),
+                one("MultiPolygon", many(&polygon, 1)),
+            ]
+        })
     }
 }
 
@@ -362,7 +633,7 @@ mod params {
         pub format: Option<String>,
         /// `EPSG:4490`/`CRS84` (default), `EPSG:4326`, `EPSG:4538` or `GCJ-02`.
         pub crs: Option<String>,
-        /// `utf-8` (default; CSV with a BOM) or `gbk` (GB18030).
+        /// CSV only: `utf-8` (default; with a BOM) or `gbk` (GB18030). GeoJSON is always UTF-8 (RFC 7946).
         pub encoding: Option<String>,
     }
 

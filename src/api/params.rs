@@ -13,13 +13,22 @@ pub const MAX_DISTANCE_M: f64 = 1_000_000.0;
 pub struct Params<'q> {
     /// Borrowed from the query string unless percent-decoding had to allocate.
     pairs: Vec<(Cow<'q, str>, Cow<'q, str>)>,
+    /// Values outside their schema: a 400.
     errors: Vec<FieldError>,
+    /// Values each within their schema that together are refused: a 422 when
+    /// nothing is malformed (e.g. a `bbox` whose corners are swapped).
+    refused: Vec<FieldError>,
 }
 
 impl<'q> Params<'q> {
     pub fn parse(raw: Option<&'q str>) -> Self {
         let pairs = raw.map(|q| form_urlencoded::parse(q.as_bytes()).collect()).unwrap_or_default();
-        Params { pairs, errors: Vec::new() }
+        Params { pairs, errors: Vec::new(), refused: Vec::new() }
+    }
+
+    /// A value within its schema that the request cannot be answered with (422).
+    pub fn refuse(&mut self, field: &str, message: impl Into<String>) {
+        self.refused.push(FieldError { row: None, field: field.to_string(), message: message.into() });
     }
 
     pub fn fail(&mut self, field: &str, message: impl Into<String>) {
@@ -165,19 +174,19 @@ impl<'q> Params<'q> {
         let lon = -180.0..=180.0;
         let lat = -90.0..=90.0;
         match nums.as_slice() {
-            &[w, s, e, n]
-                if nums.iter().all(|x| x.is_finite())
-                    && lon.contains(&w)
-                    && lon.contains(&e)
-                    && lat.contains(&s)
-                    && lat.contains(&n)
-                    && w <= e
-                    && s <= n =>
-            {
-                Some([w, s, e, n])
+            &[w, s, e, n] if nums.iter().all(|x| lon.contains(x)) => {
+                if lat.contains(&s) && lat.contains(&n) && w <= e && s <= n {
+                    Some([w, s, e, n])
+                } else {
+                    self.refuse(
+                        "bbox",
+                        "纬度须在 [-90, 90] 内且最小值不大于最大值 (latitudes within [-90, 90], minimum ≤ maximum)",
+                    );
+                    None
+                }
             }
             _ => {
-                self.fail("bbox", "须为 minLon,minLat,maxLon,maxLat 四个数且最小值不大于最大值 (four numbers minLon,minLat,maxLon,maxLat)");
+                self.fail("bbox", "须为 minLon,minLat,maxLon,maxLat 四个 [-180, 180] 内的数 (four numbers minLon,minLat,maxLon,maxLat)");
                 None
             }
         }
@@ -210,7 +219,7 @@ impl<'q> Params<'q> {
     /// A CRS among `allowed` (by URI or code, e.g. `EPSG:4538`); absent → `None`.
     pub fn crs(&mut self, name: &str, allowed: &[Crs]) -> Option<Crs> {
         let v = self.raw(name)?;
-        match Crs::parse(&v).filter(|c| allowed.contains(c)) {
+        match Crs::from_param(&v).filter(|c| allowed.contains(c)) {
             Some(c) => Some(c),
             None => {
                 let names: Vec<&str> = allowed.iter().map(|c| c.uri()).collect();
@@ -229,12 +238,16 @@ impl<'q> Params<'q> {
         }
     }
 
-    /// Every error so far, as one 400.
-    pub fn finish(self) -> Result<(), Problem> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
+    /// Every error so far: a 400 naming each malformed value (and any refused one),
+    /// else a 422 naming the refused ones.
+    pub fn finish(mut self) -> Result<(), Problem> {
+        if !self.errors.is_empty() {
+            self.errors.append(&mut self.refused);
             Err(Problem::invalid(self.errors))
+        } else if !self.refused.is_empty() {
+            Err(Problem::unprocessable(self.refused))
+        } else {
+            Ok(())
         }
     }
 }

@@ -260,12 +260,13 @@ pub async fn check_name(
 #[serde(deny_unknown_fields)]
 pub struct PlaceInput {
     /// The standard name, not empty.
-    #[schema(example = "乐土驿镇")]
+    #[schema(example = "乐土驿镇", min_length = 1, pattern = "[^\\s\\u0085]")]
     name: Option<String>,
     #[schema(value_type = Option<super::openapi::PlaceCategorySchema>)]
     category: Option<String>,
     /// The division it lies in: a known county, township or village-level code (default:
-    /// the township the point lies in).
+    /// the township the point lies in; an unknown code is refused with 422).
+    #[schema(pattern = "^([0-9]{6}|[0-9]{9}|[0-9]{12})$")]
     division_code: Option<String>,
     /// With `lat`: a Point location, CGCS2000 degrees.
     #[schema(minimum = -180.0, maximum = 180.0)]
@@ -287,7 +288,9 @@ pub struct PlaceInput {
 
 /// Merge `input` over `base` and validate the shape (400); the naming rules come after.
 pub(super) fn merge(state: &AppState, input: PlaceInput, base: Option<&Place>) -> Result<Place, Problem> {
+    // `errors`: values outside their schema (400); `refused`: valid values the registry refuses (422).
     let mut errors = Vec::new();
+    let mut refused = Vec::new();
     let name = input.name.or(base.map(|b| b.name.clone())).map(|n| n.trim().to_string()).unwrap_or_default();
     if name.is_empty() {
         errors.push(FieldError {
@@ -304,9 +307,9 @@ pub(super) fn merge(state: &AppState, input: PlaceInput, base: Option<&Place>) -
     }
     let mut geometry = base.and_then(|b| b.geometry.clone());
     if let Some(g) = input.geometry {
-        match geo_types::Geometry::<f64>::try_from(g) {
+        match crate::spatial::geojson_in::to_geo(g) {
             Ok(g) => geometry = Some(g),
-            Err(e) => errors.push(FieldError { row: None, field: "geometry".into(), message: e.to_string() }),
+            Err(e) => errors.push(FieldError { row: None, field: "geometry".into(), message: e }),
         }
     }
     if let (Some(lon), Some(lat)) = (input.lon, input.lat) {
@@ -326,7 +329,7 @@ pub(super) fn merge(state: &AppState, input: PlaceInput, base: Option<&Place>) -
     if let Some(d) = input.division_code {
         match d.parse::<DivisionCode>() {
             Ok(c) if snap.division(c.as_str()).is_some() => division = Some(c),
-            Ok(c) => errors.push(FieldError {
+            Ok(c) => refused.push(FieldError {
                 row: None,
                 field: "division_code".into(),
                 message: format!("没有代码为 {c} 的区划 (unknown division)"),
@@ -335,7 +338,11 @@ pub(super) fn merge(state: &AppState, input: PlaceInput, base: Option<&Place>) -
         }
     }
     if !errors.is_empty() {
+        errors.extend(refused);
         return Err(Problem::invalid(errors));
+    }
+    if !refused.is_empty() {
+        return Err(Problem::unprocessable(refused));
     }
     let romanization_given = input.romanization.clone();
     let mut p = Place {
@@ -511,10 +518,10 @@ pub async fn edit(
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// 批准机关, not empty.
-    #[schema(example = "玛纳斯县人民政府", min_length = 1, pattern = "\\S")]
+    #[schema(example = "玛纳斯县人民政府", min_length = 1, pattern = "[^\\s\\u0085]")]
     approving_body: String,
     /// 批准文号, not empty.
-    #[schema(example = "玛政函〔2026〕12号", min_length = 1, pattern = "\\S")]
+    #[schema(example = "玛政函〔2026〕12号", min_length = 1, pattern = "[^\\s\\u0085]")]
     document_no: String,
     /// 批准日期 `YYYY-MM-DD`; default today (UTC).
     #[schema(format = Date)]
@@ -631,7 +638,8 @@ pub async fn approve(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameBody {
-    /// The new standard name.
+    /// The new standard name, not empty.
+    #[schema(min_length = 1, pattern = "[^\\s\\u0085]")]
     name: String,
     /// An officer's romanization, kept instead of the suggested one.
     romanization: Option<String>,

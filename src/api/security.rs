@@ -2,11 +2,16 @@
 //! Content-Security-Policy (self only, plus the configured basemap's origin; no
 //! inline script), `nosniff`, a referrer policy and `frame-ancestors 'none'`; and
 //! the last line of defence: a panic in a handler becomes a logged 500
-//! problem+json instead of a reset connection.
+//! problem+json instead of a reset connection. Before any handler: a path or
+//! query that holds a control character (NUL, newline, escape…) once decoded is a
+//! 400 naming the parameter — no identifier, code or search term has one, and the
+//! PostgreSQL store cannot even hold a NUL.
 
 use super::problem::Problem;
 use super::Basemap;
+use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -47,7 +52,33 @@ pub fn harden(router: Router, basemap: Option<&Basemap>) -> Router {
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(set(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin")))
         .layer(set(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(axum::middleware::from_fn(refuse_control_characters))
         .layer(CatchPanicLayer::custom(panic_answer))
+}
+
+/// A C0 control character or DEL: never part of a path segment or a query value here.
+pub fn is_control(c: char) -> bool {
+    c.is_ascii_control()
+}
+
+/// The first part of a request target that decodes to a control character: a path
+/// segment (`path`) or a query parameter (its name).
+fn control_character_in(uri: &axum::http::Uri) -> Option<String> {
+    let path = percent_encoding::percent_decode_str(uri.path()).decode_utf8_lossy();
+    if path.chars().any(is_control) {
+        return Some("path".into());
+    }
+    let query = uri.query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, v)| k.chars().any(is_control) || v.chars().any(is_control))
+        .map(|(k, _)| if k.chars().any(is_control) { "query".to_string() } else { k.into_owned() })
+}
+
+async fn refuse_control_characters(req: Request, next: Next) -> Response {
+    match control_character_in(req.uri()) {
+        Some(field) => Problem::invalid_field(&field, "含控制字符 (contains a control character)").into_response(),
+        None => next.run(req).await,
+    }
 }
 
 fn panic_answer(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -73,6 +104,16 @@ mod tests {
         assert_eq!(o("https://user@host/x"), None);
         assert_eq!(o("ftp://host/x"), None);
         assert_eq!(o("乐土驿://镇"), None);
+    }
+
+    #[test]
+    fn control_characters_in_the_target_are_named() {
+        let c = |u: &str| control_character_in(&u.parse().expect("uri"));
+        assert_eq!(c("/api/v1/users/%E4%B9%90%00/deactivate").as_deref(), Some("path"));
+        assert_eq!(c("/api/v1/places?q=%0Aletuyi").as_deref(), Some("q"));
+        assert_eq!(c("/api/v1/places?%7F=1").as_deref(), Some("query"));
+        assert_eq!(c("/api/v1/places?q=%E4%B9%90%E5%9C%9F+%E9%A9%BF"), None);
+        assert_eq!(c("/api/v1/places/p1"), None);
     }
 
     #[test]

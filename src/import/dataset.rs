@@ -70,7 +70,7 @@ fn read_features(dir: &Path, name: &str) -> Result<(String, Vec<geojson::Feature
 
 fn point(r: &Reader, f: &geojson::Feature) -> Result<LonLat, ImportError> {
     let g = f.geometry.as_ref().ok_or_else(|| r.err("geometry", "missing"))?;
-    match geo_types::Geometry::<f64>::try_from(g.clone()) {
+    match crate::spatial::geojson_in::to_geo(g.clone()) {
         Ok(geo_types::Geometry::Point(p)) => LonLat::try_from([p.x(), p.y()]).map_err(|e| r.err("geometry", e.message)),
         _ => Err(r.err("geometry", "not a Point")),
     }
@@ -95,9 +95,7 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
         }
         let name = r.str("name")?;
         let geometry = match &f.geometry {
-            Some(g) => {
-                Some(geo_types::Geometry::<f64>::try_from(g.clone()).map_err(|e| r.err("geometry", e.to_string()))?)
-            }
+            Some(g) => Some(crate::spatial::geojson_in::to_geo(g.clone()).map_err(|e| r.err("geometry", e))?),
             None => None,
         };
         let mut extra = Map::new();

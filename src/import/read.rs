@@ -45,6 +45,10 @@ pub enum Format {
 }
 
 impl Format {
+    /// The names `parse` reads (ASCII case aside).
+    pub const SPELLINGS: [&'static str; 6] =
+        ["geojson", "json", "application/geo+json", "application/json", "csv", "text/csv"];
+
     pub fn parse(s: &str) -> Option<Format> {
         match s.to_ascii_lowercase().as_str() {
             "geojson" | "json" | "application/geo+json" | "application/json" => Some(Format::GeoJson),
@@ -52,6 +56,20 @@ impl Format {
             _ => None,
         }
     }
+}
+
+/// The first field holding a NUL character anywhere in its value (no record keeps
+/// one; PostgreSQL cannot store it).
+fn nul_field(fields: &Map<String, Value>) -> Option<String> {
+    fn has_nul(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(a) => a.iter().any(has_nul),
+            Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    fields.iter().find(|(k, v)| k.contains('\0') || has_nul(v)).map(|(k, _)| k.replace('\0', "\\0"))
 }
 
 /// One row: its fields under canonical names, and its geometry in CGCS2000 lon/lat.
@@ -268,7 +286,7 @@ fn read_geojson(text: &str, crs: Option<Crs>, out: &mut Read) {
             None | Some(Value::Null) => None,
             Some(g) => match serde_json::from_value::<geojson::Geometry>(g.clone())
                 .map_err(|e| e.to_string())
-                .and_then(|g| Geometry::<f64>::try_from(g).map_err(|e| e.to_string()))
+                .and_then(crate::spatial::geojson_in::to_geo)
             {
                 Ok(g) => match reproject(g, crs) {
                     Ok(g) => Some(g),
@@ -283,6 +301,10 @@ fn read_geojson(text: &str, crs: Option<Crs>, out: &mut Read) {
                 }
             },
         };
+        if let Some(field) = nul_field(&fields) {
+            out.errors.push(RowError::new(row, &field, "含空字符 NUL (contains a NUL character)"));
+            continue;
+        }
         out.records.push(Record { row, fields, geometry });
     }
 }
@@ -426,6 +448,10 @@ fn read_csv(text: &str, out: &mut Read) {
             fields.remove(k);
         }
         if !bad {
+            if let Some(field) = nul_field(&fields) {
+                out.errors.push(RowError::new(row, &field, "含空字符 NUL (contains a NUL character)"));
+                continue;
+            }
             out.records.push(Record { row, fields, geometry });
         }
     }

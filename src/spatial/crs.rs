@@ -63,7 +63,36 @@ impl Crs {
         }
     }
 
-    /// Read a CRS from a URI, a URN or a short code (`EPSG:4538`, `4538`, `CRS84`, `GCJ-02`).
+    /// The names a query parameter may give this CRS (ASCII case aside): the OGC URI,
+    /// the `AUTHORITY:CODE` code and the bare code.
+    pub fn spellings(self) -> &'static [&'static str] {
+        match self {
+            Crs::Crs84 => {
+                &["http://www.opengis.net/def/crs/OGC/1.3/CRS84", "OGC:CRS84", "CRS84", "urn:ogc:def:crs:OGC:1.3:CRS84"]
+            }
+            Crs::Epsg4490 => {
+                &["http://www.opengis.net/def/crs/EPSG/0/4490", "EPSG:4490", "4490", "urn:ogc:def:crs:EPSG::4490"]
+            }
+            Crs::Epsg4326 => {
+                &["http://www.opengis.net/def/crs/EPSG/0/4326", "EPSG:4326", "4326", "urn:ogc:def:crs:EPSG::4326"]
+            }
+            Crs::Epsg4538 => {
+                &["http://www.opengis.net/def/crs/EPSG/0/4538", "EPSG:4538", "4538", "urn:ogc:def:crs:EPSG::4538"]
+            }
+            Crs::Gcj02 => &["GCJ-02", "GCJ02"],
+        }
+    }
+
+    /// Read a CRS named by a request parameter: exactly one of its `spellings`
+    /// (ASCII case ignored), as the OpenAPI document enumerates them.
+    pub fn from_param(s: &str) -> Option<Crs> {
+        [Crs::Crs84, Crs::Epsg4490, Crs::Epsg4326, Crs::Epsg4538, Crs::Gcj02]
+            .into_iter()
+            .find(|c| c.spellings().iter().any(|n| n.eq_ignore_ascii_case(s)))
+    }
+
+    /// Read a CRS from a URI, a URN or a short code (`EPSG:4538`, `4538`, `CRS84`,
+    /// `GCJ-02`), as files name them (a GeoJSON `crs` member, a `.prj`-like header).
     pub fn parse(s: &str) -> Option<Crs> {
         let t = s.trim().trim_start_matches('<').trim_end_matches('>').to_ascii_uppercase();
         let tail = t.rsplit(['/', ':']).find(|p| !p.is_empty()).unwrap_or("").to_string();

@@ -10,6 +10,7 @@
 pub mod crs;
 pub mod gcj02;
 pub mod geodesic;
+pub mod geojson_in;
 mod points;
 mod polygons;
 mod snapshot;

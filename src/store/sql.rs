@@ -131,7 +131,7 @@ fn division_from_row(r: &$row) -> StoreResult<Division> {
     let geometry = match geometry {
         Some(g) => {
             let g: geojson::Geometry = g.parse::<geojson::Geometry>().map_err(|e| corrupt(&what, e))?;
-            Some(geo_types::Geometry::<f64>::try_from(g).map_err(|e| corrupt(&what, e))?)
+            Some(crate::spatial::geojson_in::to_geo(g).map_err(|e| corrupt(&what, e))?)
         }
         None => None,
     };
@@ -219,7 +219,7 @@ fn place_from_row(r: &$row) -> StoreResult<Place> {
     let geometry: Option<String> = r.try_get("geometry")?;
     let geometry = match geometry {
         Some(g) => Some(
-            geo_types::Geometry::<f64>::try_from(g.parse::<geojson::Geometry>().map_err(|e| corrupt(&what, e))?)
+            crate::spatial::geojson_in::to_geo(g.parse::<geojson::Geometry>().map_err(|e| corrupt(&what, e))?)
                 .map_err(|e| corrupt(&what, e))?,
         ),
         None => None,
