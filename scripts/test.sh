@@ -23,10 +23,9 @@ scripts/contract.sh || status=1
 pg="${DIMING_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
 if reason=$(psql "$pg" -X -q -t -A -c "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'" 2>&1) && [[ "$reason" == 1 ]]; then
   echo "== the suite against PostgreSQL ($(psql "$pg" -X -t -A -c 'SHOW server_version'), PostGIS) =="
-  DIMING_TEST_POSTGRES="$pg" cargo test --no-fail-fast \
-    --test api --test store --test facility_write --test places --test coverage --test interop --test postgres \
-    --test trust --test crash \
-    "$@" -- --include-ignored || status=1
+  # The store-backed modules of the one integration binary (tests/it/), by name.
+  DIMING_TEST_POSTGRES="$pg" cargo test --no-fail-fast --test it "$@" -- --include-ignored \
+    api:: store:: facility_write:: places:: coverage:: interop:: postgres:: trust:: crash:: || status=1
 else
   [[ "$reason" == "" ]] && reason="PostGIS is not installed on that server"
   echo "SKIPPED: the PostgreSQL pass — no PostgreSQL with PostGIS at ${pg%%\?*}: ${reason}" >&2

@@ -19,6 +19,9 @@ pub const FREE_ACCOUNT_FAILURES: u32 = 5;
 pub const FREE_ADDRESS_FAILURES: u32 = 20;
 /// The longest wait.
 pub const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+/// How long a throttled try is held before its 429 (at most its wait): 32 connections
+/// flooding then get ≈ 128 answers/s instead of tens of thousands.
+pub const TARPIT: Duration = Duration::from_millis(250);
 /// Failures this old no longer count.
 pub const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
 const MAX_KEYS: usize = 100_000;

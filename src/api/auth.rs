@@ -106,6 +106,9 @@ pub async fn login(
     // Throttled before any hashing, so a flood costs nothing but this check.
     if let Err(wait) = state.logins().check(&l.username, addr, std::time::Instant::now()) {
         tracing::info!(username = %l.username, ?addr, wait_s = wait.as_secs_f64(), "login throttled");
+        // Held a moment before the answer: a flood of refused tries then costs its sender
+        // time, not this server's cores (measured in BENCHMARKS.md).
+        tokio::time::sleep(wait.min(accounts::throttle::TARPIT)).await;
         return Err(Problem::too_many_requests(wait));
     }
     let found = state.store().user_by_name(&l.username).await?;

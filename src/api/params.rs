@@ -7,7 +7,7 @@ use crate::spatial::crs::Crs;
 use crate::spatial::StatusSet;
 use std::borrow::Cow;
 
-/// Upper bound for `radius_m` and `max_distance_m`, metres (API.md).
+/// Upper bound for `radius_m` and `max_distance_m`, metres (docs/API.md).
 pub const MAX_DISTANCE_M: f64 = 1_000_000.0;
 
 pub struct Params<'q> {

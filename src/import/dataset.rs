@@ -139,11 +139,24 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
         let props = f.properties.as_ref().unwrap_or(&empty);
         let mut r = Reader { file: &sfile, index, id: String::new(), props };
         r.id = r.opt_str("code").unwrap_or_default();
+        // A settlement is a village-level unit (12 digits) of a township (9 digits) whose
+        // code it starts with: coverage groups settlements by those digits.
+        let code: DivisionCode = r.parse("code")?;
+        let township_code: DivisionCode = r.parse("township_code")?;
+        if code.level() != DivisionLevel::Village {
+            return Err(r.err("code", "居民点代码须为 12 位村级代码 (a settlement code has 12 digits)"));
+        }
+        if township_code.level() != DivisionLevel::Township || code.parent().as_ref() != Some(&township_code) {
+            return Err(r.err(
+                "township_code",
+                format!("须为 {code} 所属乡镇的 9 位代码 (the 9-digit code of the township {code} belongs to)"),
+            ));
+        }
         settlements.push(Settlement {
-            code: r.parse("code")?,
+            code,
             name: r.str("name")?,
             short_name: r.str("short_name")?,
-            township_code: r.parse("township_code")?,
+            township_code,
             village_kind: r.str("village_kind")?,
             location: point(&r, f)?,
             population: r.opt_u64("population")?,

@@ -1,7 +1,7 @@
 //! Coordinate reference systems at the edges (import, export, OGC output, GCJ-02).
 //!
 //! The registry keeps CGCS2000 longitude/latitude (EPSG:4490 in GIS axis order).
-//! CGCS2000 and WGS84 differ by centimetres and are treated as one datum (API.md),
+//! CGCS2000 and WGS84 differ by centimetres and are treated as one datum (docs/API.md),
 //! so CRS84, EPSG:4326 and EPSG:4490 share coordinates; EPSG:4538 (CGCS2000 3-degree
 //! Gauss-Krüger, CM 87°E, Manas's zone) goes through PROJ; GCJ-02 through
 //! [`super::gcj02`].
@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn cgcs2000_to_gauss_kruger_zone_29_matches_the_known_values() {
-        // Checked on these machines (DESIGN.md): (86.21, 44.30) → E 436957.198, N 4907460.476.
+        // Checked on these machines (docs/ARCHITECTURE.md): (86.21, 44.30) → E 436957.198, N 4907460.476.
         let out = transform(Crs::Epsg4490, Crs::Epsg4538, &[(86.21, 44.30)]).expect("proj");
         let (e, n) = out[0];
         assert!((e - 436_957.198).abs() < 0.01 && (n - 4_907_460.476).abs() < 0.01, "{e} {n}");

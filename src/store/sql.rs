@@ -987,9 +987,11 @@ impl Store for $store {
 
     async fn revoke_api_token(&self, id: &str, actor: &Actor) -> StoreResult<ApiToken> {
         let mut tx = self.begin_write().await?;
+        // An id is the hash's first 12 hex digits: a range of the primary key, not a scan.
+        let (from, to) = (id.to_string(), format!("{id}g"));
         let select = "SELECT substr(t.token_hash, 1, 12) AS id, t.user_id, u.username, t.name, t.created_at, t.revoked_at \
-             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE substr(t.token_hash, 1, 12) = $1";
-        let row = sqlx::query(select).bind(id).fetch_optional(&mut *tx).await?;
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash >= $1 AND t.token_hash < $2";
+        let row = sqlx::query(select).bind(&from).bind(&to).fetch_optional(&mut *tx).await?;
         let Some(before) = row.as_ref().map(api_token_from_row).transpose()? else {
             return Err(StoreError::NotFound { entity: "api_token", id: id.to_string() });
         };
@@ -997,9 +999,10 @@ impl Store for $store {
             return Ok(before);
         }
         let at = now_rfc3339();
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE substr(token_hash, 1, 12) = $2")
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE token_hash >= $2 AND token_hash < $3")
             .bind(&at)
-            .bind(id)
+            .bind(&from)
+            .bind(&to)
             .execute(&mut *tx)
             .await?;
         let after = ApiToken { revoked_at: Some(at.clone()), ..before.clone() };
@@ -1026,17 +1029,24 @@ impl Store for $store {
 
     async fn end_session(&self, id: &str, actor: &Actor) -> StoreResult<LoginSession> {
         let mut tx = self.begin_write().await?;
+        // An id is the hash's first 12 hex digits: a range of the primary key, not a scan.
+        let (from, to) = (id.to_string(), format!("{id}g"));
         let row = sqlx::query(
             "SELECT substr(s.token_hash, 1, 12) AS id, s.user_id, u.username, s.created_at, s.expires_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE substr(s.token_hash, 1, 12) = $1",
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash >= $1 AND s.token_hash < $2",
         )
-        .bind(id)
+        .bind(&from)
+        .bind(&to)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(before) = row.as_ref().map(login_session_from_row).transpose()? else {
             return Err(StoreError::NotFound { entity: "session", id: id.to_string() });
         };
-        sqlx::query("DELETE FROM sessions WHERE substr(token_hash, 1, 12) = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash >= $1 AND token_hash < $2")
+            .bind(&from)
+            .bind(&to)
+            .execute(&mut *tx)
+            .await?;
         let at = now_rfc3339();
         let entity_id = format!("{}:{id}", before.user_id);
         let b = serde_json::to_value(&before).unwrap_or(Value::Null);

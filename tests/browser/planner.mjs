@@ -1,6 +1,6 @@
 // Drives Debian's Chromium against a running diming: the planner map and
 // facility editing, as a planner and an officer use them, and that markup typed into
-// facilities and place names is only ever shown as text (stored XSS). Run by tests/browser.rs:
+// facilities and place names is only ever shown as text (stored XSS). Run by tests/it/browser.rs:
 //   node tests/browser/planner.mjs   (env: DIMING_BASE, DIMING_ARTIFACTS, DIMING_EDITOR, DIMING_VIEWER, DIMING_PASSWORD)
 // Prints one JSON line; exits non-zero on the first failed check.
 import puppeteer from 'puppeteer-core';

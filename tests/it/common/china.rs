@@ -1,5 +1,5 @@
-//! The 2,877 real county-level polygons of China (../shared/data/china, copied
-//! nowhere: read in place), for oracle tests and benchmarks at national scale.
+//! The 2,877 real county-level polygons of China (`data/china/`, see
+//! `data/README.md`), for oracle tests and benchmarks at national scale.
 
 #![allow(dead_code)]
 #![allow(clippy::panic)]
@@ -14,11 +14,12 @@ pub struct County {
     pub polygon: MultiPolygon<f64>,
 }
 
-/// Where the shared reference data lives: `DIMING_SHARED_DATA`, else `../shared/data`.
-pub fn shared_data_dir() -> PathBuf {
-    std::env::var_os("DIMING_SHARED_DATA")
+/// Where the reference data lives (the folder holding `china/`):
+/// `DIMING_REFERENCE_DATA`, else the repository's own `data/`.
+pub fn reference_data_dir() -> PathBuf {
+    std::env::var_os("DIMING_REFERENCE_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"))
 }
 
 pub fn read_gz(path: &std::path::Path) -> String {
@@ -29,7 +30,7 @@ pub fn read_gz(path: &std::path::Path) -> String {
 }
 
 pub fn counties() -> Vec<County> {
-    let text = read_gz(&shared_data_dir().join("china/county_boundaries_amap_wgs84.geojson.gz"));
+    let text = read_gz(&reference_data_dir().join("china/county_boundaries_amap_wgs84.geojson.gz"));
     let fc: geojson::FeatureCollection = serde_json::from_str(&text).expect("geojson");
     fc.features
         .into_iter()

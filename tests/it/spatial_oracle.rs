@@ -2,7 +2,7 @@
 //! in and around Manas County for nearest-k, within-radius and locate; border and
 //! vertex points; and locate over all 2,877 real county polygons of China.
 
-mod common;
+use crate::common;
 
 use diming::domain::FacilityKind;
 use diming::spatial::{PointIndex, PolygonIndex, RingEdges, Snapshot, StatusSet};

@@ -2,7 +2,7 @@
 //! oracle, and the HTTP and CLI surfaces: what-if equals a real write, gaps equal
 //! the uncovered lists, siting's gains are what what-if then shows.
 
-mod common;
+use crate::common;
 
 use common::get_json;
 use diming::coverage::{compute, supplies, CoverageOptions, Rules, Supply};

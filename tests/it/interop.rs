@@ -2,7 +2,7 @@
 //! reprojection and GBK, GCJ-02, checked with real clients where they exist
 //! (GDAL's OAPIF driver, the CLI as a process).
 
-mod common;
+use crate::common;
 
 use common::get_json;
 use diming::domain::Role;

@@ -2,7 +2,7 @@
 //! tests/browser/planner.mjs through puppeteer-core. Screenshots are written to
 //! artifacts/browser/. `scripts/test.sh` installs Chromium and the Node packages.
 
-mod common;
+use crate::common;
 
 use diming::domain::Role;
 

@@ -1,7 +1,7 @@
 //! Registering, editing, moving and closing facilities over HTTP, with accounts:
 //! who may write, If-Match and 412, history, and bad input that writes nothing.
 
-mod common;
+use crate::common;
 
 use common::get_json;
 use diming::domain::Role;

@@ -2,7 +2,7 @@
 //! refused, one passing), the lifecycle proposed → approved → renamed | retired,
 //! who may do what, concurrent edits, and the announcements.
 
-mod common;
+use crate::common;
 
 use common::get_json;
 use diming::domain::Role;

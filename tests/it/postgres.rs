@@ -4,7 +4,7 @@
 //! `scripts/test.sh` runs them with `--include-ignored` when one is reachable,
 //! together with the rest of the suite against PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{get_json, psql, TestDb};
 use diming::domain::Role;

@@ -2,7 +2,7 @@
 //! and name exact, the synthetic townships partitioning the real outline, every
 //! record labelled with its provenance.
 
-mod common;
+use crate::common;
 
 use diming::spatial::geodesic::multipolygon_area_km2;
 use geo::BooleanOps;

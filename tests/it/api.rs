@@ -1,7 +1,7 @@
 //! The REST surface over HTTP, as other applications use it: shapes, paging,
 //! ETags, and bad input answered with problem+json naming the field — never a 500.
 
-mod common;
+use crate::common;
 
 use common::get_json;
 
@@ -276,7 +276,7 @@ async fn a_committed_write_is_visible_to_the_next_nearest_query() {
     assert_eq!(after["features"][0]["properties"]["provenance"], "registered");
 }
 
-/// Every (method, path) of the API: API.md's table and the router's routes.
+/// Every (method, path) of the API: docs/API.md's table and the router's routes.
 const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/tokens"),
     ("delete", "/api/v1/tokens/{id}"),

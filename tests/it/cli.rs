@@ -1,7 +1,7 @@
 //! `diming serve` as a process: first start loads the bundled data once, the
 //! address line, and start-up errors that name the file instead of panicking.
 
-mod common;
+use crate::common;
 
 use common::{serve_expecting_failure, spawn_serve, TempDir};
 use diming::store::Store;

@@ -3,7 +3,7 @@
 //! that was acknowledged is there with its history and audit entries, the import is
 //! all there or not at all, and the audit chain verifies. Both backends.
 
-mod common;
+use crate::common;
 
 use common::{api_token, TestDb};
 use diming::domain::Role;

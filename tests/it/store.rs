@@ -1,7 +1,7 @@
 //! The store's promises: every write is one transaction with its history row and
 //! audit entry; a stale version changes nothing; concurrent edits lose nothing.
 
-mod common;
+use crate::common;
 
 use diming::domain::{FacilityKind, FacilityStatus, LonLat, NewFacility, Provenance};
 use diming::store::{Actor, LoadOutcome, Store, StoreError};

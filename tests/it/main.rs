@@ -1,0 +1,21 @@
+//! The integration tests, one binary: black-box tests over HTTP against a server
+//! on port 0, the CLI as a process, the page in a real Chromium, GDAL and QGIS as
+//! clients, and the spatial oracles. One module per area; the PostgreSQL pass of
+//! `scripts/test.sh` selects the store-backed modules by name.
+
+mod common;
+
+mod api;
+mod browser;
+mod cli;
+mod coverage;
+mod crash;
+mod dataset;
+mod facility_write;
+mod interop;
+mod parsers;
+mod places;
+mod postgres;
+mod spatial_oracle;
+mod store;
+mod trust;
