@@ -650,6 +650,7 @@ impl Store for $store {
         let existing: Option<String> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'").fetch_optional(&mut *tx).await?;
         if let Some(dataset) = existing {
+            tx.rollback().await?;
             return Ok(LoadOutcome::AlreadyLoaded { dataset });
         }
         let at = now_rfc3339();
@@ -812,6 +813,7 @@ impl Store for $store {
             .fetch_optional(&mut *tx)
             .await?;
         if taken.is_some() {
+            tx.rollback().await?;
             return Err(StoreError::Duplicate { entity: "user", id: new.username.clone() });
         }
         let at = now_rfc3339();
@@ -942,10 +944,12 @@ impl Store for $store {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT * FROM users WHERE username = $1").bind(username).fetch_optional(&mut *tx).await?;
         let Some(before) = row.as_ref().map(user_from_row).transpose()? else {
+            tx.rollback().await?;
             return Err(StoreError::NotFound { entity: "user", id: username.to_string() });
         };
         let version: i64 = row.as_ref().map(|r| r.try_get("version")).transpose()?.unwrap_or(1);
         if before.active == active {
+            tx.rollback().await?;
             return Ok(before);
         }
         sqlx::query("UPDATE users SET active = $1, version = version + 1 WHERE id = $2")
@@ -993,9 +997,11 @@ impl Store for $store {
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash >= $1 AND t.token_hash < $2";
         let row = sqlx::query(select).bind(&from).bind(&to).fetch_optional(&mut *tx).await?;
         let Some(before) = row.as_ref().map(api_token_from_row).transpose()? else {
+            tx.rollback().await?;
             return Err(StoreError::NotFound { entity: "api_token", id: id.to_string() });
         };
         if before.revoked_at.is_some() {
+            tx.rollback().await?;
             return Ok(before);
         }
         let at = now_rfc3339();
@@ -1040,6 +1046,7 @@ impl Store for $store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(before) = row.as_ref().map(login_session_from_row).transpose()? else {
+            tx.rollback().await?;
             return Err(StoreError::NotFound { entity: "session", id: id.to_string() });
         };
         sqlx::query("DELETE FROM sessions WHERE token_hash >= $1 AND token_hash < $2")
@@ -1060,7 +1067,13 @@ impl Store for $store {
         let mut tx = self.begin_write().await?;
         let first: Option<i64> =
             sqlx::query_scalar("SELECT MIN(id) FROM audit WHERE hash IS NULL").fetch_one(&mut *tx).await?;
-        let Some(first) = first else { return Ok(0) };
+        let Some(first) = first else {
+            // Every early return ends its transaction explicitly: a dropped one is rolled
+            // back only when its pooled connection is next used, and on PostgreSQL it
+            // holds the write lock until then (it hung `audit verify` after a restore).
+            tx.rollback().await?;
+            return Ok(0);
+        };
         let prev: Option<Option<String>> = sqlx::query_scalar("SELECT hash FROM audit WHERE id < $1 ORDER BY id DESC LIMIT 1")
             .bind(first)
             .fetch_optional(&mut *tx)
@@ -1112,9 +1125,11 @@ impl Store for $store {
             let id = c.place.id.as_str();
             let row = sqlx::query("SELECT * FROM places WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
             let Some(before) = row.as_ref().map(place_from_row).transpose()? else {
+                tx.rollback().await?;
                 return Err(StoreError::NotFound { entity: "place", id: id.to_string() });
             };
             if before.version != c.expected_version {
+                tx.rollback().await?;
                 return Err(StoreError::Stale {
                     entity: "place",
                     id: id.to_string(),
@@ -1132,6 +1147,7 @@ impl Store for $store {
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() != 1 {
+                tx.rollback().await?;
                 return Err(StoreError::Stale {
                     entity: "place",
                     id: id.to_string(),
@@ -1235,6 +1251,7 @@ impl Store for $store {
         let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM divisions").fetch_one(&mut *tx).await?;
         let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *tx).await?;
         if held > 0 || users > 0 {
+            tx.rollback().await?;
             return Err(StoreError::Foreign {
                 target: self.describe(),
                 reason: "the target registry is not empty (copy only into a new database)".into(),

@@ -308,10 +308,9 @@ async fn audit_verify_passes_on_a_busy_registry_and_names_the_entry_edited_by_ha
 
 #[tokio::test]
 async fn a_backup_taken_while_clients_write_restores_to_that_moment_with_its_chain() {
+    // SQLite: `VACUUM INTO` while the service writes; PostgreSQL: `pg_dump`, restored with
+    // `pg_restore` into a new database.
     let db = TestDb::new("backup");
-    if db.is_postgres() {
-        return; // SQLite's online backup; PostgreSQL's is pg_dump (README).
-    }
     let served = common::spawn_serve(&db.url, &[]).expect("serve");
     let store = diming::store::open(&db.url).await.expect("open");
     let token = api_token(store.as_ref(), "editor", Role::Editor).await;
@@ -331,7 +330,7 @@ async fn a_backup_taken_while_clients_write_restores_to_that_moment_with_its_cha
     }
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     let dir = common::TempDir::new("backup-out");
-    let file = dir.path().join("backup.db");
+    let file = dir.path().join(if db.is_postgres() { "backup.dump" } else { "backup.db" });
     let file_s = file.to_string_lossy().to_string();
     let (ok, out, err) = diming(&["backup", "--output", &file_s, "--database", &db.url]);
     assert!(ok, "backup while writing: {out}{err}");
@@ -344,7 +343,8 @@ async fn a_backup_taken_while_clients_write_restores_to_that_moment_with_its_cha
     // Restore into a new place, then compare with the source as it was at the backup's
     // last audit entry: every facility the backup holds is the source's version as of
     // then, and every facility created up to then is there.
-    let target = dir.sqlite_url("restored.db");
+    let target_db = db.is_postgres().then(|| TestDb::new("restored"));
+    let target = target_db.as_ref().map_or_else(|| dir.sqlite_url("restored.db"), |t| t.url.clone());
     let (ok, out, err) = diming(&["restore", &file_s, "--database", &target]);
     assert!(ok, "restore: {out}{err}");
     let restored = diming::store::open(&target).await.expect("open restored");
