@@ -20,7 +20,8 @@ pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
     // A JSON text can carry NUL only as the escape `\u0000`: look closer only then.
     if bytes.windows(6).any(|w| w == br"\u0000") {
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-            if let Some(field) = nul_in(&value, String::new()) {
+            if let Some(path) = crate::domain::json::nul_path(&value) {
+                let field = if path.is_empty() { "body".to_string() } else { path };
                 return Err(Problem::invalid_field(&field, "含空字符 NUL (contains a NUL character)"));
             }
         }
@@ -46,25 +47,6 @@ pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
     })
 }
 
-/// The path (`add[1].name`) of the first string or key holding a NUL.
-fn nul_in(value: &serde_json::Value, path: String) -> Option<String> {
-    use serde_json::Value;
-    let here = |p: &str| if p.is_empty() { "body".to_string() } else { p.to_string() };
-    match value {
-        Value::String(s) if s.contains('\0') => Some(here(&path)),
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_in(v, format!("{path}[{i}]"))),
-        Value::Object(map) => map.iter().find_map(|(k, v)| {
-            let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-            if k.contains('\0') {
-                Some(here(&path))
-            } else {
-                nul_in(v, p)
-            }
-        }),
-        _ => None,
-    }
-}
-
 /// An optional whole number that JSON may write as `12` or `12.0` (JSON Schema's
 /// `integer` allows both); a fraction, or one outside the target type, is refused.
 pub fn whole<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
@@ -74,9 +56,7 @@ where
 {
     use serde::Deserialize;
     let Some(n) = Option::<serde_json::Number>::deserialize(de)? else { return Ok(None) };
-    let i = n
-        .as_i64()
-        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+    let i = crate::domain::json::whole_number(&n)
         .ok_or_else(|| serde::de::Error::custom(format!("须为整数 (a whole number, not {n})")))?;
     T::try_from(i).map(Some).map_err(|_| serde::de::Error::custom(format!("超出范围 (out of range: {i})")))
 }

@@ -89,16 +89,15 @@ fn non_negative(errors: &mut Vec<FieldError>, field: &str, v: Option<&Value>) ->
     match v {
         None | Some(Value::Null) => None,
         // `12.0` is the whole number 12 (JSON Schema's `integer`).
-        Some(v) => match v
-            .as_u64()
-            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && (0.0..9.0e15).contains(f)).map(|f| f as u64))
-        {
-            Some(n) => Some(n),
-            _ => {
-                errors.push(err(field, "须为非负整数 (must be a whole number ≥ 0)"));
-                None
+        Some(v) => {
+            match v.as_number().and_then(crate::domain::json::whole_number).and_then(|n| u64::try_from(n).ok()) {
+                Some(n) => Some(n),
+                _ => {
+                    errors.push(err(field, "须为非负整数 (must be a whole number ≥ 0)"));
+                    None
+                }
             }
-        },
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod account;
 mod coord;
 mod division;
 mod facility;
+pub mod json;
 mod place;
 mod settlement;
 

@@ -61,15 +61,10 @@ impl Format {
 /// The first field holding a NUL character anywhere in its value (no record keeps
 /// one; PostgreSQL cannot store it).
 fn nul_field(fields: &Map<String, Value>) -> Option<String> {
-    fn has_nul(v: &Value) -> bool {
-        match v {
-            Value::String(s) => s.contains('\0'),
-            Value::Array(a) => a.iter().any(has_nul),
-            Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-            _ => false,
-        }
-    }
-    fields.iter().find(|(k, v)| k.contains('\0') || has_nul(v)).map(|(k, _)| k.replace('\0', "\\0"))
+    fields
+        .iter()
+        .find(|(k, v)| k.contains('\0') || crate::domain::json::nul_path(v).is_some())
+        .map(|(k, _)| k.replace('\0', "\\0"))
 }
 
 /// One row: its fields under canonical names, and its geometry in CGCS2000 lon/lat.

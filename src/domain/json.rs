@@ -1,0 +1,47 @@
+//! Two readings of outside JSON that every boundary shares: where a NUL character
+//! hides (no record may hold one; PostgreSQL cannot store it), and a whole number
+//! however JSON wrote it (`12` or `12.0`: JSON Schema's `integer` allows both).
+
+use serde_json::Value;
+
+/// The path (`add[1].name`, `""` for the value itself) of the first string or key
+/// holding a NUL; a key with one is reported at the object that holds it.
+pub fn nul_path(value: &Value) -> Option<String> {
+    fn walk(value: &Value, path: &str) -> Option<String> {
+        match value {
+            Value::String(s) if s.contains('\0') => Some(path.to_string()),
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+            Value::Object(map) => map.iter().find_map(|(k, v)| {
+                if k.contains('\0') {
+                    Some(path.to_string())
+                } else {
+                    walk(v, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") })
+                }
+            }),
+            _ => None,
+        }
+    }
+    walk(value, "")
+}
+
+/// A whole number, from `12` or `12.0`; `None` for a fraction or beyond ±9·10¹⁵
+/// (where a float stops holding every integer).
+pub fn whole_number(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_nul_is_found_by_its_path_and_whole_numbers_either_way() {
+        assert_eq!(nul_path(&json!({"add": [{"name": "a"}, {"name": "乐\u{0}"}]})).as_deref(), Some("add[1].name"));
+        assert_eq!(nul_path(&json!({"a": {"k\u{0}": 1}})).as_deref(), Some("a"));
+        assert_eq!(nul_path(&json!("\u{0}")).as_deref(), Some(""));
+        assert_eq!(nul_path(&json!({"name": "乐土驿\n镇"})), None);
+        let n = |v: Value| v.as_number().and_then(whole_number);
+        assert_eq!((n(json!(12)), n(json!(12.0)), n(json!(12.5)), n(json!(1e300))), (Some(12), Some(12), None, None));
+    }
+}
