@@ -4,8 +4,9 @@
 //! facilities and standard place names, held in SQL (the source of truth, with
 //! history and audit) and served from an in-memory spatial snapshot.
 //!
-//! Data flows `import → store → spatial snapshot → api`; dependencies point
-//! downward: `api → coverage, spatial, naming, store → domain`.
+//! Data flows `import → store → spatial snapshot → registry → api / cli`;
+//! dependencies point downward: `api, cli → registry → coverage, spatial, naming,
+//! store → domain`.
 //!
 //! # Units
 //! Coordinates are `[lon, lat]` degrees in CGCS2000 (EPSG:4490). Every distance is a
@@ -22,6 +23,8 @@ pub mod coverage;
 pub mod domain;
 pub mod import;
 pub mod naming;
+pub mod registry;
+pub mod schema;
 pub mod spatial;
 pub mod store;
 

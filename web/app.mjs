@@ -4,19 +4,12 @@ import * as maplibregl from './vendor/maplibre-gl-6.17.0/maplibre-gl.mjs';
 // Every server string reaches the DOM through h()/fill(): text nodes, never HTML.
 import { h, fill, escapeHtml } from './dom.mjs';
 
-const KINDS = {
-  care_home: '养老机构',
-  community_service: '城乡社区综合服务设施',
-  cemetery: '公墓',
-  day_care: '日间照料中心',
-  funeral_home: '殡仪馆',
-  relief_station: '救助管理站',
-  marriage_registry: '婚姻登记处',
-  child_welfare: '儿童福利机构',
-};
-const ROLES = { viewer: '查看', editor: '编辑', approver: '审批', admin: '管理员' };
-const OPERATORS = { public: '公办', public_private: '公建民营', private: '民办' };
-const STATUS = { open: '运营中', planned: '规划中', closed: '已关闭' };
+// The closed vocabularies and their labels come from the server (GET /api/v1/page-config):
+// the page repeats none of them. Filled before anything is drawn.
+const KINDS = {};
+const ROLES = {};
+const OPERATORS = {};
+const STATUS = {};
 // Coverage ratio → colour (red: far below target, green: full).
 const RAMP = [
   [0, '#d7301f', '低于 50%'],
@@ -102,8 +95,18 @@ function fillColour() {
   return ['case', ['==', ['get', 'coverage_ratio'], null], '#c9ced4', expr];
 }
 
-async function addBasemap() {
+function fillTerms(target, terms) {
+  for (const t of terms || []) target[t.value] = t.label;
+}
+
+async function loadPageConfig() {
   const { data } = await api('/api/v1/page-config');
+  const v = data.vocabularies || {};
+  fillTerms(KINDS, v.kinds);
+  fillTerms(ROLES, v.roles);
+  fillTerms(OPERATORS, v.operators);
+  fillTerms(STATUS, v.facility_statuses);
+  $('f-operator').replaceChildren(new Option('（未填）', ''), ...(v.operators || []).map((t) => new Option(t.label, t.value)));
   const b = data.basemap;
   if (!b) return;
   // MapLibre takes attribution as HTML: give it the configured text, escaped.
@@ -645,7 +648,7 @@ const ready = new Promise((resolve, reject) => {
     try {
       addLayers();
       renderLegend();
-      await addBasemap();
+      await loadPageConfig();
       wire();
       await Promise.all([loadTownships(), restoreSession()]);
       await loadCoverage();

@@ -63,6 +63,13 @@ pub enum Caller {
     Token {
         user: User,
     },
+    /// The command line on the registry's own machine: whoever runs it holds the
+    /// database itself, so it acts with every right over the registry's records,
+    /// audited as `system:WHAT`. It has no account: account and credential
+    /// operations (which need a `User`) are not open to it.
+    System {
+        what: String,
+    },
 }
 
 /// Why a caller may not do something: 401 (who are you?) or 403 (not you).
@@ -73,19 +80,66 @@ pub enum Denied {
     Csrf,
 }
 
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Denied::NotLoggedIn => f.write_str("需要登录或 API 令牌 (log in, or send Authorization: Bearer TOKEN)"),
+            Denied::Forbidden { role, needed } => write!(
+                f,
+                "此操作需要「{}」权限，当前账号为「{}」 (needs role {}, you are {})",
+                needed.label_zh(),
+                role.label_zh(),
+                needed.as_str(),
+                role.as_str()
+            ),
+            Denied::Csrf => write!(
+                f,
+                "缺少或错误的 CSRF 令牌：请在 {CSRF_HEADER} 头中附上登录时返回的 csrf_token (missing or wrong CSRF token)"
+            ),
+        }
+    }
+}
+
 impl Caller {
     pub fn user(&self) -> Option<&User> {
         match self {
-            Caller::Anonymous => None,
+            Caller::Anonymous | Caller::System { .. } => None,
             Caller::Session { user, .. } | Caller::Token { user } => Some(user),
         }
     }
 
-    /// The one role check: every write calls this before it touches the store.
+    /// The name kept in a record this caller proposes or decides: the username, or
+    /// `system:WHAT` for the command line.
+    pub fn name(&self) -> String {
+        match self {
+            Caller::Anonymous => "anonymous".into(),
+            Caller::System { what } => format!("system:{what}"),
+            Caller::Session { user, .. } | Caller::Token { user } => user.username.clone(),
+        }
+    }
+
+    /// Whether the caller holds `needed` (the command line holds every role).
+    pub fn allows(&self, needed: Role) -> bool {
+        match self {
+            Caller::System { .. } => true,
+            other => other.require(needed).is_ok(),
+        }
+    }
+
+    /// The registry's role check: `require` for accounts, every right for the command line.
+    pub fn permit(&self, needed: Role) -> Result<(), Denied> {
+        match self {
+            Caller::System { .. } => Ok(()),
+            other => other.require(needed).map(|_| ()),
+        }
+    }
+
+    /// The role check of an account: every account operation calls this first
+    /// (the registry's writes call `permit`).
     /// Cookie-authenticated writes must also carry the session's CSRF token.
     pub fn require(&self, needed: Role) -> Result<&User, Denied> {
         match self {
-            Caller::Anonymous => Err(Denied::NotLoggedIn),
+            Caller::Anonymous | Caller::System { .. } => Err(Denied::NotLoggedIn),
             Caller::Session { csrf_ok: false, .. } => Err(Denied::Csrf),
             Caller::Session { user, .. } | Caller::Token { user } => {
                 if !user.active {
@@ -114,6 +168,7 @@ impl Caller {
     pub fn actor(&self) -> crate::store::Actor {
         match self {
             Caller::Anonymous => crate::store::Actor("anonymous".into()),
+            Caller::System { what } => crate::store::Actor::system(what),
             Caller::Session { user, .. } => crate::store::Actor(format!("user:{}", user.username)),
             Caller::Token { user } => crate::store::Actor(format!("token:{}", user.username)),
         }

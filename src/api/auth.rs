@@ -20,16 +20,7 @@ impl From<Denied> for Problem {
     fn from(d: Denied) -> Self {
         match d {
             Denied::NotLoggedIn => Problem::unauthorized(),
-            Denied::Forbidden { role, needed } => Problem::forbidden(format!(
-                "此操作需要「{}」权限，当前账号为「{}」 (needs role {}, you are {})",
-                needed.label_zh(),
-                role.label_zh(),
-                needed.as_str(),
-                role.as_str()
-            )),
-            Denied::Csrf => Problem::forbidden(format!(
-                "缺少或错误的 CSRF 令牌：请在 {CSRF_HEADER} 头中附上登录时返回的 csrf_token (missing or wrong CSRF token)"
-            )),
+            Denied::Forbidden { .. } | Denied::Csrf => Problem::forbidden(d.to_string()),
         }
     }
 }
@@ -182,7 +173,7 @@ pub async fn whoami(
         }
         Caller::Token { user } => Ok(Json(json!({"user": user, "via": "token"}))),
         // Not an error: the page asks on every load whether anyone is logged in.
-        Caller::Anonymous => Ok(Json(json!({"user": null}))),
+        Caller::Anonymous | Caller::System { .. } => Ok(Json(json!({"user": null}))),
     }
 }
 

@@ -9,6 +9,19 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
+/// A JSON request body parsed into `T` at the boundary: the extractor every
+/// handler that takes JSON uses; its rejection is the problem `parse_json` names.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Problem> {
+        let bytes = <Bytes as axum::extract::FromRequest<S>>::from_request(req, state).await;
+        parse_json(bytes).map(JsonBody)
+    }
+}
+
 pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, Problem> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -45,20 +58,6 @@ pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
             message: format!("请求体无效 (invalid JSON body): {}", e.inner()),
         }])
     })
-}
-
-/// An optional whole number that JSON may write as `12` or `12.0` (JSON Schema's
-/// `integer` allows both); a fraction, or one outside the target type, is refused.
-pub fn whole<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: TryFrom<i64>,
-{
-    use serde::Deserialize;
-    let Some(n) = Option::<serde_json::Number>::deserialize(de)? else { return Ok(None) };
-    let i = crate::domain::json::whole_number(&n)
-        .ok_or_else(|| serde::de::Error::custom(format!("须为整数 (a whole number, not {n})")))?;
-    T::try_from(i).map(Some).map_err(|_| serde::de::Error::custom(format!("超出范围 (out of range: {i})")))
 }
 
 #[cfg(test)]

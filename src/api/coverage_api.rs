@@ -1,65 +1,23 @@
-//! Coverage, gaps, siting, what-if and the rules, over HTTP.
+//! Coverage, gaps, siting, what-if and the rules, over HTTP: questions read at
+//! the boundary, answered by the registry's coverage use cases
+//! (`registry::coverage`).
 
-use super::body::parse_json;
+use super::body::JsonBody;
 use super::geojson_out::geo_json;
 use super::params::Params;
 use super::problem::{FieldError, Problem};
 use super::AppState;
-use crate::coverage::{self, Coverage, CoverageOptions, Rule, Supply};
-use crate::domain::{FacilityKind, FacilityStatus, LonLat};
-use crate::spatial::{Snapshot, StatusSet};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use crate::coverage::{self, Coverage};
+use crate::domain::FacilityKind;
+use crate::registry::coverage::{Ask, NewSite};
+use crate::spatial::StatusSet;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::sync::Arc;
-
-const OPEN: StatusSet = StatusSet(1 << (FacilityStatus::Open as u8));
-
-/// The rule a request asks for: `rule=ID`, else the kind's default; `radius_m=`
-/// turns it into a distance rule with that radius.
-fn resolve_rule(
-    state: &AppState,
-    kind: Option<FacilityKind>,
-    rule_id: Option<&str>,
-    radius_m: Option<f64>,
-) -> Result<Rule, Problem> {
-    let rules = state.rules();
-    let base = match (rule_id, kind) {
-        (Some(id), k) => {
-            let r = rules
-                .get(id)
-                .ok_or_else(|| Problem::invalid_field("rule", format!("没有名为 {id} 的覆盖规则 (no such rule)")))?;
-            if k.is_some_and(|k| k != r.kind) {
-                // Each value is valid; together they conflict: 422, as for any rule the schema cannot state.
-                return Err(conflicting(
-                    "rule",
-                    format!("规则 {id} 属于 {}，与 kind 不符 (the rule is for another kind)", r.kind),
-                ));
-            }
-            r.clone()
-        }
-        (None, Some(k)) => rules
-            .default_for(k)
-            .cloned()
-            .ok_or_else(|| conflicting("kind", format!("{k} 没有默认覆盖规则 (no default rule for this kind)")))?,
-        (None, None) => return Err(conflicting("kind", "缺少必填参数 kind 或 rule (kind or rule is required)")),
-    };
-    Ok(match radius_m {
-        Some(r) => base.with_radius(r),
-        None => base,
-    })
-}
-
-/// Values that each match the schema but together are refused (422).
-fn conflicting(field: &str, message: impl Into<String>) -> Problem {
-    Problem::unprocessable(vec![super::problem::FieldError { row: None, field: field.into(), message: message.into() }])
-}
 
 fn bool_param(p: &mut Params, name: &str) -> Result<bool, Problem> {
     match p.raw(name).as_deref() {
@@ -69,43 +27,15 @@ fn bool_param(p: &mut Params, name: &str) -> Result<bool, Problem> {
     }
 }
 
-struct Question {
-    rule: Rule,
-    opts: CoverageOptions,
-}
-
-fn question(state: &AppState, p: &mut Params) -> Result<Question, Problem> {
-    let kind = p.kind();
-    let rule_id = p.raw("rule");
-    let radius = p.distance_m("radius_m", false);
-    let statuses = p.statuses(OPEN);
-    let include_xpcc = bool_param(p, "include_xpcc")?;
-    let rule = resolve_rule(state, kind, rule_id.as_deref(), radius);
-    Ok(Question { opts: CoverageOptions { include_xpcc, statuses }, rule: rule? })
-}
-
-/// Coverage from the cache of the current snapshot, computed off the async workers.
-async fn cached(state: &AppState, q: &Question) -> Result<(Arc<Snapshot>, Arc<Coverage>), Problem> {
-    let snap = state.snapshot();
-    let key = format!(
-        "{}|{:?}|{:?}",
-        serde_json::to_string(&q.rule).unwrap_or_default(),
-        q.opts.include_xpcc,
-        q.opts.statuses
-    );
-    if let Some(c) = state.coverage_cache_get(snap.generation, &key) {
-        return Ok((snap, c));
-    }
-    let (s, rule, opts) = (snap.clone(), q.rule.clone(), q.opts);
-    let cov = tokio::task::spawn_blocking(move || {
-        let supplies = coverage::supplies(&s, &rule, &opts);
-        coverage::compute(&s, &rule, &opts, supplies)
+/// The coverage question of the query: `kind`, `rule`, `radius_m`, `status`, `include_xpcc`.
+fn ask(p: &mut Params) -> Result<Ask, Problem> {
+    Ok(Ask {
+        kind: p.kind(),
+        rule: p.raw("rule"),
+        radius_m: p.distance_m("radius_m", false),
+        statuses: Some(p.statuses(StatusSet::OPEN)),
+        include_xpcc: bool_param(p, "include_xpcc")?,
     })
-    .await
-    .map_err(|e| Problem::internal(&e))?;
-    let cov = Arc::new(cov);
-    state.coverage_cache_put(snap.generation, key, cov.clone());
-    Ok((snap, cov))
 }
 
 /// `GET /api/v1/coverage?kind=&radius_m=&rule=&status=&include_xpcc=`
@@ -130,9 +60,9 @@ async fn cached(state: &AppState, q: &Question) -> Result<(Arc<Snapshot>, Arc<Co
 )]
 pub async fn coverage(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Arc<Coverage>>, Problem> {
     let mut p = Params::parse(q.as_deref());
-    let qn = question(&state, &mut p);
+    let asked = ask(&mut p);
     p.finish()?;
-    let (_, cov) = cached(&state, &qn?).await?;
+    let (_, cov) = state.coverage(&state.question(&asked?)?).await?;
     Ok(Json(cov))
 }
 
@@ -154,9 +84,9 @@ pub async fn coverage(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
 )]
 pub async fn gaps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let mut p = Params::parse(q.as_deref());
-    let qn = question(&state, &mut p);
+    let asked = ask(&mut p);
     p.finish()?;
-    let (snap, cov) = cached(&state, &qn?).await?;
+    let (snap, cov) = state.coverage(&state.question(&asked?)?).await?;
     let features: Vec<Value> = cov
         .results
         .iter()
@@ -211,24 +141,11 @@ pub async fn siting(
 ) -> Result<Json<coverage::SitingAnswer>, Problem> {
     let mut p = Params::parse(q.as_deref());
     let count = p.integer("count", 5, 1, 50);
-    let explicit_rule = p.raw("rule").is_some();
-    let qn = question(&state, &mut p);
+    let asked = ask(&mut p);
     p.finish()?;
-    let qn = qn?;
-    let (snap, cov) = cached(&state, &qn).await?;
-    let opts = qn.opts;
-    let answer = tokio::task::spawn_blocking(move || coverage::site(&snap, &cov, &opts, count))
-        .await
-        .map_err(|e| Problem::internal(&e))?
-        .map_err(|e| {
-            // A capacity rule named in `rule` is not one of its values (400); reached as a kind's default, 422.
-            if explicit_rule {
-                Problem::invalid_field("rule", e.to_string())
-            } else {
-                conflicting("kind", e.to_string())
-            }
-        })?;
-    Ok(Json(answer))
+    let asked = asked?;
+    let question = state.question(&asked)?;
+    Ok(Json(state.siting(&question, count, asked.rule.is_some()).await?))
 }
 
 /// A what-if question: the coverage question of `GET /coverage`, and the change.
@@ -257,37 +174,6 @@ pub struct WhatIf {
     pub remove: Vec<String>,
 }
 
-/// A facility a what-if adds.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSite {
-    /// Longitude, CGCS2000 degrees, in [-180, 180].
-    #[schema(minimum = -180.0, maximum = 180.0, example = 86.23)]
-    pub lon: f64,
-    /// Latitude, CGCS2000 degrees, in [-90, 90].
-    #[schema(minimum = -90.0, maximum = 90.0, example = 43.93)]
-    pub lat: f64,
-    pub name: Option<String>,
-    /// Beds, for capacity rules.
-    #[serde(default, deserialize_with = "super::body::whole")]
-    pub capacity_beds: Option<u32>,
-    /// Attributes a rule's `where` may ask for (e.g. `{"facility_level": "centre"}`);
-    /// a site that does not match the rule does not count.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub attributes: serde_json::Map<String, Value>,
-}
-
-#[derive(Serialize)]
-struct TownshipChange {
-    code: String,
-    name: String,
-    coverage_ratio_before: f64,
-    coverage_ratio_after: f64,
-    meets_target_before: bool,
-    meets_target_after: bool,
-}
-
 /// `POST /api/v1/coverage/what-if`: coverage as if facilities were added or
 /// removed. Writes nothing.
 #[utoipa::path(
@@ -306,125 +192,38 @@ struct TownshipChange {
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
     ),
 )]
-pub async fn what_if(
-    State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, Problem> {
-    let w: WhatIf = parse_json(body)?;
-    // Reuse the query-parameter rules for kind, radius and status.
-    let query = {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        if let Some(k) = &w.kind {
-            query.append_pair("kind", k);
-        }
-        if let Some(r) = &w.rule {
-            query.append_pair("rule", r);
-        }
-        if let Some(r) = w.radius_m {
-            query.append_pair("radius_m", &r.to_string());
-        }
-        if let Some(s) = &w.status {
-            query.append_pair("status", s);
-        }
-        query.append_pair("include_xpcc", if w.include_xpcc { "true" } else { "false" });
-        query.finish()
-    };
-    let mut p = Params::parse(Some(&query));
-    let qn = question(&state, &mut p);
-    p.finish()?;
-    let qn = qn?;
-    let (snap, before) = cached(&state, &qn).await?;
-
-    // `malformed`: a value outside its schema (400); `errors`: valid values the registry refuses (422).
+pub async fn what_if(State(state): State<AppState>, JsonBody(w): JsonBody<WhatIf>) -> Result<Json<Value>, Problem> {
+    // The body's vocabularies, read as the query parameters of `GET /coverage` are.
     let mut malformed = Vec::new();
-    let mut errors = Vec::new();
-    let mut added = Vec::new();
-    let mut added_summary = Vec::new();
-    for (i, a) in w.add.iter().enumerate() {
-        super::facility_write::flat_attributes(&format!("add[{i}].attributes"), &a.attributes, &mut malformed);
-        match LonLat::try_from([a.lon, a.lat]) {
-            Err(e) => malformed.push(FieldError { row: None, field: format!("add[{i}].lon"), message: e.message }),
-            Ok(p) => match snap.township_at(p.lon(), p.lat()) {
-                None => errors.push(FieldError {
-                    row: None,
-                    field: format!("add[{i}]"),
-                    message: format!(
-                        "({}, {}) 不在本县任何乡镇内 (the point is in no township of the registry)",
-                        a.lon, a.lat
-                    ),
-                }),
-                Some(t) => {
-                    if a.attributes.iter().any(|(k, v)| qn.rule.where_.get(k).is_some_and(|want| want != v)) {
-                        continue; // does not match the rule's `where`: it would not count
-                    }
-                    added_summary.push(json!({
-                        "id": format!("what-if-{}", i + 1),
-                        "name": a.name,
-                        "lon": p.lon(),
-                        "lat": p.lat(),
-                        "township_code": t.division.code.as_str(),
-                        "township_name": t.division.name,
-                    }));
-                    added.push(Supply {
-                        id: format!("what-if-{}", i + 1),
-                        point: [p.lon(), p.lat()],
-                        township_code: t.division.code.to_string(),
-                        beds: a.capacity_beds.unwrap_or(0),
-                        serves: None,
-                    })
-                }
-            },
+    let kind = match w.kind.as_deref().map(str::parse::<FacilityKind>).transpose() {
+        Ok(k) => k,
+        Err(e) => {
+            malformed.push(FieldError::new("kind", e.message));
+            None
         }
-    }
-    for (i, id) in w.remove.iter().enumerate() {
-        if snap.facility(id).is_none() {
-            errors.push(FieldError {
-                row: None,
-                field: format!("remove[{i}]"),
-                message: format!("没有编号为 {id} 的设施 (no such facility)"),
-            });
+    };
+    let statuses = match w.status.as_deref().map(StatusSet::parse).transpose() {
+        Ok(s) => s,
+        Err(message) => {
+            malformed.push(FieldError::new("status", message));
+            None
         }
-    }
+    };
     if !malformed.is_empty() {
-        malformed.extend(errors);
         return Err(Problem::invalid(malformed));
     }
-    if !errors.is_empty() {
-        return Err(Problem::unprocessable(errors));
-    }
-    let removed: HashSet<String> = w.remove.iter().cloned().collect();
-    let (s, rule, opts, before2) = (snap.clone(), qn.rule.clone(), qn.opts, before.clone());
-    let after = tokio::task::spawn_blocking(move || {
-        let supplies: Vec<Supply> =
-            before2.supplies.iter().filter(|s| !removed.contains(&s.id)).cloned().chain(added).collect();
-        coverage::compute(&s, &rule, &opts, supplies)
-    })
-    .await
-    .map_err(|e| Problem::internal(&e))?;
-    let changes: Vec<TownshipChange> = after
-        .townships
-        .iter()
-        .filter_map(|t| {
-            let b = before.townships.iter().find(|b| b.code == t.code)?;
-            (b.coverage_ratio != t.coverage_ratio || b.meets_target != t.meets_target).then(|| TownshipChange {
-                code: t.code.clone(),
-                name: t.name.clone(),
-                coverage_ratio_before: b.coverage_ratio,
-                coverage_ratio_after: t.coverage_ratio,
-                meets_target_before: b.meets_target,
-                meets_target_after: t.meets_target,
-            })
-        })
-        .collect();
-    let mut v = serde_json::to_value(&after).map_err(|e| Problem::internal(&e))?;
+    let asked = Ask { kind, rule: w.rule.clone(), radius_m: w.radius_m, statuses, include_xpcc: w.include_xpcc };
+    let question = state.question(&asked)?;
+    let outcome = state.what_if(&question, &w.add, &w.remove).await?;
+    let mut v = serde_json::to_value(&outcome.after).map_err(|e| Problem::internal(&e))?;
     if let Value::Object(m) = &mut v {
         m.insert(
             "what_if".into(),
             json!({
-                "added": added_summary,
+                "added": outcome.added,
                 "removed": w.remove,
-                "county_before": before.county,
-                "townships_changed": changes,
+                "county_before": outcome.before.county,
+                "townships_changed": outcome.changes,
                 "written": false,
             }),
         );

@@ -7,11 +7,11 @@ mod auth;
 mod body;
 mod coverage_api;
 mod credentials;
-pub mod export;
+mod export;
 mod facility_write;
 mod gcj;
 mod geojson_out;
-pub mod import;
+mod import;
 mod ogc;
 mod openapi;
 pub mod params;
@@ -21,47 +21,32 @@ mod registry;
 mod security;
 mod spatial_api;
 
-pub use problem::{FieldError, Problem};
+pub use problem::Problem;
 
-use crate::coverage::{Coverage, Rules};
-use crate::naming::registry::PlaceRegistry;
-use crate::spatial::Snapshot;
+use crate::coverage::Rules;
+use crate::registry::Registry;
 use crate::store::{Store, StoreResult};
-use arc_swap::ArcSwap;
 use axum::extract::Request;
 use axum::response::IntoResponse;
 use axum::{Json, Router};
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 
 /// Largest import body (a county's layers are a few MB).
 pub const IMPORT_MAX_BYTES: usize = 64 * 1024 * 1024;
 
-/// What every handler shares: the store (truth) and the current snapshot (derived).
+/// What every handler shares: the registry (store, snapshot, names, rules — its
+/// use cases are called through `Deref`) and what only HTTP needs.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    store: Arc<dyn Store>,
-    snapshot: ArcSwap<Snapshot>,
-    places: ArcSwap<PlaceRegistry>,
-    generation: AtomicU64,
-    /// The store's change marker the spatial snapshot includes at least.
-    seen_snapshot: std::sync::atomic::AtomicI64,
-    /// The store's change marker the name registry includes at least.
-    seen_places: std::sync::atomic::AtomicI64,
-    /// Serialises rebuilds so a slower, older rebuild never replaces a newer one.
-    rebuild: tokio::sync::Mutex<()>,
+    registry: Registry,
     web_dir: Option<PathBuf>,
-    rules: Arc<Rules>,
     basemap: Option<Basemap>,
-    /// Coverage answers of one snapshot generation, by question.
-    coverage_cache: std::sync::Mutex<GenerationCache<Arc<Coverage>>>,
     /// Failed logins per account and per client address.
     logins: crate::accounts::throttle::LoginThrottle,
     /// Password hashing runs on the blocking pool, one at a time: a login flood
@@ -69,53 +54,10 @@ struct Inner {
     hashing: tokio::sync::Semaphore,
 }
 
-/// Coverage answers of one snapshot generation, by question: at most
-/// `COVERAGE_CACHE_ENTRIES`, the oldest dropped first, so a client asking for ever
-/// new radii cannot grow the server's memory (each answer holds every settlement).
-struct GenerationCache<V> {
-    generation: u64,
-    answers: HashMap<String, V>,
-    order: std::collections::VecDeque<String>,
-}
-
-impl<V> Default for GenerationCache<V> {
-    fn default() -> Self {
-        GenerationCache { generation: 0, answers: HashMap::new(), order: std::collections::VecDeque::new() }
-    }
-}
-
-const COVERAGE_CACHE_ENTRIES: usize = 64;
-
-impl<V> GenerationCache<V> {
-    fn put(&mut self, generation: u64, key: String, value: V) {
-        if self.generation != generation {
-            *self = GenerationCache { generation, ..GenerationCache::default() };
-        }
-        if self.answers.insert(key.clone(), value).is_none() {
-            self.order.push_back(key);
-        }
-        while self.order.len() > COVERAGE_CACHE_ENTRIES {
-            if let Some(old) = self.order.pop_front() {
-                self.answers.remove(&old);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_coverage_cache_keeps_at_most_its_bound_and_drops_the_oldest() {
-        let mut c = GenerationCache::default();
-        for i in 0..200 {
-            c.put(7, format!("radius={i}"), i);
-        }
-        assert_eq!((c.answers.len(), c.order.len()), (COVERAGE_CACHE_ENTRIES, COVERAGE_CACHE_ENTRIES));
-        assert!(c.answers.contains_key("radius=199") && !c.answers.contains_key("radius=0"));
-        c.put(8, "radius=1".into(), 1);
-        assert_eq!(c.answers.len(), 1, "a new snapshot starts afresh");
+impl std::ops::Deref for AppState {
+    type Target = Registry;
+    fn deref(&self) -> &Registry {
+        &self.inner.registry
     }
 }
 
@@ -144,41 +86,25 @@ pub struct Basemap {
 impl AppState {
     /// Read the registry and build the first snapshot.
     pub async fn new(store: Arc<dyn Store>, options: AppOptions) -> StoreResult<Self> {
-        let marker = store.change_marker().await?;
-        let snapshot = build_snapshot(store.as_ref(), 1).await?;
-        let places = PlaceRegistry::build(store.places().await?);
-        Ok(AppState {
+        let registry = Registry::open(store, options.rules).await?;
+        Ok(AppState::with_registry(registry, options.web_dir, options.basemap))
+    }
+
+    /// Serve a registry already open.
+    pub fn with_registry(registry: Registry, web_dir: Option<PathBuf>, basemap: Option<Basemap>) -> Self {
+        AppState {
             inner: Arc::new(Inner {
-                store,
-                snapshot: ArcSwap::from_pointee(snapshot),
-                places: ArcSwap::from_pointee(places),
-                generation: AtomicU64::new(1),
-                seen_snapshot: std::sync::atomic::AtomicI64::new(marker),
-                seen_places: std::sync::atomic::AtomicI64::new(marker),
-                rebuild: tokio::sync::Mutex::new(()),
-                web_dir: options.web_dir,
-                rules: Arc::new(options.rules),
-                basemap: options.basemap,
-                coverage_cache: std::sync::Mutex::new(GenerationCache::default()),
+                registry,
+                web_dir,
+                basemap,
                 logins: Default::default(),
                 hashing: tokio::sync::Semaphore::new(1),
             }),
-        })
-    }
-
-    pub fn rules(&self) -> Arc<Rules> {
-        self.inner.rules.clone()
-    }
-
-    pub(crate) fn coverage_cache_get(&self, generation: u64, key: &str) -> Option<Arc<Coverage>> {
-        let cache = self.inner.coverage_cache.lock().ok()?;
-        (cache.generation == generation).then(|| cache.answers.get(key).cloned()).flatten()
-    }
-
-    pub(crate) fn coverage_cache_put(&self, generation: u64, key: String, value: Arc<Coverage>) {
-        if let Ok(mut cache) = self.inner.coverage_cache.lock() {
-            cache.put(generation, key, value);
         }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
     }
 
     pub(crate) fn logins(&self) -> &crate::accounts::throttle::LoginThrottle {
@@ -190,105 +116,6 @@ impl AppState {
         let _permit = self.inner.hashing.acquire().await.ok()?;
         tokio::task::spawn_blocking(work).await.ok()
     }
-
-    pub fn store(&self) -> &dyn Store {
-        self.inner.store.as_ref()
-    }
-
-    /// The current snapshot; cheap, never blocks.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.inner.snapshot.load_full()
-    }
-
-    /// The current snapshot for the span of one request: no reference-count
-    /// traffic between cores on the hot path (arc-swap's guard).
-    pub fn snapshot_guard(&self) -> arc_swap::Guard<Arc<Snapshot>> {
-        self.inner.snapshot.load()
-    }
-
-    /// Rebuild the snapshot from the store and swap it in; call after every
-    /// committed write, before answering, so the next query sees the write.
-    pub async fn refresh(&self) -> StoreResult<()> {
-        self.refresh_snapshot().await?;
-        self.refresh_places().await
-    }
-
-    /// Rebuild only the spatial snapshot (divisions, settlements, facilities):
-    /// what a facility write changes.
-    pub async fn refresh_snapshot(&self) -> StoreResult<()> {
-        let _guard = self.inner.rebuild.lock().await;
-        self.note_marker(&self.inner.seen_snapshot).await?;
-        let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let snapshot = build_snapshot(self.inner.store.as_ref(), generation).await?;
-        self.inner.snapshot.store(Arc::new(snapshot));
-        Ok(())
-    }
-
-    /// Rebuild only the place-name registry and its search index: what a name write changes.
-    pub async fn refresh_places(&self) -> StoreResult<()> {
-        let _guard = self.inner.rebuild.lock().await;
-        self.note_marker(&self.inner.seen_places).await?;
-        let places = PlaceRegistry::build(self.inner.store.places().await?);
-        self.inner.places.store(Arc::new(places));
-        Ok(())
-    }
-
-    /// Before a rebuild reads the store: what it will include at least. (Read first,
-    /// so a write landing during the rebuild is seen again by the watcher, never missed.)
-    /// (One marker per derived picture: a snapshot rebuilt after a facility write says
-    /// nothing about the name registry, and the other way round.)
-    async fn note_marker(&self, seen: &std::sync::atomic::AtomicI64) -> StoreResult<i64> {
-        let m = self.inner.store.change_marker().await?;
-        seen.fetch_max(m, Ordering::SeqCst);
-        Ok(m)
-    }
-
-    /// Follow writes made by other processes (another instance on the same
-    /// PostgreSQL database, `diming import` on the same SQLite file): on each signal
-    /// from the store, rebuild if the change marker moved past what this instance
-    /// has seen. Its own writes are rebuilt before they are answered and skipped here.
-    pub fn watch_store(&self) {
-        let mut signals = self.inner.store.watch();
-        let state = self.clone();
-        tokio::spawn(async move {
-            while signals.recv().await.is_some() {
-                let m = match state.inner.store.change_marker().await {
-                    Ok(m) => m,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read the change marker");
-                        continue;
-                    }
-                };
-                let mut done = Ok(());
-                if m > state.inner.seen_snapshot.load(Ordering::SeqCst) {
-                    done = state.refresh_snapshot().await;
-                }
-                if done.is_ok() && m > state.inner.seen_places.load(Ordering::SeqCst) {
-                    done = state.refresh_places().await;
-                }
-                match done {
-                    Ok(()) => tracing::debug!(marker = m, "up to date with writes by other processes"),
-                    Err(e) => tracing::warn!(error = %e, "cannot refresh after another process's write"),
-                }
-            }
-        });
-    }
-
-    /// The place names as of the last refresh.
-    pub fn places(&self) -> arc_swap::Guard<Arc<PlaceRegistry>> {
-        self.inner.places.load()
-    }
-}
-
-async fn build_snapshot(store: &dyn Store, generation: u64) -> StoreResult<Snapshot> {
-    let divisions = store.divisions().await?;
-    let settlements = store.settlements().await?;
-    let facilities = store.facilities().await?;
-    // CPU work (parsing, indexing, rendering) off the async workers.
-    let built = tokio::task::spawn_blocking(move || Snapshot::build(generation, divisions, settlements, facilities))
-        .await
-        .map_err(|e| crate::store::StoreError::Corrupt(format!("snapshot build failed: {e}")))?;
-    Ok(built)
 }
 
 /// The whole HTTP surface. Pure: tests serve it on `127.0.0.1:0`.
@@ -375,6 +202,25 @@ pub fn app(state: AppState) -> Router {
     security::harden(router, basemap.as_ref())
 }
 
+/// Serve the whole HTTP surface on `listener` until `shutdown` completes, with
+/// each client's address known to the handlers (the login throttle counts by it).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Answers go out whole at once; never wait on Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// `GET /api/v1/page-config`: what the page needs from the server's settings.
 #[utoipa::path(
     get,
@@ -382,11 +228,49 @@ pub fn app(state: AppState) -> Router {
     tag = "service",
     operation_id = "page_config",
     summary = "页面设置 The page's settings",
-    description = "What the web page needs from the server's settings: the optional raster basemap.",
-    responses((status = 200, description = "The page's settings", body = openapi::PageConfig)),
+    description = "What the web page needs from the server: the optional raster basemap, and the closed vocabularies (facility kinds and statuses, operators, roles) with their Chinese labels.",
+    responses((status = 200, description = "The page's settings", body = PageConfig)),
 )]
-async fn page_config(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
-    Json(serde_json::json!({"basemap": state.inner.basemap}))
+async fn page_config(axum::extract::State(state): axum::extract::State<AppState>) -> Json<PageConfig> {
+    let terms = |pairs: &mut dyn Iterator<Item = (&'static str, &'static str)>| {
+        pairs.map(|(value, label)| Term { value, label }).collect()
+    };
+    use crate::domain::{FacilityKind, FacilityStatus, Operator, Role};
+    Json(PageConfig {
+        basemap: state.inner.basemap.clone(),
+        vocabularies: Vocabularies {
+            kinds: terms(&mut FacilityKind::ALL.into_iter().map(|k| (k.as_str(), k.label_zh()))),
+            facility_statuses: terms(&mut FacilityStatus::ALL.into_iter().map(|s| (s.as_str(), s.label_zh()))),
+            operators: terms(&mut Operator::ALL.into_iter().map(|o| (o.as_str(), o.label_zh()))),
+            roles: terms(&mut Role::ALL.into_iter().map(|r| (r.as_str(), r.label_zh()))),
+        },
+    })
+}
+
+/// What the page needs from the server's settings and vocabularies.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PageConfig {
+    /// The optional raster basemap.
+    pub basemap: Option<Basemap>,
+    /// The closed vocabularies with their Chinese labels, for the page's menus and
+    /// texts: the page repeats none of them.
+    pub vocabularies: Vocabularies,
+}
+
+/// The registry's closed vocabularies, each value with its label, in the domain's order.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Vocabularies {
+    pub kinds: Vec<Term>,
+    pub facility_statuses: Vec<Term>,
+    pub operators: Vec<Term>,
+    pub roles: Vec<Term>,
+}
+
+/// A value and its Chinese label.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Term {
+    pub value: &'static str,
+    pub label: &'static str,
 }
 
 /// `GET /health`

@@ -13,17 +13,14 @@
 //! API tests check the two agree.
 
 use super::problem::{FieldError, Problem};
-use crate::domain::{DivisionLevel, FacilityKind, FacilityStatus, PlaceStatus, Provenance};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use std::borrow::Cow;
 use std::sync::Arc;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::RefOr;
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::{Modify, OpenApi};
 
+pub use crate::schema::*;
 pub use params::*;
 pub use schemas::*;
 
@@ -271,12 +268,12 @@ mod refine {
                 ("query", "f") => Some(vec![json!("json"), json!("geojson")]),
                 ("query", "crs") if path.starts_with("/ogc") => Some(crs_names(&Crs::OGC)),
                 ("query", "bbox-crs") => Some(crs_names(&Crs::OGC)),
-                ("query", "crs") => Some(crs_names(&crate::api::import::IMPORT_CRS)),
+                ("query", "crs") => Some(crs_names(&crate::registry::import::IMPORT_CRS)),
                 ("query", "format") if !schema.contains_key("pattern") => {
                     Some(crate::import::read::Format::SPELLINGS.iter().map(|s| json!(s)).collect())
                 }
                 ("query", "encoding") => {
-                    Some(super::super::export::Encoding::SPELLINGS.iter().map(|s| json!(s)).collect())
+                    Some(crate::registry::export::Encoding::SPELLINGS.iter().map(|s| json!(s)).collect())
                 }
                 ("query", "rule") if path.ends_with("/siting") => {
                     Some(v.siting_rules.iter().map(|s| json!(s)).collect())
@@ -449,106 +446,6 @@ pub async fn openapi_json(Extension(doc): Extension<Document>) -> Response {
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res
 }
-
-/// A string schema whose values are the domain's own list.
-fn string_enum(values: impl IntoIterator<Item = &'static str>, description: String) -> RefOr<Schema> {
-    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values)).description(Some(description)).into()
-}
-
-/// A closed vocabulary whose schema is generated from the domain's list of values.
-macro_rules! vocabulary {
-    ($(#[$doc:meta])* $ty:ident = $name:literal, $schema:expr) => {
-        $(#[$doc])*
-        #[derive(serde::Serialize)] // lets the doc-only schemas below use serde's attributes
-        pub struct $ty;
-
-        impl PartialSchema for $ty {
-            fn schema() -> RefOr<Schema> {
-                $schema
-            }
-        }
-
-        impl ToSchema for $ty {
-            fn name() -> Cow<'static, str> {
-                Cow::Borrowed($name)
-            }
-        }
-    };
-}
-
-vocabulary!(
-    /// `kind` of a facility.
-    FacilityKindSchema = "FacilityKind",
-    string_enum(
-        FacilityKind::ALL.map(FacilityKind::as_str),
-        format!(
-            "设施类型 Facility kind: {}",
-            FacilityKind::ALL.map(|k| format!("`{}` {}", k.as_str(), k.label_zh())).join(", ")
-        )
-    )
-);
-vocabulary!(
-    /// `status` of a facility.
-    FacilityStatusSchema = "FacilityStatus",
-    string_enum(
-        FacilityStatus::ALL.map(FacilityStatus::as_str),
-        "设施状态 Facility status: `open` 运营, `planned` 规划, `closed` 关闭 (records are never deleted).".into()
-    )
-);
-vocabulary!(
-    /// `status` of a place name.
-    PlaceStatusSchema = "PlaceStatus",
-    string_enum(
-        PlaceStatus::ALL.map(PlaceStatus::as_str),
-        format!(
-            "地名状态 Place-name status: {}",
-            PlaceStatus::ALL.map(|s| format!("`{}` {}", s.as_str(), s.label_zh())).join(", ")
-        )
-    )
-);
-vocabulary!(
-    /// `level` of a division.
-    DivisionLevelSchema = "DivisionLevel",
-    string_enum(
-        DivisionLevel::ALL.map(DivisionLevel::as_str),
-        "区划级别 Division level: `county` 县 (6-digit code), `township` 乡镇 (9 digits), \
-         `village` 村/社区 (12 digits)."
-            .into()
-    )
-);
-vocabulary!(
-    /// Where a record comes from.
-    ProvenanceSchema = "Provenance",
-    string_enum(
-        Provenance::ALL.map(Provenance::as_str),
-        "来源 Provenance: `real` published open data, `synthetic` sample data made by the dataset \
-         script (示例数据), `registered` entered through diming."
-            .into()
-    )
-);
-vocabulary!(
-    /// `category` of a place name.
-    PlaceCategorySchema = "PlaceCategory",
-    string_enum(
-        crate::naming::categories::CATEGORIES.iter().map(|c| c.slug),
-        format!(
-            "地名类别 Place-name category: {}",
-            crate::naming::categories::CATEGORIES
-                .iter()
-                .map(|c| format!("`{}` {}", c.slug, c.label))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    )
-);
-vocabulary!(
-    /// `operator` of a facility.
-    OperatorSchema = "Operator",
-    string_enum(
-        super::facility_write::OPERATORS,
-        "运营方式 Operator: `public` 公办, `public_private` 公建民营, `private` 民办.".into()
-    )
-);
 
 /// Query parameters, as `Params` reads them. Descriptions give unit, bounds and default.
 mod params {
@@ -1006,28 +903,6 @@ mod schemas {
         pub warnings: Vec<serde_json::Value>,
     }
 
-    /// One naming-rule finding.
-    #[derive(Serialize, ToSchema)]
-    pub struct Finding {
-        /// The rule's id.
-        pub rule: String,
-        /// `error` refuses the name; `warning` does not.
-        #[schema(pattern = "^(error|warning)$")]
-        pub severity: String,
-        pub message: String,
-        /// Ids of conflicting records (`nbs:CODE` for a name from the NBS table).
-        pub conflicts: Vec<String>,
-    }
-
-    /// A minority-language form of a name (e.g. Kazakh for 清水河子哈萨克民族乡).
-    #[derive(Serialize, ToSchema)]
-    pub struct MinorityForm {
-        /// ISO 639 code, e.g. `kk` (Kazakh), `ug` (Uyghur), `mn` (Mongolian).
-        pub lang: String,
-        pub text: String,
-        pub romanization: Option<String>,
-    }
-
     /// Properties of a standard place name (标准地名); further attributes may follow.
     #[derive(Serialize, ToSchema)]
     pub struct PlaceProperties {
@@ -1050,7 +925,7 @@ mod schemas {
         pub origin: Option<String>,
         pub alternate_names: Vec<String>,
         pub historic_names: Vec<String>,
-        pub minority_form: Option<MinorityForm>,
+        pub minority_form: Option<crate::domain::MinorityForm>,
         pub status: PlaceStatusSchema,
         pub status_label: String,
         pub proposed_by: Option<String>,
@@ -1080,7 +955,7 @@ mod schemas {
         pub geometry: Option<Geometry>,
         pub properties: PlaceProperties,
         /// Writes only: the naming rules' warnings (errors refuse the write with 422).
-        pub findings: Option<Vec<Finding>>,
+        pub findings: Option<Vec<crate::naming::rules::Finding>>,
     }
 
     #[derive(Serialize, ToSchema)]
@@ -1104,7 +979,7 @@ mod schemas {
         pub romanization: String,
         pub specific_term: String,
         pub generic_term: String,
-        pub findings: Vec<Finding>,
+        pub findings: Vec<crate::naming::rules::Finding>,
     }
 
     /// A coverage rule from the rules file (`data/coverage_rules.toml`).
@@ -1413,34 +1288,5 @@ mod schemas {
     pub struct Health {
         #[schema(example = "ok")]
         pub status: String,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct PageConfig {
-        pub basemap: Option<super::super::Basemap>,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_vocabulary_value_parses_as_the_domain_type() {
-        for k in FacilityKind::ALL {
-            assert_eq!(k.as_str().parse::<FacilityKind>(), Ok(k));
-        }
-        for s in FacilityStatus::ALL {
-            assert_eq!(s.as_str().parse::<FacilityStatus>(), Ok(s));
-        }
-        for s in PlaceStatus::ALL {
-            assert_eq!(s.as_str().parse::<PlaceStatus>(), Ok(s));
-        }
-        for l in DivisionLevel::ALL {
-            assert_eq!(l.as_str().parse::<DivisionLevel>(), Ok(l));
-        }
-        for p in Provenance::ALL {
-            assert_eq!(p.as_str().parse::<Provenance>(), Ok(p));
-        }
     }
 }

@@ -2,13 +2,13 @@
 //! error per bad field so that one 400 names every problem.
 
 use super::problem::{FieldError, Problem};
-use crate::domain::{DivisionCode, DivisionLevel, FacilityKind, FacilityStatus, Lat, Lon, LonLat};
+use crate::domain::{DivisionCode, DivisionLevel, FacilityKind, Lat, Lon, LonLat};
 use crate::spatial::crs::Crs;
 use crate::spatial::StatusSet;
 use std::borrow::Cow;
 
 /// Upper bound for `radius_m` and `max_distance_m`, metres (docs/API.md).
-pub const MAX_DISTANCE_M: f64 = 1_000_000.0;
+pub use crate::registry::coverage::MAX_DISTANCE_M;
 
 pub struct Params<'q> {
     /// Borrowed from the query string unless percent-decoding had to allocate.
@@ -149,21 +149,13 @@ impl<'q> Params<'q> {
         let Some(v) = self.raw("status") else {
             return default;
         };
-        let mut set = 0u8;
-        for part in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match part.parse::<FacilityStatus>() {
-                Ok(s) => set |= s.bit(),
-                Err(e) => {
-                    self.fail("status", e.message);
-                    return default;
-                }
+        match StatusSet::parse(&v) {
+            Ok(set) => set,
+            Err(message) => {
+                self.fail("status", message);
+                default
             }
         }
-        if set == 0 {
-            self.fail("status", "须至少给出一个状态 (name at least one of open, planned, closed)");
-            return default;
-        }
-        StatusSet(set)
     }
 
     /// `bbox=minLon,minLat,maxLon,maxLat`.

@@ -1,37 +1,28 @@
-//! Standard place names (标准地名) for zoning officers: search, records and their
-//! history, the naming-rules check, and the lifecycle proposed → approved →
-//! renamed | retired. Editors propose and edit; approvers approve (never their
-//! own proposal), rename and retire. Every write re-runs the rules: an error
-//! finding refuses it with 422 and the findings; warnings are returned with it.
+//! Standard place names over HTTP: search, records and their history, the
+//! naming-rules check, and the lifecycle steps of `registry::places`, each answered
+//! with the record as a Feature (its version as `ETag`, the rules' warnings in
+//! `findings`).
 
-use super::body::parse_json;
+use super::body::JsonBody;
 use super::geojson_out::geo_json;
 use super::params::if_match;
 use super::params::Params;
-use super::problem::{FieldError, Problem};
+use super::problem::Problem;
 use super::AppState;
 use crate::accounts::Caller;
-use crate::domain::{DivisionCode, MinorityForm, Place, PlaceStatus, Provenance, Role};
+use crate::domain::{Place, PlaceStatus};
 use crate::naming::categories::category;
 use crate::naming::registry::place_feature;
-use crate::naming::rules::{check, CheckInput, CheckResult, Finding};
-use crate::store::PlaceChange;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use crate::naming::rules::CheckResult;
+use crate::registry::places::{CheckBody, DecisionInput, PlaceInput, RenameBody, Saved};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
-fn township_name(state: &AppState, code: Option<&DivisionCode>) -> Option<String> {
-    let snap = state.snapshot_guard();
-    code.and_then(|c| snap.division(c.as_str())).map(|d| d.division.name.clone())
-}
-
 fn feature(state: &AppState, p: &Place) -> Value {
-    place_feature(p, township_name(state, p.division_code.as_ref()).as_deref(), None)
+    place_feature(p, state.division_name(p.division_code.as_ref()).as_deref(), None)
 }
 
 fn with_etag(mut res: Response, version: i64) -> Response {
@@ -41,33 +32,12 @@ fn with_etag(mut res: Response, version: i64) -> Response {
     res
 }
 
-/// The first record a write returned (the store returns one per change asked for).
-fn first_saved(saved: &[Place]) -> Result<&Place, Problem> {
-    saved.first().ok_or_else(|| Problem::internal(&"the store returned no record for a write"))
-}
-
-fn place_response(state: &AppState, p: &Place, status: StatusCode, findings: &[Finding]) -> Response {
-    let mut f = feature(state, p);
-    if let (false, Some(obj)) = (findings.is_empty(), f.as_object_mut()) {
-        obj.insert("findings".into(), json!(findings));
+fn place_response(state: &AppState, saved: &Saved, status: StatusCode) -> Response {
+    let mut f = feature(state, &saved.place);
+    if let (false, Some(obj)) = (saved.findings.is_empty(), f.as_object_mut()) {
+        obj.insert("findings".into(), json!(saved.findings));
     }
-    with_etag(geo_json(status, f.to_string()), p.version)
-}
-
-/// 422 with the rule findings, when any is an error.
-fn refuse(result: &CheckResult) -> Result<(), Problem> {
-    if result.ok {
-        return Ok(());
-    }
-    let errors = result
-        .findings
-        .iter()
-        .filter(|f| f.severity == crate::naming::rules::Severity::Error)
-        .map(|f| FieldError { row: None, field: "name".into(), message: format!("[{}] {}", f.rule, f.message) })
-        .collect();
-    let mut p = Problem::unprocessable(errors);
-    p.findings = result.findings.iter().map(|f| serde_json::to_value(f).unwrap_or(Value::Null)).collect();
-    Err(p)
+    with_etag(geo_json(status, f.to_string()), saved.place.version)
 }
 
 /// `GET /api/v1/places?q=&category=&township=&status=&limit=&offset=`
@@ -122,7 +92,7 @@ pub async fn list(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
             let page = hits
                 .into_iter()
                 .skip(offset)
-                .map(|(pl, k)| place_feature(pl, township_name(&state, pl.division_code.as_ref()).as_deref(), Some(k)))
+                .map(|(pl, k)| place_feature(pl, state.division_name(pl.division_code.as_ref()).as_deref(), Some(k)))
                 .collect();
             (n, page)
         }
@@ -156,11 +126,11 @@ pub async fn list(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
     ),
 )]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
-    let reg = state.places();
-    let p = reg
+    let names = state.places();
+    let p = names
         .get(&id)
         .ok_or_else(|| Problem::not_found(format!("没有编号为 {id} 的地名 (no place name with this id)")))?;
-    Ok(place_response(&state, p, StatusCode::OK, &[]))
+    Ok(with_etag(geo_json(StatusCode::OK, feature(&state, p).to_string()), p.version))
 }
 
 /// `GET /api/v1/places/{id}/history`
@@ -178,29 +148,8 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
     ),
 )]
 pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
-    let rows = state.store().history("place", &id).await?;
-    if rows.is_empty() {
-        return Err(Problem::not_found(format!("没有编号为 {id} 的地名 (no place name with this id)")));
-    }
+    let rows = state.place_history(&id).await?;
     Ok(Json(json!({"id": id, "versions": rows})))
-}
-
-/// A name to check.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckBody {
-    /// The proposed standard name.
-    #[schema(example = "乐土驿镇")]
-    name: String,
-    #[schema(value_type = super::openapi::PlaceCategorySchema)]
-    category: String,
-    /// The division it lies in (county, township or village-level code).
-    #[schema(example = "652324101", pattern = "^([0-9]{6}|[0-9]{9}|[0-9]{12})$")]
-    division_code: Option<String>,
-    /// The record being changed, left out of its own conflicts.
-    id: Option<String>,
-    /// An officer's romanization, checked instead of the suggestion.
-    romanization: Option<String>,
 }
 
 /// `POST /api/v1/places/check`: the rules' findings for a name; no login, writes nothing.
@@ -221,189 +170,9 @@ pub struct CheckBody {
 )]
 pub async fn check_name(
     State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(b): JsonBody<CheckBody>,
 ) -> Result<Json<CheckResult>, Problem> {
-    let b: CheckBody = parse_json(body)?;
-    // Parsed at the boundary: the rules see only a known category and a well-formed code.
-    let mut errors = Vec::new();
-    if category(&b.category).is_none() {
-        errors.push(FieldError {
-            row: None,
-            field: "category".into(),
-            message: format!("未知的地名类别“{}” (unknown category)", b.category),
-        });
-    }
-    let code = match b.division_code.as_deref().map(str::parse::<DivisionCode>).transpose() {
-        Ok(c) => c,
-        Err(e) => {
-            errors.push(FieldError { row: None, field: "division_code".into(), message: e.message });
-            None
-        }
-    };
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
-    let reg = state.places();
-    let input = CheckInput {
-        name: &b.name,
-        category: &b.category,
-        division_code: code.as_ref().map(|c| c.as_str()),
-        id: b.id.as_deref(),
-        romanization: b.romanization.as_deref(),
-    };
-    Ok(Json(check(&input, reg.places())))
-}
-
-/// A place name's fields; all optional so PATCH can send only changes. Proposing
-/// (`POST`) needs `name` and `category`.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlaceInput {
-    /// The standard name, not empty.
-    #[schema(example = "乐土驿镇", min_length = 1, pattern = "[^\\s\\u0085]")]
-    name: Option<String>,
-    #[schema(value_type = Option<super::openapi::PlaceCategorySchema>)]
-    category: Option<String>,
-    /// The division it lies in: a known county, township or village-level code (default:
-    /// the township the point lies in; an unknown code is refused with 422).
-    #[schema(pattern = "^([0-9]{6}|[0-9]{9}|[0-9]{12})$")]
-    division_code: Option<String>,
-    /// With `lat`: a Point location, CGCS2000 degrees.
-    #[schema(minimum = -180.0, maximum = 180.0)]
-    lon: Option<f64>,
-    #[schema(minimum = -90.0, maximum = 90.0)]
-    lat: Option<f64>,
-    /// Any GeoJSON geometry (a road's line, an area's polygon); `lon`/`lat` win if both are given.
-    #[schema(value_type = Option<super::openapi::Geometry>)]
-    geometry: Option<geojson::Geometry>,
-    /// An officer's romanization, kept instead of the suggested one.
-    romanization: Option<String>,
-    /// 含义与由来.
-    origin: Option<String>,
-    alternate_names: Option<Vec<String>>,
-    historic_names: Option<Vec<String>>,
-    #[schema(value_type = Option<super::openapi::MinorityForm>)]
-    minority_form: Option<MinorityForm>,
-}
-
-/// Merge `input` over `base` and validate the shape (400); the naming rules come after.
-pub(super) fn merge(state: &AppState, input: PlaceInput, base: Option<&Place>) -> Result<Place, Problem> {
-    // `errors`: values outside their schema (400); `refused`: valid values the registry refuses (422).
-    let mut errors = Vec::new();
-    let mut refused = Vec::new();
-    let name = input.name.or(base.map(|b| b.name.clone())).map(|n| n.trim().to_string()).unwrap_or_default();
-    if name.is_empty() {
-        errors.push(FieldError {
-            row: None, field: "name".into(), message: "地名不能为空 (name is required)".into()
-        });
-    }
-    let cat = input.category.or(base.map(|b| b.category.clone())).unwrap_or_default();
-    if category(&cat).is_none() {
-        errors.push(FieldError {
-            row: None,
-            field: "category".into(),
-            message: format!("未知的地名类别“{cat}” (unknown category)"),
-        });
-    }
-    let mut geometry = base.and_then(|b| b.geometry.clone());
-    if let Some(g) = input.geometry {
-        match crate::spatial::geojson_in::to_geo(g) {
-            Ok(g) => geometry = Some(g),
-            Err(e) => errors.push(FieldError { row: None, field: "geometry".into(), message: e }),
-        }
-    }
-    if let (Some(lon), Some(lat)) = (input.lon, input.lat) {
-        match crate::domain::LonLat::try_from([lon, lat]) {
-            Ok(p) => geometry = Some(geo_types::Geometry::Point(p.into())),
-            Err(e) => errors.push(FieldError { row: None, field: "lon".into(), message: e.message }),
-        }
-    }
-    // The division: as given, else where the point falls, else as before.
-    let snap = state.snapshot_guard();
-    let mut division = base.and_then(|b| b.division_code.clone());
-    if let Some(geo_types::Geometry::Point(pt)) = &geometry {
-        if let Some(t) = snap.township_at(pt.x(), pt.y()) {
-            division = Some(t.division.code.clone());
-        }
-    }
-    if let Some(d) = input.division_code {
-        match d.parse::<DivisionCode>() {
-            Ok(c) if snap.division(c.as_str()).is_some() => division = Some(c),
-            Ok(c) => refused.push(FieldError {
-                row: None,
-                field: "division_code".into(),
-                message: format!("没有代码为 {c} 的区划 (unknown division)"),
-            }),
-            Err(e) => errors.push(FieldError { row: None, field: "division_code".into(), message: e.message }),
-        }
-    }
-    if !errors.is_empty() {
-        errors.extend(refused);
-        return Err(Problem::invalid(errors));
-    }
-    if !refused.is_empty() {
-        return Err(Problem::unprocessable(refused));
-    }
-    let romanization_given = input.romanization.clone();
-    let mut p = Place {
-        id: base.map(|b| b.id.clone()).unwrap_or_default(),
-        name,
-        specific_term: String::new(),
-        generic_term: String::new(),
-        category: cat,
-        division_code: division,
-        geometry,
-        romanization: base.map(|b| b.romanization.clone()).unwrap_or_default(),
-        romanization_source: base.map_or("suggested".into(), |b| b.romanization_source.clone()),
-        origin: input.origin.or(base.and_then(|b| b.origin.clone())),
-        alternate_names: input.alternate_names.or(base.map(|b| b.alternate_names.clone())).unwrap_or_default(),
-        historic_names: input.historic_names.or(base.map(|b| b.historic_names.clone())).unwrap_or_default(),
-        minority_form: input.minority_form.or(base.and_then(|b| b.minority_form.clone())),
-        status: base.map_or(PlaceStatus::Proposed, |b| b.status),
-        proposed_by: base.and_then(|b| b.proposed_by.clone()),
-        decided_by: base.and_then(|b| b.decided_by.clone()),
-        approving_body: base.and_then(|b| b.approving_body.clone()),
-        document_no: base.and_then(|b| b.document_no.clone()),
-        decided_on: base.and_then(|b| b.decided_on.clone()),
-        predecessor_id: base.and_then(|b| b.predecessor_id.clone()),
-        successor_id: base.and_then(|b| b.successor_id.clone()),
-        provenance: base.map_or(Provenance::Registered, |b| b.provenance),
-        attributes: base.map(|b| b.attributes.clone()).unwrap_or_default(),
-        version: base.map_or(1, |b| b.version),
-        updated_at: String::new(),
-    };
-    if let Some(r) = romanization_given.filter(|r| !r.trim().is_empty()) {
-        p.romanization = r.trim().to_string();
-        p.romanization_source = "officer".into();
-    }
-    Ok(p)
-}
-
-/// Run the rules over a merged record and fill in its terms and romanization.
-pub(super) fn apply_rules(state: &AppState, p: &mut Place) -> Result<CheckResult, Problem> {
-    let reg = state.places();
-    let officer = (p.romanization_source == "officer").then(|| p.romanization.clone());
-    let input = CheckInput {
-        name: &p.name,
-        category: &p.category,
-        division_code: p.division_code.as_ref().map(|c| c.as_str()),
-        id: (!p.id.is_empty()).then_some(p.id.as_str()),
-        romanization: officer.as_deref(),
-    };
-    let result = check(&input, reg.places());
-    refuse(&result)?;
-    p.specific_term = result.specific_term.clone();
-    p.generic_term = result.generic_term.clone();
-    p.romanization = result.romanization.clone();
-    Ok(result)
-}
-
-fn current(state: &AppState, id: &str) -> Result<Place, Problem> {
-    state
-        .places()
-        .get(id)
-        .cloned()
-        .ok_or_else(|| Problem::not_found(format!("没有编号为 {id} 的地名 (no place name with this id)")))
+    Ok(Json(state.check_name(&b)?))
 }
 
 /// `POST /api/v1/places` (editor): propose a name.
@@ -431,18 +200,11 @@ fn current(state: &AppState, id: &str) -> Result<Place, Problem> {
 pub async fn propose(
     State(state): State<AppState>,
     caller: Caller,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(input): JsonBody<PlaceInput>,
 ) -> Result<Response, Problem> {
-    let user = caller.require(Role::Editor)?.clone();
-    let input: PlaceInput = parse_json(body)?;
-    let mut p = merge(&state, input, None)?;
-    let result = apply_rules(&state, &mut p)?;
-    p.status = PlaceStatus::Proposed;
-    p.proposed_by = Some(user.username.clone());
-    let created = state.store().create_place(&p, &caller.actor()).await?;
-    state.refresh_places().await?;
-    let mut res = place_response(&state, &created, StatusCode::CREATED, &result.findings);
-    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/places/{}", created.id)) {
+    let saved = state.propose_place(&caller, input).await?;
+    let mut res = place_response(&state, &saved, StatusCode::CREATED);
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/places/{}", saved.place.id)) {
         res.headers_mut().insert(header::LOCATION, v);
     }
     Ok(res)
@@ -486,75 +248,11 @@ pub async fn edit(
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(input): JsonBody<PlaceInput>,
 ) -> Result<Response, Problem> {
-    caller.require(Role::Editor)?;
     let expected = if_match(&headers)?.ok_or_else(Problem::precondition_required)?;
-    let input: PlaceInput = parse_json(body)?;
-    let base = current(&state, &id)?;
-    match base.status {
-        PlaceStatus::Proposed => {}
-        PlaceStatus::Approved if input.name.is_none() && input.category.is_none() => {}
-        PlaceStatus::Approved => {
-            return Err(Problem::conflict("已批准的地名不能直接改名或改类别，请提出更名 (propose a renaming instead)"));
-        }
-        _ => {
-            return Err(Problem::conflict(format!(
-                "{id} 已{}，不能再修改 (no longer editable)",
-                base.status.label_zh()
-            )))
-        }
-    }
-    let mut p = merge(&state, input, Some(&base))?;
-    let result = apply_rules(&state, &mut p)?;
-    let change = PlaceChange { expected_version: expected, place: p, action: "update".into() };
-    let saved = state.store().update_places(&[change], &caller.actor()).await?;
-    state.refresh_places().await?;
-    Ok(place_response(&state, first_saved(&saved)?, StatusCode::OK, &result.findings))
-}
-
-/// An approval or retirement decision.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Decision {
-    /// 批准机关, not empty.
-    #[schema(example = "玛纳斯县人民政府", min_length = 1, pattern = "[^\\s\\u0085]")]
-    approving_body: String,
-    /// 批准文号, not empty.
-    #[schema(example = "玛政函〔2026〕12号", min_length = 1, pattern = "[^\\s\\u0085]")]
-    document_no: String,
-    /// 批准日期 `YYYY-MM-DD`; default today (UTC).
-    #[schema(format = Date)]
-    date: Option<String>,
-    /// Retirement only (required there): 废止原因.
-    reason: Option<String>,
-}
-
-fn decision_fields(d: &Decision) -> Result<String, Problem> {
-    let mut errors = Vec::new();
-    if d.approving_body.trim().is_empty() {
-        errors.push(FieldError {
-            row: None,
-            field: "approving_body".into(),
-            message: "须填写批准机关 (the approving body)".into(),
-        });
-    }
-    if d.document_no.trim().is_empty() {
-        errors.push(FieldError {
-            row: None,
-            field: "document_no".into(),
-            message: "须填写批准文号 (the document number)".into(),
-        });
-    }
-    let date = d.date.clone().unwrap_or_else(|| time::OffsetDateTime::now_utc().date().to_string());
-    if time::Date::parse(&date, time::macros::format_description!("[year]-[month]-[day]")).is_err() {
-        errors.push(FieldError { row: None, field: "date".into(), message: "日期格式须为 YYYY-MM-DD".into() });
-    }
-    if errors.is_empty() {
-        Ok(date)
-    } else {
-        Err(Problem::invalid(errors))
-    }
+    let saved = state.edit_place(&caller, &id, expected, input).await?;
+    Ok(place_response(&state, &saved, StatusCode::OK))
 }
 
 /// `POST /api/v1/places/{id}/approve` (approver, not the proposer): the proposal
@@ -570,7 +268,7 @@ fn decision_fields(d: &Decision) -> Result<String, Problem> {
         date. A renaming proposal also marks its predecessor `renamed`, in the same transaction. The \
         approver cannot be the proposer. The naming rules run again.",
     params(("id" = String, Path, description = "Place-name id", example = "p00001"), ("If-Match" = Option<String>, Header, description = "Optional: the version the decision is based on, e.g. `\"3\"`; when sent, a stale version is a 412", pattern = "^(W/)?\"?[0-9]{1,18}\"?$")),
-    request_body(content = Decision, content_type = "application/json"),
+    request_body(content = DecisionInput, content_type = "application/json"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "Approved; the record as a Feature", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
@@ -589,62 +287,11 @@ pub async fn approve(
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(d): JsonBody<DecisionInput>,
 ) -> Result<Response, Problem> {
-    let user = caller.require(Role::Approver)?.clone();
-    let d: Decision = parse_json(body)?;
-    let date = decision_fields(&d)?;
-    let mut p = current(&state, &id)?;
-    if p.status != PlaceStatus::Proposed {
-        return Err(Problem::conflict(format!("{id} {}，不是待审批的申报 (not a proposal)", p.status.label_zh())));
-    }
-    if p.proposed_by.as_deref() == Some(user.username.as_str()) {
-        return Err(Problem::forbidden(
-            "审批人不能审批自己提出的申报 (approval must come from someone other than the proposer)",
-        ));
-    }
-    let expected = if_match(&headers)?.unwrap_or(p.version);
-    // The registry may have changed since the proposal: check again.
-    let result = apply_rules(&state, &mut p)?;
-    p.status = PlaceStatus::Approved;
-    p.decided_by = Some(user.username.clone());
-    p.approving_body = Some(d.approving_body.trim().to_string());
-    p.document_no = Some(d.document_no.trim().to_string());
-    p.decided_on = Some(date.clone());
-    let mut changes = vec![PlaceChange { expected_version: expected, place: p.clone(), action: "approve".into() }];
-    if let Some(old_id) = p.predecessor_id.clone() {
-        let mut old = current(&state, &old_id)?;
-        if old.status != PlaceStatus::Approved {
-            return Err(Problem::conflict(format!(
-                "被更名的 {old_id} 已{} (the renamed record changed)",
-                old.status.label_zh()
-            )));
-        }
-        let v = old.version;
-        old.status = PlaceStatus::Renamed;
-        old.successor_id = Some(p.id.clone());
-        old.decided_on = Some(date);
-        if !old.historic_names.contains(&old.name) {
-            old.historic_names.push(old.name.clone());
-        }
-        changes.push(PlaceChange { expected_version: v, place: old, action: "rename".into() });
-    }
-    let saved = state.store().update_places(&changes, &caller.actor()).await?;
-    state.refresh_places().await?;
-    Ok(place_response(&state, first_saved(&saved)?, StatusCode::OK, &result.findings))
-}
-
-/// The new name a renaming proposes.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RenameBody {
-    /// The new standard name, not empty.
-    #[schema(min_length = 1, pattern = "[^\\s\\u0085]")]
-    name: String,
-    /// An officer's romanization, kept instead of the suggested one.
-    romanization: Option<String>,
-    /// 含义与由来 of the new name.
-    origin: Option<String>,
+    let expected = if_match(&headers)?;
+    let saved = state.approve_place(&caller, &id, expected, &d).await?;
+    Ok(place_response(&state, &saved, StatusCode::OK))
 }
 
 /// `POST /api/v1/places/{id}/rename` (editor): propose a new name for an approved
@@ -675,35 +322,10 @@ pub async fn rename(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(r): JsonBody<RenameBody>,
 ) -> Result<Response, Problem> {
-    let user = caller.require(Role::Editor)?.clone();
-    let r: RenameBody = parse_json(body)?;
-    let old = current(&state, &id)?;
-    if old.status != PlaceStatus::Approved {
-        return Err(Problem::conflict(format!(
-            "{id} {}，只能为已批准的地名提出更名 (only approved names are renamed)",
-            old.status.label_zh()
-        )));
-    }
-    let input = PlaceInput { name: Some(r.name), romanization: r.romanization, origin: r.origin, ..Default::default() };
-    let mut p = merge(&state, input, Some(&old))?;
-    p.id = String::new();
-    p.origin = p.origin.filter(|_| true);
-    let result = apply_rules(&state, &mut p)?;
-    p.status = PlaceStatus::Proposed;
-    p.proposed_by = Some(user.username.clone());
-    p.decided_by = None;
-    p.approving_body = None;
-    p.document_no = None;
-    p.decided_on = None;
-    p.predecessor_id = Some(old.id.clone());
-    p.successor_id = None;
-    p.provenance = Provenance::Registered;
-    p.historic_names = vec![old.name.clone()];
-    let created = state.store().create_place(&p, &caller.actor()).await?;
-    state.refresh_places().await?;
-    Ok(place_response(&state, &created, StatusCode::CREATED, &result.findings))
+    let saved = state.rename_place(&caller, &id, r).await?;
+    Ok(place_response(&state, &saved, StatusCode::CREATED))
 }
 
 /// `POST /api/v1/places/{id}/retire` (approver): the name is retired (废止); the
@@ -717,7 +339,7 @@ pub async fn rename(
     description = "The name is retired (废止) with the approving body, document number, date and \
         reason; the record stays and still resolves.",
     params(("id" = String, Path, description = "Place-name id", example = "p00001"), ("If-Match" = Option<String>, Header, description = "Optional: the version the decision is based on, e.g. `\"3\"`; when sent, a stale version is a 412", pattern = "^(W/)?\"?[0-9]{1,18}\"?$")),
-    request_body(content = Decision, content_type = "application/json"),
+    request_body(content = DecisionInput, content_type = "application/json"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "Retired; the record as a Feature", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
@@ -735,36 +357,11 @@ pub async fn retire(
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(d): JsonBody<DecisionInput>,
 ) -> Result<Response, Problem> {
-    let user = caller.require(Role::Approver)?.clone();
-    let d: Decision = parse_json(body)?;
-    let date = decision_fields(&d)?;
-    let reason = d
-        .reason
-        .clone()
-        .filter(|r| !r.trim().is_empty())
-        .ok_or_else(|| Problem::invalid_field("reason", "须说明废止原因 (give the reason)"))?;
-    let mut p = current(&state, &id)?;
-    if !matches!(p.status, PlaceStatus::Approved | PlaceStatus::Proposed) {
-        return Err(Problem::conflict(format!("{id} 已{} (already {})", p.status.label_zh(), p.status.as_str())));
-    }
-    let expected = if_match(&headers)?.unwrap_or(p.version);
-    p.status = PlaceStatus::Retired;
-    p.decided_by = Some(user.username.clone());
-    p.approving_body = Some(d.approving_body.trim().to_string());
-    p.document_no = Some(d.document_no.trim().to_string());
-    p.decided_on = Some(date);
-    p.attributes.insert("retire_reason".into(), Value::String(reason.trim().to_string()));
-    let saved = state
-        .store()
-        .update_places(
-            &[PlaceChange { expected_version: expected, place: p, action: "retire".into() }],
-            &caller.actor(),
-        )
-        .await?;
-    state.refresh_places().await?;
-    Ok(place_response(&state, first_saved(&saved)?, StatusCode::OK, &[]))
+    let expected = if_match(&headers)?;
+    let saved = state.retire_place(&caller, &id, expected, &d).await?;
+    Ok(place_response(&state, &saved, StatusCode::OK))
 }
 
 /// `GET /api/v1/places/announcements?since=YYYY-MM-DD&format=json|csv`: approved
@@ -803,38 +400,11 @@ pub async fn announcements(State(state): State<AppState>, RawQuery(q): RawQuery)
     if format != "json" && format != "csv" {
         return Err(Problem::invalid_field("format", "须为 json 或 csv"));
     }
-    let reg = state.places();
-    let mut rows: Vec<Value> = reg
-        .places()
-        .iter()
-        .filter(|pl| matches!(pl.status, PlaceStatus::Approved) && pl.approving_body.is_some())
-        .filter(|pl| pl.decided_on.as_deref().is_some_and(|d| d >= since.as_str()))
-        .map(|pl| {
-            let loc = pl.geometry.as_ref().and_then(|g| match g {
-                geo_types::Geometry::Point(pt) => Some((pt.x(), pt.y())),
-                other => geo::InteriorPoint::interior_point(other).map(|pt| (pt.x(), pt.y())),
-            });
-            let previous = pl.predecessor_id.as_ref().and_then(|id| reg.get(id)).map(|o| o.name.clone());
-            json!({
-                "id": pl.id,
-                "kind": if previous.is_some() { "renaming" } else { "naming" },
-                "standard_name": pl.name,
-                "romanization": pl.romanization,
-                "division": township_name(&state, pl.division_code.as_ref()),
-                "division_code": pl.division_code.as_ref().map(|c| c.as_str()),
-                "location": loc.map(|(x, y)| format!("{x:.6},{y:.6}")),
-                "approving_body": pl.approving_body,
-                "document_no": pl.document_no,
-                "date": pl.decided_on,
-                "previous_name": previous,
-                "provenance": pl.provenance.as_str(),
-            })
-        })
-        .collect();
-    rows.sort_by(|a, b| a["date"].as_str().cmp(&b["date"].as_str()).then(a["id"].as_str().cmp(&b["id"].as_str())));
+    let announcements = state.announcements(&since);
     if format == "json" {
-        return Ok(Json(json!({"since": since, "announcements": rows})).into_response());
+        return Ok(Json(json!({"since": since, "announcements": announcements})).into_response());
     }
+    let rows: Vec<Value> = announcements.iter().map(|a| serde_json::to_value(a).unwrap_or_default()).collect();
     let fields = [
         "standard_name",
         "romanization",

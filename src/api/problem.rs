@@ -1,25 +1,13 @@
 //! problem+json (RFC 9457): the one shape of every error the API answers, and the
 //! one table from error to status and title.
 
+use crate::registry::RegistryError;
 use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// One invalid or refused field.
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct FieldError {
-    /// The query parameter, header or body field, as a path for nested ones
-    /// (`add[1].lon`, `attributes.nursing_beds`); `body` for the body as a whole.
-    #[schema(example = "lon")]
-    /// For imports: the row (CSV line as a spreadsheet numbers it, or GeoJSON feature number).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub row: Option<usize>,
-    pub field: String,
-    /// What is wrong, in Chinese and English.
-    #[schema(example = "缺少必填参数 (required)")]
-    pub message: String,
-}
+pub use crate::registry::FieldError;
 
 /// An error answer (RFC 9457), served as `application/problem+json`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -48,7 +36,7 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// Naming-rule findings behind a 422 (rule, severity, message, conflicts).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<super::openapi::Finding>)]
+    #[schema(value_type = Vec<crate::naming::rules::Finding>)]
     pub findings: Vec<serde_json::Value>,
     /// Seconds for the `Retry-After` header of a 429 (not in the body).
     #[serde(skip)]
@@ -208,6 +196,32 @@ impl From<StoreError> for Problem {
                 "{entity} {id} 当前版本为 {current}，而请求基于版本 {expected} (is at version {current}, the request was based on {expected})"
             )),
             other => Problem::internal(&other),
+        }
+    }
+}
+
+/// The one table from a use case's error to its answer.
+impl From<RegistryError> for Problem {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::Invalid(errors) => Problem::invalid(errors),
+            RegistryError::Refused { errors, findings } => {
+                let mut p = Problem::unprocessable(errors);
+                p.findings = findings.iter().map(|f| serde_json::to_value(f).unwrap_or_default()).collect();
+                p
+            }
+            RegistryError::Rows(rows) => {
+                let n = rows.len();
+                let mut p = Problem::unprocessable(RegistryError::Rows(rows).into_field_errors());
+                p.detail = format!("{n} 处错误，未写入任何记录 ({n} problems; nothing was written)");
+                p
+            }
+            RegistryError::NotFound(m) => Problem::not_found(m),
+            RegistryError::Conflict(m) => Problem::conflict(m),
+            RegistryError::Denied(d) => d.into(),
+            RegistryError::Forbidden(m) => Problem::forbidden(m),
+            RegistryError::Store(e) => e.into(),
+            RegistryError::Internal(m) => Problem::internal(&m),
         }
     }
 }

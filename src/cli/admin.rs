@@ -2,7 +2,9 @@
 //! chain, and backups of a running registry.
 
 use anyhow::Context;
+use diming::domain::Role;
 use diming::store::{self, chain::ChainWalker, Actor, Store};
+use std::io::Write;
 use std::path::Path;
 
 /// The audit's name for the command line.
@@ -207,5 +209,40 @@ pub async fn restore(database: &str, file: &Path) -> anyhow::Result<()> {
     let store = store::open(database).await?;
     let (count, id, hash) = verify_chain(store.as_ref()).await?;
     println!("已恢复 (restored) — 审计 {count} 条 (audit entries), 最新 (head) #{id} {hash}");
+    Ok(())
+}
+
+/// `diming user add`: an account, its password from `DIMING_PASSWORD` or the
+/// first line of standard input.
+pub async fn user_add(username: &str, role: Role, name: Option<String>, database: &str) -> anyhow::Result<()> {
+    let password = match std::env::var("DIMING_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprint!("密码 (password, at least 10 characters): ");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    diming::accounts::check_password_policy(&password).map_err(anyhow::Error::msg)?;
+    let username = username.trim();
+    anyhow::ensure!(!username.is_empty(), "the username is empty");
+    let store = store::open(database).await?;
+    let hash = diming::accounts::hash_password(&password).map_err(anyhow::Error::msg)?;
+    let new = store::NewUser {
+        username: username.to_string(),
+        display_name: name.unwrap_or_else(|| username.to_string()),
+        role,
+        password_hash: hash,
+    };
+    let user = store.create_user(&new, &actor()).await?;
+    println!(
+        "已创建用户 {}（{}） created user {} with role {}",
+        user.username,
+        role.label_zh(),
+        user.username,
+        role.as_str()
+    );
+    std::io::stdout().flush().ok();
     Ok(())
 }

@@ -15,6 +15,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Editor, Role::Approver, Role::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",

@@ -79,6 +79,47 @@ impl fmt::Display for FacilityKind {
     }
 }
 
+/// Who runs a facility (运营方式), as the plan's indicators count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operator {
+    Public,
+    PublicPrivate,
+    Private,
+}
+
+impl Operator {
+    pub const ALL: [Operator; 3] = [Operator::Public, Operator::PublicPrivate, Operator::Private];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operator::Public => "public",
+            Operator::PublicPrivate => "public_private",
+            Operator::Private => "private",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Operator::Public => "公办",
+            Operator::PublicPrivate => "公建民营",
+            Operator::Private => "民办",
+        }
+    }
+}
+
+impl FromStr for Operator {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        Operator::ALL.into_iter().find(|o| o.as_str() == s).ok_or_else(|| {
+            DomainError::new(format!(
+                "须为 {} (one of: {})",
+                Operator::ALL.map(|o| format!("{}（{}）", o.as_str(), o.label_zh())).join("、"),
+                Operator::ALL.map(Operator::as_str).join(", ")
+            ))
+        })
+    }
+}
+
 /// `open` facilities count in nearest, within and coverage unless a request names others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,6 +136,13 @@ impl FacilityStatus {
             FacilityStatus::Open => "open",
             FacilityStatus::Planned => "planned",
             FacilityStatus::Closed => "closed",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            FacilityStatus::Open => "运营中",
+            FacilityStatus::Planned => "规划中",
+            FacilityStatus::Closed => "已关闭",
         }
     }
     /// A bit for status sets (`StatusSet`).

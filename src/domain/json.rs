@@ -30,6 +30,19 @@ pub fn whole_number(n: &serde_json::Number) -> Option<i64> {
     n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
 }
 
+/// An optional whole number that JSON may write as `12` or `12.0` (JSON Schema's
+/// `integer` allows both); a fraction, or one outside the target type, is refused.
+pub fn whole<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::Deserialize;
+    let Some(n) = Option::<serde_json::Number>::deserialize(de)? else { return Ok(None) };
+    let i = whole_number(&n).ok_or_else(|| serde::de::Error::custom(format!("须为整数 (a whole number, not {n})")))?;
+    T::try_from(i).map(Some).map_err(|_| serde::de::Error::custom(format!("超出范围 (out of range: {i})")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! The registry's nouns, validated on construction.
 //!
 //! Owns: coordinates, codes, kinds, statuses and the records built from them.
-//! Must not: do I/O or depend on axum, sqlx or any other framework.
+//! Must not: do I/O or depend on a web or database framework (only serde, and
+//! utoipa's schema derive on the types the API documents).
 
 mod account;
 mod coord;
@@ -14,8 +15,8 @@ mod settlement;
 pub use account::{Role, User};
 pub use coord::{Lat, Lon, LonLat};
 pub use division::{Division, DivisionCode, DivisionLevel, Provenance};
-pub use facility::{Facility, FacilityKind, FacilityStatus, NewFacility};
-pub use place::{MinorityForm, Place, PlaceStatus};
+pub use facility::{Facility, FacilityKind, FacilityStatus, NewFacility, Operator};
+pub use place::{Decision, LifecycleError, MinorityForm, Place, PlaceStatus};
 pub use settlement::Settlement;
 
 /// A value that failed validation, with a message meant for the caller.

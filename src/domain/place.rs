@@ -56,7 +56,7 @@ impl FromStr for PlaceStatus {
 }
 
 /// A minority-language form of a name (e.g. Kazakh for 清水河子哈萨克民族乡).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MinorityForm {
     /// ISO 639 code, e.g. `kk` (Kazakh), `ug` (Uyghur), `mn` (Mongolian).
     pub lang: String,
@@ -103,4 +103,152 @@ pub struct Place {
     pub attributes: serde_json::Map<String, serde_json::Value>,
     pub version: i64,
     pub updated_at: String,
+}
+
+/// An approving body's decision on a name: 批准机关, 批准文号 and the date
+/// (`YYYY-MM-DD`), checked before it reaches a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub approving_body: String,
+    pub document_no: String,
+    pub date: String,
+}
+
+/// Why a step of the lifecycle is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LifecycleError {
+    /// The record's status does not allow the step.
+    Conflict(String),
+    /// The step is not this person's to take (approving one's own proposal).
+    Forbidden(String),
+}
+
+/// The lifecycle proposed → approved → renamed | retired. Each step checks that
+/// the record is where the step starts and returns the records as they become;
+/// the caller writes them (one transaction) after the naming rules agree.
+impl Place {
+    /// Whether a proposal may be approved by `approver`: it must be a proposal,
+    /// and approval comes from someone other than the proposer.
+    pub fn check_approval(&self, approver: &str) -> Result<(), LifecycleError> {
+        if self.status != PlaceStatus::Proposed {
+            return Err(LifecycleError::Conflict(format!(
+                "{} {}，不是待审批的申报 (not a proposal)",
+                self.id,
+                self.status.label_zh()
+            )));
+        }
+        if self.proposed_by.as_deref() == Some(approver) {
+            return Err(LifecycleError::Forbidden(
+                "审批人不能审批自己提出的申报 (approval must come from someone other than the proposer)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Approve a proposal: it becomes the standard name. A renaming proposal also
+    /// returns its predecessor, now `renamed` and pointing here (the predecessor
+    /// must still be approved).
+    pub fn approve(
+        &self,
+        approver: &str,
+        decision: &Decision,
+        predecessor: Option<&Place>,
+    ) -> Result<(Place, Option<Place>), LifecycleError> {
+        self.check_approval(approver)?;
+        let mut approved = self.clone();
+        approved.status = PlaceStatus::Approved;
+        approved.decided_by = Some(approver.to_string());
+        approved.record(decision);
+        let renamed = match predecessor {
+            None => None,
+            Some(old) if old.status != PlaceStatus::Approved => {
+                return Err(LifecycleError::Conflict(format!(
+                    "被更名的 {} 已{} (the renamed record changed)",
+                    old.id,
+                    old.status.label_zh()
+                )))
+            }
+            Some(old) => {
+                let mut old = old.clone();
+                old.status = PlaceStatus::Renamed;
+                old.successor_id = Some(self.id.clone());
+                old.decided_on = Some(decision.date.clone());
+                if !old.historic_names.contains(&old.name) {
+                    old.historic_names.push(old.name.clone());
+                }
+                Some(old)
+            }
+        };
+        Ok((approved, renamed))
+    }
+
+    /// A proposal to rename this approved name by `proposer`: a new record whose
+    /// predecessor is this one, carrying its description; the new name's fields
+    /// are then set by the caller.
+    pub fn renaming(&self, proposer: &str) -> Result<Place, LifecycleError> {
+        if self.status != PlaceStatus::Approved {
+            return Err(LifecycleError::Conflict(format!(
+                "{} {}，只能为已批准的地名提出更名 (only approved names are renamed)",
+                self.id,
+                self.status.label_zh()
+            )));
+        }
+        let mut p = self.clone();
+        p.id = String::new();
+        p.status = PlaceStatus::Proposed;
+        p.proposed_by = Some(proposer.to_string());
+        p.decided_by = None;
+        p.approving_body = None;
+        p.document_no = None;
+        p.decided_on = None;
+        p.predecessor_id = Some(self.id.clone());
+        p.successor_id = None;
+        p.provenance = Provenance::Registered;
+        p.historic_names = vec![self.name.clone()];
+        // The old name's romanization, even an officer's, is not the new name's.
+        p.romanization = String::new();
+        p.romanization_source = "suggested".into();
+        Ok(p)
+    }
+
+    /// Retire (废止) an approved name or a proposal, for `reason`.
+    pub fn retire(&self, by: &str, decision: &Decision, reason: &str) -> Result<Place, LifecycleError> {
+        if !matches!(self.status, PlaceStatus::Approved | PlaceStatus::Proposed) {
+            return Err(LifecycleError::Conflict(format!(
+                "{} 已{} (already {})",
+                self.id,
+                self.status.label_zh(),
+                self.status.as_str()
+            )));
+        }
+        let mut p = self.clone();
+        p.status = PlaceStatus::Retired;
+        p.decided_by = Some(by.to_string());
+        p.record(decision);
+        p.attributes.insert("retire_reason".into(), serde_json::Value::String(reason.trim().to_string()));
+        Ok(p)
+    }
+
+    /// Whether an edit may be made: a proposal in everything, an approved name
+    /// only in its description (`changes_name` is false), nothing after that.
+    pub fn check_edit(&self, changes_name: bool) -> Result<(), LifecycleError> {
+        match self.status {
+            PlaceStatus::Proposed => Ok(()),
+            PlaceStatus::Approved if !changes_name => Ok(()),
+            PlaceStatus::Approved => Err(LifecycleError::Conflict(
+                "已批准的地名不能直接改名或改类别，请提出更名 (propose a renaming instead)".into(),
+            )),
+            _ => Err(LifecycleError::Conflict(format!(
+                "{} 已{}，不能再修改 (no longer editable)",
+                self.id,
+                self.status.label_zh()
+            ))),
+        }
+    }
+
+    fn record(&mut self, decision: &Decision) {
+        self.approving_body = Some(decision.approving_body.trim().to_string());
+        self.document_no = Some(decision.document_no.trim().to_string());
+        self.decided_on = Some(decision.date.clone());
+    }
 }

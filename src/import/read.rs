@@ -3,7 +3,7 @@
 //! knows, reprojected to CGCS2000 lon/lat on the way in.
 //!
 //! The reader only shapes rows; what a row must contain is the layer's business
-//! (`api::import`). Problems are collected per row, never stopping at the first.
+//! (`registry::import`). Problems are collected per row, never stopping at the first.
 
 use crate::spatial::crs::{Crs, Transformer};
 use geo::MapCoords;

@@ -11,15 +11,19 @@ use crate::domain::Place;
 use serde::Serialize;
 use std::sync::LazyLock;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// `error` refuses the name; `warning` does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One naming-rule finding.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Finding {
+    /// The rule's id.
+    #[schema(value_type = String)]
     pub rule: &'static str,
     pub severity: Severity,
     pub message: String,

@@ -29,8 +29,23 @@ pub struct StatusSet(pub u8);
 
 impl StatusSet {
     pub const ANY: StatusSet = StatusSet(0xff);
+    /// What counts unless a question names other statuses: open facilities.
+    pub const OPEN: StatusSet = StatusSet(1 << (crate::domain::FacilityStatus::Open as u8));
+
     pub fn contains(self, bit: u8) -> bool {
         self.0 & bit != 0
+    }
+
+    /// `open,planned`: at least one known status, comma-separated.
+    pub fn parse(list: &str) -> Result<StatusSet, String> {
+        let mut set = 0u8;
+        for part in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            set |= part.parse::<crate::domain::FacilityStatus>().map_err(|e| e.message)?.bit();
+        }
+        if set == 0 {
+            return Err("须至少给出一个状态 (name at least one of open, planned, closed)".into());
+        }
+        Ok(StatusSet(set))
     }
 }
 

@@ -6,6 +6,7 @@
 mod common;
 
 mod api;
+mod architecture;
 mod browser;
 mod cli;
 mod coverage;

@@ -1,0 +1,249 @@
+//! The registry's use cases, called by the HTTP API and the command line alike.
+//!
+//! Owns: the state that is not HTTP (the store, the spatial snapshot, the name
+//! registry, the coverage rules and the coverage cache, their refresh after a
+//! write and their following of other processes' writes), every write rule
+//! (facility fields, the place-name lifecycle, imports of every layer), export,
+//! and the choice of a coverage rule. Each use case checks the caller's role
+//! first (`Caller::permit`, with the role the use case names), validates every
+//! field (all problems reported at once), writes one store transaction and swaps
+//! in the derived pictures before it returns, so the next read sees the write.
+//!
+//! Must not: know HTTP. Errors are `RegistryError`; `api` maps them to
+//! problem+json in one table (`api::problem`).
+
+pub mod coverage;
+mod error;
+pub mod export;
+pub mod facilities;
+pub mod import;
+pub mod places;
+
+pub use error::{FieldError, RegistryError, RegistryResult};
+
+use crate::coverage::{Coverage, Rules};
+use crate::naming::registry::PlaceRegistry;
+use crate::spatial::Snapshot;
+use crate::store::{Store, StoreResult};
+use arc_swap::ArcSwap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The registry in memory: the store (truth) and the pictures derived from it.
+/// Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    snapshot: ArcSwap<Snapshot>,
+    places: ArcSwap<PlaceRegistry>,
+    generation: AtomicU64,
+    /// The store's change marker the spatial snapshot includes at least.
+    seen_snapshot: AtomicI64,
+    /// The store's change marker the name registry includes at least.
+    seen_places: AtomicI64,
+    /// Serialises rebuilds so a slower, older rebuild never replaces a newer one.
+    rebuild: tokio::sync::Mutex<()>,
+    rules: Arc<Rules>,
+    /// Coverage answers of one snapshot generation, by question.
+    coverage_cache: std::sync::Mutex<GenerationCache<Arc<Coverage>>>,
+}
+
+/// Coverage answers of one snapshot generation, by question: at most
+/// `COVERAGE_CACHE_ENTRIES`, the oldest dropped first, so a client asking for ever
+/// new radii cannot grow the server's memory (each answer holds every settlement).
+struct GenerationCache<V> {
+    generation: u64,
+    answers: HashMap<String, V>,
+    order: VecDeque<String>,
+}
+
+impl<V> Default for GenerationCache<V> {
+    fn default() -> Self {
+        GenerationCache { generation: 0, answers: HashMap::new(), order: VecDeque::new() }
+    }
+}
+
+const COVERAGE_CACHE_ENTRIES: usize = 64;
+
+impl<V> GenerationCache<V> {
+    fn put(&mut self, generation: u64, key: String, value: V) {
+        if self.generation != generation {
+            *self = GenerationCache { generation, ..GenerationCache::default() };
+        }
+        if self.answers.insert(key.clone(), value).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > COVERAGE_CACHE_ENTRIES {
+            if let Some(old) = self.order.pop_front() {
+                self.answers.remove(&old);
+            }
+        }
+    }
+}
+
+impl Registry {
+    /// Read the registry and build the first snapshot and name registry.
+    pub async fn open(store: Arc<dyn Store>, rules: Rules) -> StoreResult<Self> {
+        let marker = store.change_marker().await?;
+        let snapshot = build_snapshot(store.as_ref(), 1).await?;
+        let places = PlaceRegistry::build(store.places().await?);
+        Ok(Registry {
+            inner: Arc::new(Inner {
+                store,
+                snapshot: ArcSwap::from_pointee(snapshot),
+                places: ArcSwap::from_pointee(places),
+                generation: AtomicU64::new(1),
+                seen_snapshot: AtomicI64::new(marker),
+                seen_places: AtomicI64::new(marker),
+                rebuild: tokio::sync::Mutex::new(()),
+                rules: Arc::new(rules),
+                coverage_cache: std::sync::Mutex::new(GenerationCache::default()),
+            }),
+        })
+    }
+
+    pub fn rules(&self) -> Arc<Rules> {
+        self.inner.rules.clone()
+    }
+
+    fn coverage_cache_get(&self, generation: u64, key: &str) -> Option<Arc<Coverage>> {
+        let cache = self.inner.coverage_cache.lock().ok()?;
+        (cache.generation == generation).then(|| cache.answers.get(key).cloned()).flatten()
+    }
+
+    fn coverage_cache_put(&self, generation: u64, key: String, value: Arc<Coverage>) {
+        if let Ok(mut cache) = self.inner.coverage_cache.lock() {
+            cache.put(generation, key, value);
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    /// The current snapshot; cheap, never blocks.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.snapshot.load_full()
+    }
+
+    /// The current snapshot for the span of one request: no reference-count
+    /// traffic between cores on the hot path (arc-swap's guard).
+    pub fn snapshot_guard(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.inner.snapshot.load()
+    }
+
+    /// The place names as of the last refresh.
+    pub fn places(&self) -> arc_swap::Guard<Arc<PlaceRegistry>> {
+        self.inner.places.load()
+    }
+
+    /// Rebuild the snapshot and the name registry from the store and swap them in.
+    pub async fn refresh(&self) -> StoreResult<()> {
+        self.refresh_snapshot().await?;
+        self.refresh_places().await
+    }
+
+    /// Rebuild only the spatial snapshot (divisions, settlements, facilities):
+    /// what a facility write changes.
+    pub async fn refresh_snapshot(&self) -> StoreResult<()> {
+        let _guard = self.inner.rebuild.lock().await;
+        self.note_marker(&self.inner.seen_snapshot).await?;
+        let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let snapshot = build_snapshot(self.inner.store.as_ref(), generation).await?;
+        self.inner.snapshot.store(Arc::new(snapshot));
+        Ok(())
+    }
+
+    /// Rebuild only the place-name registry and its search index: what a name write changes.
+    pub async fn refresh_places(&self) -> StoreResult<()> {
+        let _guard = self.inner.rebuild.lock().await;
+        self.note_marker(&self.inner.seen_places).await?;
+        let places = PlaceRegistry::build(self.inner.store.places().await?);
+        self.inner.places.store(Arc::new(places));
+        Ok(())
+    }
+
+    /// Before a rebuild reads the store: what it will include at least. (Read first,
+    /// so a write landing during the rebuild is seen again by the watcher, never missed.)
+    /// (One marker per derived picture: a snapshot rebuilt after a facility write says
+    /// nothing about the name registry, and the other way round.)
+    async fn note_marker(&self, seen: &AtomicI64) -> StoreResult<i64> {
+        let m = self.inner.store.change_marker().await?;
+        seen.fetch_max(m, Ordering::SeqCst);
+        Ok(m)
+    }
+
+    /// Follow writes made by other processes (another instance on the same
+    /// PostgreSQL database, `diming import` on the same SQLite file): on each signal
+    /// from the store, rebuild if the change marker moved past what this instance
+    /// has seen. Its own writes are rebuilt before they are answered and skipped here.
+    pub fn watch_store(&self) {
+        let mut signals = self.inner.store.watch();
+        let registry = self.clone();
+        tokio::spawn(async move {
+            while signals.recv().await.is_some() {
+                let m = match registry.inner.store.change_marker().await {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the change marker");
+                        continue;
+                    }
+                };
+                let mut done = Ok(());
+                if m > registry.inner.seen_snapshot.load(Ordering::SeqCst) {
+                    done = registry.refresh_snapshot().await;
+                }
+                if done.is_ok() && m > registry.inner.seen_places.load(Ordering::SeqCst) {
+                    done = registry.refresh_places().await;
+                }
+                match done {
+                    Ok(()) => tracing::debug!(marker = m, "up to date with writes by other processes"),
+                    Err(e) => tracing::warn!(error = %e, "cannot refresh after another process's write"),
+                }
+            }
+        });
+    }
+}
+
+async fn build_snapshot(store: &dyn Store, generation: u64) -> StoreResult<Snapshot> {
+    let divisions = store.divisions().await?;
+    let settlements = store.settlements().await?;
+    let facilities = store.facilities().await?;
+    // CPU work (parsing, indexing, rendering) off the async workers.
+    let built = tokio::task::spawn_blocking(move || Snapshot::build(generation, divisions, settlements, facilities))
+        .await
+        .map_err(|e| crate::store::StoreError::Corrupt(format!("snapshot build failed: {e}")))?;
+    Ok(built)
+}
+
+/// A `YYYY-MM-DD` date.
+pub(crate) fn is_iso_date(s: &str) -> bool {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
+}
+
+/// Today (UTC) as `YYYY-MM-DD`: the default date of a decision or a closure.
+pub(crate) fn today() -> String {
+    time::OffsetDateTime::now_utc().date().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_coverage_cache_keeps_at_most_its_bound_and_drops_the_oldest() {
+        let mut c = GenerationCache::default();
+        for i in 0..200 {
+            c.put(7, format!("radius={i}"), i);
+        }
+        assert_eq!((c.answers.len(), c.order.len()), (COVERAGE_CACHE_ENTRIES, COVERAGE_CACHE_ENTRIES));
+        assert!(c.answers.contains_key("radius=199") && !c.answers.contains_key("radius=0"));
+        c.put(8, "radius=1".into(), 1);
+        assert_eq!(c.answers.len(), 1, "a new snapshot starts afresh");
+    }
+}
