@@ -252,3 +252,92 @@ impl Place {
         self.decided_on = Some(decision.date.clone());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(id: &str, name: &str, status: PlaceStatus, proposed_by: &str) -> Place {
+        Place {
+            id: id.into(),
+            name: name.into(),
+            specific_term: String::new(),
+            generic_term: String::new(),
+            category: "town".into(),
+            division_code: None,
+            geometry: None,
+            romanization: "Letuyi Zhen".into(),
+            romanization_source: "officer".into(),
+            origin: Some("驿站".into()),
+            alternate_names: vec![],
+            historic_names: vec![],
+            minority_form: None,
+            status,
+            proposed_by: Some(proposed_by.into()),
+            decided_by: None,
+            approving_body: None,
+            document_no: None,
+            decided_on: None,
+            predecessor_id: None,
+            successor_id: None,
+            provenance: Provenance::Real,
+            attributes: Default::default(),
+            version: 3,
+            updated_at: String::new(),
+        }
+    }
+
+    fn decision() -> Decision {
+        Decision {
+            approving_body: " 玛纳斯县人民政府 ".into(),
+            document_no: "玛政函〔2026〕12号".into(),
+            date: "2026-12-01".into(),
+        }
+    }
+
+    #[test]
+    fn a_proposal_is_approved_by_someone_else_and_never_by_its_proposer() {
+        let p = place("p1", "乐土驿镇", PlaceStatus::Proposed, "li");
+        assert!(matches!(p.approve("li", &decision(), None), Err(LifecycleError::Forbidden(_))));
+        let (approved, renamed) = p.approve("wang", &decision(), None).expect("approve");
+        assert_eq!(approved.status, PlaceStatus::Approved);
+        assert_eq!(approved.decided_by.as_deref(), Some("wang"));
+        assert_eq!(approved.approving_body.as_deref(), Some("玛纳斯县人民政府"), "trimmed");
+        assert!(renamed.is_none());
+        assert!(matches!(approved.approve("zhao", &decision(), None), Err(LifecycleError::Conflict(_))), "twice");
+    }
+
+    #[test]
+    fn approving_a_renaming_renames_its_predecessor_and_keeps_the_old_name_in_history() {
+        let old = place("p1", "乐土驿镇", PlaceStatus::Approved, "li");
+        let mut new = old.renaming("li").expect("renaming");
+        assert_eq!((new.status, new.predecessor_id.as_deref()), (PlaceStatus::Proposed, Some("p1")));
+        assert_eq!(new.romanization_source, "suggested", "the old name's romanization is not the new one's");
+        assert_eq!(new.provenance, Provenance::Registered);
+        new.id = "p2".into();
+        new.name = "乐土镇".into();
+        let (approved, renamed) = new.approve("wang", &decision(), Some(&old)).expect("approve");
+        let renamed = renamed.expect("the predecessor changes too");
+        assert_eq!(approved.status, PlaceStatus::Approved);
+        assert_eq!((renamed.status, renamed.successor_id.as_deref()), (PlaceStatus::Renamed, Some("p2")));
+        assert_eq!(renamed.historic_names, vec!["乐土驿镇".to_string()]);
+        let retired = place("p1", "乐土驿镇", PlaceStatus::Retired, "li");
+        assert!(matches!(new.approve("wang", &decision(), Some(&retired)), Err(LifecycleError::Conflict(_))));
+        assert!(matches!(retired.renaming("li"), Err(LifecycleError::Conflict(_))), "only approved names are renamed");
+    }
+
+    #[test]
+    fn retiring_and_editing_follow_the_status() {
+        let p = place("p1", "乐土驿镇", PlaceStatus::Approved, "li");
+        assert!(
+            p.check_edit(false).is_ok() && p.check_edit(true).is_err(),
+            "an approved name changes only in its description"
+        );
+        let r = p.retire("wang", &decision(), " 并入 ").expect("retire");
+        assert_eq!(r.status, PlaceStatus::Retired);
+        assert_eq!(r.attributes.get("retire_reason").and_then(|v| v.as_str()), Some("并入"));
+        assert!(matches!(r.retire("wang", &decision(), "x"), Err(LifecycleError::Conflict(_))));
+        assert!(r.check_edit(false).is_err(), "a retired record is no longer editable");
+        assert!(place("p3", "新村", PlaceStatus::Proposed, "li").check_edit(true).is_ok());
+    }
+}
