@@ -1,17 +1,19 @@
-//! The registry's source of truth: SQL tables, history and audit, behind one trait.
+//! The registry's source of truth: SQL tables, history and audit, behind three
+//! traits by concern — `RegistryStore` (the records), `AccountStore` (users and
+//! their credentials), `AdminStore` (the registry as a whole) — that `Store` joins
+//! for `Arc<dyn Store>`.
 //!
 //! Owns: transactions, version checks, history rows and audit entries. Every write
 //! is one transaction that changes the record, appends its history row and its audit
 //! entry, or changes nothing. Must not: know about HTTP or the spatial snapshot;
-//! the SQL both backends share is written once (`sql`, instantiated per backend);
-//! what is dialect-specific (opening, locking, notification) stays inside its
-//! backend module (`sqlite`, `postgres`).
+//! the SQL both backends share is written once (`sql`, generic over sqlx's
+//! `Database`); what is dialect-specific (opening, locking, notification) stays
+//! inside its backend module (`sqlite`, `postgres`).
 
 pub mod chain;
-mod records;
-#[macro_use]
-mod sql;
 mod postgres;
+mod records;
+mod sql;
 mod sqlite;
 
 pub use postgres::PgStore;
@@ -94,12 +96,11 @@ pub struct AuditEntry {
     pub hash: Option<String>,
 }
 
-/// What the application needs from a database. Implementations: `SqliteStore`.
+/// The registry's records and their past: divisions, settlements, facilities and
+/// place names, their load, imports and writes, the history and audit of a record,
+/// and the signals that another process wrote.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// The database location, without secrets, for logs and errors.
-    fn describe(&self) -> String;
-
+pub trait RegistryStore: Send + Sync + 'static {
     /// The id of the bundled dataset this database was loaded from, if any.
     async fn loaded_dataset(&self) -> StoreResult<Option<String>>;
 
@@ -148,6 +149,12 @@ pub trait Store: Send + Sync + 'static {
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<Vec<String>>;
 
+    /// Every stored version of a record, oldest first.
+    async fn history(&self, entity: &str, id: &str) -> StoreResult<Vec<HistoryRow>>;
+
+    /// Audit entries for a record, oldest first.
+    async fn audit(&self, entity: &str, id: &str) -> StoreResult<Vec<AuditEntry>>;
+
     /// Grows with every committed write, whichever process made it (the newest audit id).
     async fn change_marker(&self) -> StoreResult<i64>;
 
@@ -155,19 +162,12 @@ pub trait Store: Send + Sync + 'static {
     /// for SQLite a cheap poll of `change_marker`. A signal may be spurious; compare
     /// the marker.
     fn watch(&self) -> tokio::sync::mpsc::Receiver<()>;
+}
 
-    /// Every record, version, audit entry, account and API token (not the sessions).
-    async fn dump(&self) -> StoreResult<Dump>;
-
-    /// Write a dump into an empty registry, in one transaction.
-    async fn restore(&self, dump: &Dump) -> StoreResult<()>;
-
-    /// Every stored version of a record, oldest first.
-    async fn history(&self, entity: &str, id: &str) -> StoreResult<Vec<HistoryRow>>;
-
-    /// Audit entries for a record, oldest first.
-    async fn audit(&self, entity: &str, id: &str) -> StoreResult<Vec<AuditEntry>>;
-
+/// Accounts and their credentials: users, login sessions and API tokens, each kept
+/// by its hash only.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
     /// Create an account (`Duplicate` if the name is taken), audited.
     async fn create_user(&self, new: &NewUser, actor: &Actor) -> StoreResult<User>;
     /// An account and its password hash.
@@ -201,6 +201,20 @@ pub trait Store: Send + Sync + 'static {
     async fn sessions(&self, user_id: Option<i64>) -> StoreResult<Vec<LoginSession>>;
     /// End a session by its id (`LoginSession::id`), audited; `NotFound` if none.
     async fn end_session(&self, id: &str, actor: &Actor) -> StoreResult<LoginSession>;
+}
+
+/// The registry as a whole, for its administration: where it is, its copy out and
+/// in, and the audit chain read in pages and sealed.
+#[async_trait]
+pub trait AdminStore: Send + Sync + 'static {
+    /// The database location, without secrets, for logs and errors.
+    fn describe(&self) -> String;
+
+    /// Every record, version, audit entry, account and API token (not the sessions).
+    async fn dump(&self) -> StoreResult<Dump>;
+
+    /// Write a dump into an empty registry, in one transaction.
+    async fn restore(&self, dump: &Dump) -> StoreResult<()>;
 
     /// Seal audit entries written before the chain existed, in id order; how many.
     async fn seal_audit(&self) -> StoreResult<usize>;
@@ -208,7 +222,19 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_page(&self, after: i64, limit: usize) -> StoreResult<Vec<AuditEntry>>;
 }
 
-/// One write of an import (`Store::import`). Updates carry the version they were
+/// What the application needs from a database, all three concerns in one, as
+/// `open` returns it (`Arc<dyn Store>`). Implementations: `SqliteStore`, `PgStore`.
+pub trait Store: RegistryStore + AccountStore + AdminStore {}
+
+impl<T: RegistryStore + AccountStore + AdminStore> Store for T {}
+
+/// The store traits, for calling their methods on a concrete store (a `dyn Store`
+/// needs no import).
+pub mod prelude {
+    pub use super::{AccountStore, AdminStore, RegistryStore, Store};
+}
+
+/// One write of an import (`RegistryStore::import`). Updates carry the version they were
 /// validated against; a record changed since makes the whole import `Stale`.
 #[derive(Debug, Clone)]
 pub enum ImportOp {
@@ -236,7 +262,7 @@ pub enum ImportOp {
     },
 }
 
-/// A whole registry, as `Store::dump` reads it and `Store::restore` writes it.
+/// A whole registry, as `AdminStore::dump` reads it and `AdminStore::restore` writes it.
 #[derive(Debug, Clone)]
 pub struct Dump {
     pub meta: Vec<(String, String)>,
@@ -299,7 +325,7 @@ pub fn is_credential_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// One record of `Store::update_places`.
+/// One record of `RegistryStore::update_places`.
 #[derive(Debug, Clone)]
 pub struct PlaceChange {
     pub expected_version: i64,

@@ -4,8 +4,9 @@
 //! and every committed change is announced with NOTIFY so the other instances
 //! refresh their snapshots at once.
 
+use super::sql::{Backend, SqlStore};
 use super::{redact, StoreError, StoreResult};
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Postgres, Transaction};
 use std::time::Duration;
 
@@ -17,11 +18,8 @@ pub const CHANNEL: &str = "diming_changes";
 /// The advisory lock key every writer takes ('dimg').
 const WRITE_LOCK: i64 = 0x6469_6d67;
 
-pub struct PgStore {
-    pool: PgPool,
-    /// The URL without its password.
-    url: String,
-}
+/// The registry in a PostgreSQL database (`postgres:` URLs), shared by instances.
+pub type PgStore = SqlStore<Postgres>;
 
 impl PgStore {
     /// Connect and migrate (under sqlx's migration lock, so instances starting together
@@ -69,18 +67,23 @@ impl PgStore {
             })
         }
     }
+}
 
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        let mut tx = self.pool.begin().await?;
+impl Backend for Postgres {
+    /// On `CHANNEL`; delivered to the listeners when the transaction commits, not before.
+    const NOTIFY: Option<&'static str> = Some("SELECT pg_notify('diming_changes', $1)");
+
+    async fn begin_write(pool: &PgPool) -> StoreResult<Transaction<'static, Postgres>> {
+        let mut tx = pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
         Ok(tx)
     }
 
     /// LISTEN on the change channel; a lost connection is re-established by the
     /// listener, and a signal is sent after it so nothing missed meanwhile is lost.
-    fn watch_changes(&self) -> tokio::sync::mpsc::Receiver<()> {
+    fn watch_changes(pool: &PgPool) -> tokio::sync::mpsc::Receiver<()> {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
-        let pool = self.pool.clone();
+        let pool = pool.clone();
         tokio::spawn(async move {
             loop {
                 let mut listener = match PgListener::connect_with(&pool).await {
@@ -124,12 +127,8 @@ impl PgStore {
         });
         rx
     }
-}
 
-sql_backend!(
-    PgStore,
-    sqlx::Postgres,
-    sqlx::postgres::PgRow,
-    sqlx::postgres::PgArguments,
-    Some("SELECT pg_notify('diming_changes', $1)")
-);
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
+}

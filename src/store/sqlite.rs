@@ -1,8 +1,9 @@
 //! SQLite backend: the embedded default (`sqlite://diming.db`), WAL, foreign keys on.
 
+use super::sql::{Backend, SqlStore};
 use super::{StoreError, StoreResult};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous};
+use sqlx::{Pool, Sqlite, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,10 +12,8 @@ const APPLICATION_ID: i64 = 0x6469_6d67;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-pub struct SqliteStore {
-    pool: SqlitePool,
-    url: String,
-}
+/// The registry in a SQLite file (`sqlite:` URLs).
+pub type SqliteStore = SqlStore<Sqlite>;
 
 impl SqliteStore {
     /// Open (creating if missing) and migrate. A file that is not SQLite, or a SQLite
@@ -96,12 +95,6 @@ impl SqliteStore {
             Err(foreign(format!("it already holds other tables ({})", tables.join(", "))))
         }
     }
-
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        // IMMEDIATE takes the write lock up front, so two writers queue on the busy
-        // timeout instead of failing on a lock upgrade.
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
 }
 
 impl SqliteStore {
@@ -139,12 +132,21 @@ fn is_busy(e: &sqlx::Error) -> bool {
     }
 }
 
-impl SqliteStore {
+impl Backend for Sqlite {
+    /// Other processes poll (`watch_changes`); SQLite has no notification.
+    const NOTIFY: Option<&'static str> = None;
+
+    async fn begin_write(pool: &Pool<Sqlite>) -> StoreResult<Transaction<'static, Sqlite>> {
+        // IMMEDIATE takes the write lock up front, so two writers queue on the busy
+        // timeout instead of failing on a lock upgrade.
+        Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Another process (a second `serve`, `diming import`) writing to the same file is
     /// noticed by polling the change marker twice a second: one indexed `MAX(id)`.
-    fn watch_changes(&self) -> tokio::sync::mpsc::Receiver<()> {
+    fn watch_changes(pool: &Pool<Sqlite>) -> tokio::sync::mpsc::Receiver<()> {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
-        let pool = self.pool.clone();
+        let pool = pool.clone();
         tokio::spawn(async move {
             let mut last: Option<i64> = None;
             let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -161,6 +163,8 @@ impl SqliteStore {
         });
         rx
     }
-}
 
-sql_backend!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow, sqlx::sqlite::SqliteArguments, None::<&str>);
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+}

@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::{serve_expecting_failure, spawn_serve, TempDir};
-use diming::store::Store;
+use diming::store::prelude::*;
 
 async fn history_rows(url: &str, entity: &str, id: &str) -> usize {
     let store = diming::store::SqliteStore::open(url).await.expect("open");

@@ -1,0 +1,256 @@
+//! `RegistryStore` for both backends: the records, their load and import, their
+//! history and audit, and the change marker.
+
+use super::{Backend, Change, Column, Numbers, SqlStore, PLACE_COLUMNS};
+use crate::domain::{Division, Facility, NewFacility, Place, Settlement};
+use crate::store::records::{division_json, facility_json, place_json, settlement_json};
+use crate::store::{
+    now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, ImportOp, LoadOutcome, PlaceChange, RegistryStore, StoreError,
+    StoreResult,
+};
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Encode, Executor, Type};
+
+#[async_trait]
+impl<DB> RegistryStore for SqlStore<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + ColumnIndex<DB::Row>,
+    for<'a> Option<&'a str>: Encode<'a, DB>,
+    str: Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+    String: Column<DB>,
+    Option<String>: Column<DB>,
+    i64: Column<DB>,
+    Option<i64>: Column<DB>,
+    f64: Column<DB>,
+    bool: Column<DB>,
+{
+    async fn loaded_dataset(&self) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'").fetch_optional(&self.pool).await?)
+    }
+
+    async fn load_dataset(&self, ds: &Dataset, actor: &Actor) -> StoreResult<LoadOutcome> {
+        let mut tx = self.begin_write().await?;
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'").fetch_optional(&mut *tx).await?;
+        if let Some(dataset) = existing {
+            tx.rollback().await?;
+            return Ok(LoadOutcome::AlreadyLoaded { dataset });
+        }
+        let at = now_rfc3339();
+        // Parents before children, so foreign keys hold row by row.
+        let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
+        divisions.sort_by_key(|d| (d.level, d.code.clone()));
+        for d in divisions {
+            Self::insert_division(&mut tx, d).await?;
+            let after = division_json(d);
+            Self::record(&mut tx, Change::new("division", d.code.as_str(), d.version, "load", &after, &at), actor)
+                .await?;
+        }
+        for s in &ds.settlements {
+            Self::insert_settlement(&mut tx, s).await?;
+            let after = settlement_json(s);
+            Self::record(&mut tx, Change::new("settlement", s.code.as_str(), s.version, "load", &after, &at), actor)
+                .await?;
+        }
+        for f in &ds.facilities {
+            Self::insert_facility(&mut tx, f).await?;
+            let after = facility_json(f);
+            Self::record(&mut tx, Change::new("facility", &f.id, f.version, "load", &after, &at), actor).await?;
+        }
+        for p in &ds.places {
+            Self::insert_place(&mut tx, p).await?;
+            let after = place_json(p);
+            Self::record(&mut tx, Change::new("place", &p.id, p.version, "load", &after, &at), actor).await?;
+        }
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('dataset', $1), ('dataset_loaded_at', $2)")
+            .bind(&ds.id)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(LoadOutcome::Loaded {
+            dataset: ds.id.clone(),
+            divisions: ds.divisions.len(),
+            settlements: ds.settlements.len(),
+            facilities: ds.facilities.len(),
+        })
+    }
+
+    async fn divisions(&self) -> StoreResult<Vec<Division>> {
+        self.all("SELECT * FROM divisions ORDER BY code", Self::division_from_row).await
+    }
+
+    async fn settlements(&self) -> StoreResult<Vec<Settlement>> {
+        self.all("SELECT * FROM settlements ORDER BY code", Self::settlement_from_row).await
+    }
+
+    async fn facilities(&self) -> StoreResult<Vec<Facility>> {
+        self.all("SELECT * FROM facilities ORDER BY id", Self::facility_from_row).await
+    }
+
+    async fn facility(&self, id: &str) -> StoreResult<Option<Facility>> {
+        sqlx::query("SELECT * FROM facilities WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(Self::facility_from_row)
+            .transpose()
+    }
+
+    async fn create_facility(&self, new: &NewFacility, actor: &Actor) -> StoreResult<Facility> {
+        let mut tx = self.begin_write().await?;
+        let f = Self::create_facility_tx(&mut tx, None, &mut Numbers::default(), new, actor, &now_rfc3339()).await?;
+        tx.commit().await?;
+        Ok(f)
+    }
+
+    async fn update_facility(
+        &self,
+        id: &str,
+        expected_version: i64,
+        fields: &NewFacility,
+        action: &str,
+        actor: &Actor,
+    ) -> StoreResult<Facility> {
+        let mut tx = self.begin_write().await?;
+        let f = Self::update_facility_tx(&mut tx, id, expected_version, fields, action, actor, &now_rfc3339()).await?;
+        tx.commit().await?;
+        Ok(f)
+    }
+
+    async fn places(&self) -> StoreResult<Vec<Place>> {
+        self.all("SELECT * FROM places ORDER BY id", Self::place_from_row).await
+    }
+
+    async fn create_place(&self, place: &Place, actor: &Actor) -> StoreResult<Place> {
+        let mut tx = self.begin_write().await?;
+        let p = Self::create_place_tx(&mut tx, &mut Numbers::default(), place, "create", actor, &now_rfc3339()).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    async fn update_places(&self, changes: &[PlaceChange], actor: &Actor) -> StoreResult<Vec<Place>> {
+        let mut tx = self.begin_write().await?;
+        let at = now_rfc3339();
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            let id = c.place.id.as_str();
+            let row = sqlx::query("SELECT * FROM places WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            let Some(before) = row.as_ref().map(Self::place_from_row).transpose()? else {
+                tx.rollback().await?;
+                return Err(StoreError::NotFound { entity: "place", id: id.to_string() });
+            };
+            if before.version != c.expected_version {
+                tx.rollback().await?;
+                return Err(StoreError::Stale {
+                    entity: "place",
+                    id: id.to_string(),
+                    current: before.version,
+                    expected: c.expected_version,
+                });
+            }
+            let after = Place { version: before.version + 1, updated_at: at.clone(), ..c.place.clone() };
+            let sets: Vec<String> =
+                PLACE_COLUMNS.split(", ").enumerate().map(|(i, col)| format!("{} = ${}", col.trim(), i + 1)).collect();
+            let sql = format!("UPDATE places SET {} WHERE id = $26 AND version = $27", sets.join(", "));
+            let done = Self::bind_place(sqlx::query(sqlx::AssertSqlSafe(sql)), &after)
+                .bind(id)
+                .bind(c.expected_version)
+                .execute(&mut *tx)
+                .await?;
+            if DB::rows_affected(&done) != 1 {
+                tx.rollback().await?;
+                return Err(StoreError::Stale {
+                    entity: "place",
+                    id: id.to_string(),
+                    current: before.version,
+                    expected: c.expected_version,
+                });
+            }
+            let (b, a) = (place_json(&before), place_json(&after));
+            let change = Change {
+                entity: "place",
+                entity_id: id,
+                version: after.version,
+                action: &c.action,
+                before: Some(&b),
+                after: &a,
+                at: &at,
+            };
+            Self::record(&mut tx, change, actor).await?;
+            out.push(after);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn import(
+        &self,
+        batch: &[ImportOp],
+        actor: &Actor,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<Vec<String>> {
+        let mut tx = self.begin_write().await?;
+        let at = now_rfc3339();
+        let mut ids = Vec::with_capacity(batch.len());
+        let mut numbers = Numbers::default();
+        for (i, op) in batch.iter().enumerate() {
+            let id = match op {
+                ImportOp::CreateFacility { id, fields } => {
+                    Self::create_facility_tx(&mut tx, id.as_deref(), &mut numbers, fields, actor, &at).await?.id
+                }
+                ImportOp::UpdateFacility { id, expected_version, fields } => {
+                    Self::update_facility_tx(&mut tx, id, *expected_version, fields, "import", actor, &at).await?.id
+                }
+                ImportOp::CreatePlace(p) => {
+                    Self::create_place_tx(&mut tx, &mut numbers, p, "import", actor, &at).await?.id
+                }
+                ImportOp::PutSettlement { settlement, expected_version } => {
+                    Self::put_settlement_tx(&mut tx, settlement, *expected_version, actor, &at).await?;
+                    settlement.code.to_string()
+                }
+                ImportOp::PutDivision { division, expected_version } => {
+                    Self::put_division_tx(&mut tx, division, *expected_version, actor, &at).await?;
+                    division.code.to_string()
+                }
+            };
+            ids.push(id);
+            if i % 500 == 499 {
+                progress(i + 1);
+            }
+        }
+        tx.commit().await?;
+        progress(batch.len());
+        Ok(ids)
+    }
+
+    async fn history(&self, entity: &str, id: &str) -> StoreResult<Vec<HistoryRow>> {
+        let rows = sqlx::query("SELECT * FROM history WHERE entity = $1 AND entity_id = $2 ORDER BY version")
+            .bind(entity)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::history_from_row).collect()
+    }
+
+    async fn audit(&self, entity: &str, id: &str) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT * FROM audit WHERE entity = $1 AND entity_id = $2 ORDER BY id")
+            .bind(entity)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::audit_from_row).collect()
+    }
+
+    async fn change_marker(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM audit").fetch_one(&self.pool).await?.unwrap_or(0))
+    }
+
+    fn watch(&self) -> tokio::sync::mpsc::Receiver<()> {
+        DB::watch_changes(&self.pool)
+    }
+}
