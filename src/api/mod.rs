@@ -17,7 +17,7 @@ mod openapi;
 pub mod params;
 mod places;
 mod problem;
-mod registry;
+mod listings;
 mod security;
 mod spatial_api;
 
@@ -130,14 +130,14 @@ pub fn app(state: AppState) -> Router {
     let v1 = OpenApiRouter::new()
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(page_config))
-        .routes(routes!(registry::list_divisions))
-        .routes(routes!(registry::get_division))
-        .routes(routes!(registry::list_settlements))
-        .routes(routes!(registry::get_settlement))
-        .routes(routes!(registry::list_facilities, facility_write::create))
+        .routes(routes!(listings::list_divisions))
+        .routes(routes!(listings::get_division))
+        .routes(routes!(listings::list_settlements))
+        .routes(routes!(listings::get_settlement))
+        .routes(routes!(listings::list_facilities, facility_write::create))
         .routes(routes!(spatial_api::nearest))
         .routes(routes!(spatial_api::within))
-        .routes(routes!(registry::get_facility, facility_write::update))
+        .routes(routes!(listings::get_facility, facility_write::update))
         .routes(routes!(facility_write::close))
         .routes(routes!(facility_write::history))
         .routes(routes!(places::list, places::propose))
