@@ -12,12 +12,12 @@ mod facility_write;
 mod gcj;
 mod geojson_out;
 mod import;
+mod listings;
 mod ogc;
 mod openapi;
 pub mod params;
 mod places;
 mod problem;
-mod listings;
 mod security;
 mod spatial_api;
 
