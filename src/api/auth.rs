@@ -1,6 +1,7 @@
 //! Who is calling (session cookie or API token), log in/out, API tokens, and the
 //! mapping of a refused role check to 401/403.
 
+use super::answers::{LoginAnswer, SessionInfo, TokenAnswer, Via};
 use super::body::parse_json;
 use super::problem::Problem;
 use super::AppState;
@@ -14,7 +15,6 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
 
 impl From<Denied> for Problem {
     fn from(d: Denied) -> Self {
@@ -133,7 +133,7 @@ pub async fn login(
     state.store().create_session(user.id, &accounts::token_hash(&token), &csrf, &expires).await?;
     let cookie =
         format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", SESSION_HOURS * 3600);
-    let mut res = Json(json!({"user": user, "csrf_token": csrf, "expires_at": expires})).into_response();
+    let mut res = Json(LoginAnswer { user, csrf_token: csrf, expires_at: expires }).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -173,16 +173,18 @@ pub async fn whoami(
     State(state): State<AppState>,
     headers: HeaderMap,
     caller: Caller,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<SessionInfo>, Problem> {
     match &caller {
         Caller::Session { user, .. } => {
             let token = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
             let csrf = state.store().session_user(&accounts::token_hash(token)).await?.map(|(_, c)| c);
-            Ok(Json(json!({"user": user, "csrf_token": csrf, "via": "session"})))
+            Ok(Json(SessionInfo { user: Some(user.clone()), csrf_token: csrf, via: Some(Via::Session) }))
         }
-        Caller::Token { user } => Ok(Json(json!({"user": user, "via": "token"}))),
+        Caller::Token { user } => {
+            Ok(Json(SessionInfo { user: Some(user.clone()), csrf_token: None, via: Some(Via::Token) }))
+        }
         // Not an error: the page asks on every load whether anyone is logged in.
-        Caller::Anonymous => Ok(Json(json!({"user": null}))),
+        Caller::Anonymous => Ok(Json(SessionInfo { user: None, csrf_token: None, via: None })),
     }
 }
 
@@ -253,6 +255,6 @@ pub async fn create_token(
     state.store().create_api_token(user.id, t.name.trim(), &hash, &caller.actor()).await?;
     // The id the listing and `DELETE /tokens/{id}` use.
     let id = hash.get(..12).unwrap_or_default();
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "name": t.name.trim(), "token": token, "user": user})))
+    Ok((StatusCode::CREATED, Json(TokenAnswer { id: id.to_string(), name: t.name.trim().to_string(), token, user }))
         .into_response())
 }

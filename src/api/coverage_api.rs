@@ -1,5 +1,6 @@
 //! Coverage, gaps, siting, what-if and the rules, over HTTP.
 
+use super::answers::{AddedSite, GapCollection, TownshipChange, WhatIfAnswer, WhatIfChanges};
 use super::body::parse_json;
 use super::geojson_out::geo_json;
 use super::params::Params;
@@ -14,8 +15,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
+use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -157,36 +158,9 @@ pub async fn gaps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
     let qn = question(&state, &mut p);
     p.finish()?;
     let (snap, cov) = cached(&state, &qn?).await?;
-    let features: Vec<Value> = cov
-        .results
-        .iter()
-        .filter(|r| !r.covered)
-        .map(|r| {
-            // The settlement's own feature, plus what the gap is.
-            // `cov` was computed over `snap` (the cache is keyed by its generation).
-            let mut f: Value = snap
-                .settlements()
-                .get(r.idx)
-                .and_then(|s| serde_json::from_str(&s.feature_json).ok())
-                .unwrap_or(Value::Null);
-            if let Some(Value::Object(p)) = f.get_mut("properties") {
-                p.insert("nearest_facility_id".into(), json!(r.nearest_facility_id));
-                p.insert(
-                    "nearest_distance_m".into(),
-                    json!(r.nearest_distance_m.map(|d| (d * 1000.0).round() / 1000.0)),
-                );
-            }
-            f
-        })
-        .collect();
-    let body = json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "numberReturned": features.len(),
-        "kind": cov.kind,
-        "rule": cov.rule,
-    });
-    Ok(geo_json(StatusCode::OK, body.to_string()))
+    // `cov` was computed over `snap` (the cache is keyed by its generation).
+    let body = GapCollection::new(&snap, &cov);
+    Ok(geo_json(StatusCode::OK, serde_json::to_string(&body).unwrap_or_default()))
 }
 
 /// `GET /api/v1/coverage/siting?kind=&radius_m=&count=&rule=&include_xpcc=`
@@ -278,16 +252,6 @@ pub struct NewSite {
     pub attributes: serde_json::Map<String, Value>,
 }
 
-#[derive(Serialize)]
-struct TownshipChange {
-    code: String,
-    name: String,
-    coverage_ratio_before: f64,
-    coverage_ratio_after: f64,
-    meets_target_before: bool,
-    meets_target_after: bool,
-}
-
 /// `POST /api/v1/coverage/what-if`: coverage as if facilities were added or
 /// removed. Writes nothing.
 #[utoipa::path(
@@ -309,7 +273,7 @@ struct TownshipChange {
 pub async fn what_if(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<WhatIfAnswer>, Problem> {
     let w: WhatIf = parse_json(body)?;
     // Reuse the query-parameter rules for kind, radius and status.
     let query = {
@@ -357,14 +321,14 @@ pub async fn what_if(
                     if a.attributes.iter().any(|(k, v)| qn.rule.where_.get(k).is_some_and(|want| want != v)) {
                         continue; // does not match the rule's `where`: it would not count
                     }
-                    added_summary.push(json!({
-                        "id": format!("what-if-{}", i + 1),
-                        "name": a.name,
-                        "lon": p.lon(),
-                        "lat": p.lat(),
-                        "township_code": t.division.code.as_str(),
-                        "township_name": t.division.name,
-                    }));
+                    added_summary.push(AddedSite {
+                        id: format!("what-if-{}", i + 1),
+                        name: a.name.clone(),
+                        lon: p.lon(),
+                        lat: p.lat(),
+                        township_code: t.division.code.to_string(),
+                        township_name: t.division.name.clone(),
+                    });
                     added.push(Supply {
                         id: format!("what-if-{}", i + 1),
                         point: [p.lon(), p.lat()],
@@ -416,20 +380,14 @@ pub async fn what_if(
             })
         })
         .collect();
-    let mut v = serde_json::to_value(&after).map_err(|e| Problem::internal(&e))?;
-    if let Value::Object(m) = &mut v {
-        m.insert(
-            "what_if".into(),
-            json!({
-                "added": added_summary,
-                "removed": w.remove,
-                "county_before": before.county,
-                "townships_changed": changes,
-                "written": false,
-            }),
-        );
-    }
-    Ok(Json(v))
+    let what_if = WhatIfChanges {
+        added: added_summary,
+        removed: w.remove,
+        county_before: before.county.clone(),
+        townships_changed: changes,
+        written: false,
+    };
+    Ok(Json(WhatIfAnswer { coverage: after, what_if }))
 }
 
 /// `GET /api/v1/coverage/rules`

@@ -171,7 +171,6 @@ pub async fn end_session(
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Users {
-    #[schema(value_type = Vec<super::openapi::User>)]
     pub users: Vec<crate::domain::User>,
 }
 

@@ -18,7 +18,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// The fields a client may send; all optional so PATCH can send only changes.
 /// Registering (`POST`) needs `name`, `kind`, `lon` and `lat`.
@@ -491,10 +491,13 @@ pub async fn close(
         (status = 404, description = "No facility with this id", body = Problem, content_type = "application/problem+json"),
     ),
 )]
-pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+pub async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<super::answers::History>, Problem> {
     let rows = state.store().history("facility", &id).await?;
     if rows.is_empty() {
         return Err(Problem::not_found(format!("没有编号为 {id} 的设施 (no facility with this id)")));
     }
-    Ok(Json(json!({"id": id, "versions": rows})))
+    Ok(Json(super::answers::History { id, versions: rows }))
 }

@@ -3,6 +3,7 @@
 //! Owns: routing, request parsing at the boundary, response shapes. Must not: hold
 //! a lock across `.await` or keep `proj::Proj` in shared state.
 
+mod answers;
 mod auth;
 mod body;
 mod coverage_api;
@@ -386,7 +387,7 @@ pub fn app(state: AppState) -> Router {
     responses((status = 200, description = "The page's settings", body = openapi::PageConfig)),
 )]
 async fn page_config(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
-    Json(serde_json::json!({"basemap": state.inner.basemap}))
+    Json(answers::PageConfig { basemap: state.inner.basemap.clone() })
 }
 
 /// `GET /health`
@@ -400,7 +401,7 @@ async fn page_config(axum::extract::State(state): axum::extract::State<AppState>
     responses((status = 200, description = "The service is up", body = openapi::Health)),
 )]
 async fn health() -> impl IntoResponse {
-    Json(serde_json::json!({"status": "ok"}))
+    Json(answers::Health { status: "ok" })
 }
 
 async fn not_found(req: Request) -> Problem {

@@ -3,10 +3,13 @@
 //!
 //! Owns: the document's info, tags and security schemes; the schemas of the
 //! registry's closed vocabularies (built from the domain's own `ALL` lists, so they
-//! cannot drift); the query-parameter sets and the schemas of answers that the
-//! handlers render by hand (GeoJSON, coverage). The paths come from each
-//! handler's `#[utoipa::path]`, collected by `OpenApiRouter` as `app()` registers
-//! the route, so a route is never served undocumented.
+//! cannot drift); the query-parameter sets. The paths come from each handler's
+//! `#[utoipa::path]`, collected by `OpenApiRouter` as `app()` registers the route,
+//! so a route is never served undocumented. The schemas of the answers are derived
+//! from the types the handlers serialize (`ToSchema` where each is defined:
+//! `spatial::features`, `coverage`, `naming`, `api::answers`…), re-exported below
+//! by the names the annotations use; the problems many operations share are
+//! declared once in `api::responses`.
 //!
 //! Must not: parse requests. `Params` and `parse_json` do that at run time; the
 //! parameter sets here only describe what they accept (bounds, defaults), and the
@@ -25,7 +28,6 @@ use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 pub use params::*;
-pub use schemas::*;
 
 const DESCRIPTION: &str = "\
 玛纳斯县民政局的地理登记：行政区划、居民点、民政服务设施、标准地名与设施覆盖分析。\n\n\
@@ -71,8 +73,8 @@ answer is written in GCJ-02 (`Content-Crs: GCJ-02`); distances stay true geodesi
         (name = "auth", description = "登录与令牌 sessions (the page) and API tokens (applications)"),
     ),
     components(schemas(
-        Problem, FieldError, FacilityKindSchema, FacilityStatusSchema, PlaceStatusSchema,
-        DivisionLevelSchema, ProvenanceSchema, PlaceCategorySchema, OperatorSchema,
+        Problem, FieldError, FacilityKind, FacilityStatus, PlaceStatus, DivisionLevel, Provenance,
+        PlaceCategorySchema, OperatorSchema,
     )),
     modifiers(&SecuritySchemes),
 )]
@@ -455,13 +457,10 @@ fn string_enum(values: impl IntoIterator<Item = &'static str>, description: Stri
     ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values)).description(Some(description)).into()
 }
 
-/// A closed vocabulary whose schema is generated from the domain's list of values.
+/// A closed vocabulary of the domain, whose schema is generated from the domain's
+/// list of values. (The domain type serializes as `as_str`; a test checks it.)
 macro_rules! vocabulary {
-    ($(#[$doc:meta])* $ty:ident = $name:literal, $schema:expr) => {
-        $(#[$doc])*
-        #[derive(serde::Serialize)] // lets the doc-only schemas below use serde's attributes
-        pub struct $ty;
-
+    ($ty:ty = $name:literal, $schema:expr) => {
         impl PartialSchema for $ty {
             fn schema() -> RefOr<Schema> {
                 $schema
@@ -477,8 +476,7 @@ macro_rules! vocabulary {
 }
 
 vocabulary!(
-    /// `kind` of a facility.
-    FacilityKindSchema = "FacilityKind",
+    FacilityKind = "FacilityKind",
     string_enum(
         FacilityKind::ALL.map(FacilityKind::as_str),
         format!(
@@ -488,16 +486,14 @@ vocabulary!(
     )
 );
 vocabulary!(
-    /// `status` of a facility.
-    FacilityStatusSchema = "FacilityStatus",
+    FacilityStatus = "FacilityStatus",
     string_enum(
         FacilityStatus::ALL.map(FacilityStatus::as_str),
         "设施状态 Facility status: `open` 运营, `planned` 规划, `closed` 关闭 (records are never deleted).".into()
     )
 );
 vocabulary!(
-    /// `status` of a place name.
-    PlaceStatusSchema = "PlaceStatus",
+    PlaceStatus = "PlaceStatus",
     string_enum(
         PlaceStatus::ALL.map(PlaceStatus::as_str),
         format!(
@@ -507,8 +503,7 @@ vocabulary!(
     )
 );
 vocabulary!(
-    /// `level` of a division.
-    DivisionLevelSchema = "DivisionLevel",
+    DivisionLevel = "DivisionLevel",
     string_enum(
         DivisionLevel::ALL.map(DivisionLevel::as_str),
         "区划级别 Division level: `county` 县 (6-digit code), `township` 乡镇 (9 digits), \
@@ -517,8 +512,7 @@ vocabulary!(
     )
 );
 vocabulary!(
-    /// Where a record comes from.
-    ProvenanceSchema = "Provenance",
+    Provenance = "Provenance",
     string_enum(
         Provenance::ALL.map(Provenance::as_str),
         "来源 Provenance: `real` published open data, `synthetic` sample data made by the dataset \
@@ -526,29 +520,40 @@ vocabulary!(
             .into()
     )
 );
+
+/// `operator` of a facility: a string the facility write checks against its list.
+pub struct OperatorSchema;
 vocabulary!(
-    /// `category` of a place name.
-    PlaceCategorySchema = "PlaceCategory",
-    string_enum(
-        crate::naming::categories::CATEGORIES.iter().map(|c| c.slug),
-        format!(
-            "地名类别 Place-name category: {}",
-            crate::naming::categories::CATEGORIES
-                .iter()
-                .map(|c| format!("`{}` {}", c.slug, c.label))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    )
-);
-vocabulary!(
-    /// `operator` of a facility.
     OperatorSchema = "Operator",
     string_enum(
         super::facility_write::OPERATORS,
         "运营方式 Operator: `public` 公办, `public_private` 公建民营, `private` 民办.".into()
     )
 );
+
+/// The vocabularies by the names the parameter sets and request bodies use.
+pub type FacilityKindSchema = FacilityKind;
+pub type FacilityStatusSchema = FacilityStatus;
+pub type PlaceStatusSchema = PlaceStatus;
+pub type DivisionLevelSchema = DivisionLevel;
+pub use crate::naming::categories::PlaceCategory as PlaceCategorySchema;
+
+// The answers' schemas are derived from the types the handlers serialize; here by
+// the names the handlers' annotations use. Besides the vocabularies above, the
+// only schemas written here are the GeoJSON geometry (`Geometry`, in `refine`)
+// and the request-only rules of `refine`.
+pub use super::answers::{
+    Announcements, Categories, GapCollection, Health, History, LoginAnswer, PageConfig, PlaceCollection, SessionInfo,
+    TokenAnswer, WhatIfAnswer,
+};
+pub use super::geojson_out::{DivisionCollection, FacilityCollection, SettlementCollection};
+pub use super::import::ImportReport as ImportReportDoc;
+pub use super::spatial_api::Located;
+pub use crate::coverage::{Coverage as CoverageAnswer, Rules as CoverageRules, SitingAnswer};
+pub use crate::domain::MinorityForm;
+pub use crate::naming::registry::PlaceFeature;
+pub use crate::naming::rules::{CheckResult as CheckAnswer, Finding};
+pub use crate::spatial::features::{DivisionFeature, FacilityFeature, Geometry, SettlementFeature};
 
 /// Query parameters, as `Params` reads them. Descriptions give unit, bounds and default.
 mod params {
@@ -777,670 +782,40 @@ mod params {
     }
 }
 
-/// Schemas of answers the handlers render by hand.
-mod schemas {
-    #![allow(dead_code)] // described, never built: the handlers render these shapes
-
-    use super::{DivisionLevelSchema, FacilityKindSchema, FacilityStatusSchema, OperatorSchema};
-    use super::{PlaceCategorySchema, PlaceStatusSchema, ProvenanceSchema};
-    use serde::Serialize;
-    use serde_json::{Map, Value};
-    use utoipa::ToSchema;
-
-    #[derive(Serialize, ToSchema)]
-    pub enum FeatureType {
-        Feature,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub enum FeatureCollectionType {
-        FeatureCollection,
-    }
-
-    /// A GeoJSON geometry (RFC 7946); positions are `[lon, lat]` in CGCS2000 (EPSG:4490).
-    #[derive(Serialize, ToSchema)]
-    pub struct Geometry {
-        #[serde(rename = "type")]
-        #[schema(
-            example = "MultiPolygon",
-            pattern = "^(Point|MultiPoint|LineString|MultiLineString|Polygon|MultiPolygon)$"
-        )]
-        pub kind: String,
-        /// Positions, nested as the geometry type requires.
-        #[schema(value_type = Vec<Value>)]
-        pub coordinates: Vec<Value>,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub enum PointType {
-        Point,
-    }
-
-    /// A GeoJSON Point: `[lon, lat]` in CGCS2000 (EPSG:4490).
-    #[derive(Serialize, ToSchema)]
-    pub struct PointGeometry {
-        #[serde(rename = "type")]
-        pub kind: PointType,
-        #[schema(min_items = 2, max_items = 2, example = json!([86.21, 44.3]))]
-        pub coordinates: Vec<f64>,
-    }
-
-    /// A link to another page of a collection.
-    #[derive(Serialize, ToSchema)]
-    pub struct Link {
-        /// `next` or `prev`.
-        pub rel: String,
-        pub href: String,
-        #[serde(rename = "type")]
-        pub media_type: String,
-    }
-
-    /// Paging counts shared by every FeatureCollection.
-    #[derive(Serialize, ToSchema)]
-    pub struct Counts {
-        /// Features in this answer.
-        #[serde(rename = "numberReturned")]
-        pub number_returned: u64,
-        /// Features matching the request, over all pages.
-        #[serde(rename = "numberMatched", skip_serializing_if = "Option::is_none")]
-        pub number_matched: Option<u64>,
-        /// `next` / `prev` pages, when there are.
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        pub links: Vec<Link>,
-    }
-
-    /// Properties of a division Feature.
-    #[derive(Serialize, ToSchema)]
-    pub struct DivisionProperties {
-        /// Official code at its level: 6-digit county `652324`, 9-digit township
-        /// `652324100`, 12-digit village `652324100201`.
-        #[schema(example = "652324101")]
-        pub code: String,
-        pub level: DivisionLevelSchema,
-        #[schema(example = "乐土驿镇")]
-        pub name: String,
-        pub parent_code: Option<String>,
-        /// Romanization (罗马字母拼写), e.g. `Letuyi Zhen`.
-        pub pinyin: String,
-        /// An XPCC (兵团) unit.
-        pub is_xpcc: bool,
-        pub provenance: ProvenanceSchema,
-        pub valid_from: Option<String>,
-        pub valid_to: Option<String>,
-        /// Geodesic area on the GRS80 ellipsoid, km² (polygons only).
-        pub area_km2: Option<f64>,
-        pub version: i64,
-    }
-
-    /// A division: MultiPolygon for county and townships (null where unknown), Point for
-    /// village seats.
-    #[derive(Serialize, ToSchema)]
-    pub struct DivisionFeature {
-        #[serde(rename = "type")]
-        pub kind: FeatureType,
-        /// The division code.
-        pub id: String,
-        pub geometry: Option<Geometry>,
-        pub properties: DivisionProperties,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct DivisionCollection {
-        #[serde(rename = "type")]
-        pub kind: FeatureCollectionType,
-        pub features: Vec<DivisionFeature>,
-        #[serde(flatten)]
-        pub counts: Counts,
-    }
-
-    /// Properties of a settlement (a village-level unit: 村, 社区).
-    #[derive(Serialize, ToSchema)]
-    pub struct SettlementProperties {
-        /// 12-digit village-level code.
-        #[schema(example = "652324101201")]
-        pub code: String,
-        pub name: String,
-        pub short_name: Option<String>,
-        pub township_code: String,
-        pub township_name: Option<String>,
-        /// `村` or `社区` style of unit, as the registry records it.
-        pub village_kind: String,
-        /// Resident population; null where unknown.
-        pub population: Option<u64>,
-        /// Residents aged 60 and over; null where unknown.
-        pub population_60plus: Option<u64>,
-        pub is_xpcc: bool,
-        pub provenance: ProvenanceSchema,
-        pub version: i64,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct SettlementFeature {
-        #[serde(rename = "type")]
-        pub kind: FeatureType,
-        /// The settlement code.
-        pub id: String,
-        pub geometry: PointGeometry,
-        pub properties: SettlementProperties,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct SettlementCollection {
-        #[serde(rename = "type")]
-        pub kind: FeatureCollectionType,
-        pub features: Vec<SettlementFeature>,
-        #[serde(flatten)]
-        pub counts: Counts,
-    }
-
-    /// Properties of a facility; its kind-specific attributes (`address`, `opened_on`,
-    /// `nursing_beds`, `plots_total`, `plots_free`, `cemetery_type`, `facility_level`,
-    /// `medical_care`, `closed_on`, `close_reason`, …) are further properties.
-    #[derive(Serialize, ToSchema)]
-    pub struct FacilityProperties {
-        #[schema(example = "f0001")]
-        pub id: String,
-        pub name: String,
-        pub kind: FacilityKindSchema,
-        /// The kind in Chinese, e.g. 养老机构.
-        pub kind_label: String,
-        pub township_code: String,
-        pub township_name: Option<String>,
-        pub capacity_beds: Option<u32>,
-        pub operator: Option<OperatorSchema>,
-        pub status: FacilityStatusSchema,
-        pub provenance: ProvenanceSchema,
-        pub updated_at: String,
-        /// The record's version, also served as its `ETag`.
-        pub version: i64,
-        /// Nearest and within only: geodesic distance from the query point, metres
-        /// (GRS80, rounded to the millimetre).
-        pub distance_m: Option<f64>,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct FacilityFeature {
-        #[serde(rename = "type")]
-        pub kind: FeatureType,
-        /// The facility id.
-        pub id: String,
-        pub geometry: PointGeometry,
-        pub properties: FacilityProperties,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct FacilityCollection {
-        #[serde(rename = "type")]
-        pub kind: FeatureCollectionType,
-        pub features: Vec<FacilityFeature>,
-        #[serde(flatten)]
-        pub counts: Counts,
-    }
-
-    /// What an import did (or, on a dry run, would do).
-    #[derive(Serialize, ToSchema)]
-    pub struct ImportReportDoc {
-        pub layer: String,
-        /// `geojson` or `csv`.
-        pub format: String,
-        /// As detected: `UTF-8`, `UTF-8 (BOM)`, `UTF-16LE`, `GB18030`…
-        pub encoding: String,
-        pub crs: String,
-        pub dry_run: bool,
-        pub rows: u64,
-        pub created: u64,
-        pub updated: u64,
-        pub unchanged: u64,
-        /// Whether the writes were made.
-        pub committed: bool,
-        /// Ids of the records created or updated.
-        pub ids: Vec<String>,
-        /// Per updating row: `{row, id, fields}`, the fields that change.
-        #[schema(value_type = Vec<Object>)]
-        pub changes: Vec<serde_json::Value>,
-        /// Problems `{row, field, message}` (none when the import succeeded).
-        #[schema(value_type = Vec<Object>)]
-        pub errors: Vec<serde_json::Value>,
-        /// Notes that did not stop the import `{row, field, message}`.
-        #[schema(value_type = Vec<Object>)]
-        pub warnings: Vec<serde_json::Value>,
-    }
-
-    /// One naming-rule finding.
-    #[derive(Serialize, ToSchema)]
-    pub struct Finding {
-        /// The rule's id.
-        pub rule: String,
-        /// `error` refuses the name; `warning` does not.
-        #[schema(pattern = "^(error|warning)$")]
-        pub severity: String,
-        pub message: String,
-        /// Ids of conflicting records (`nbs:CODE` for a name from the NBS table).
-        pub conflicts: Vec<String>,
-    }
-
-    /// A minority-language form of a name (e.g. Kazakh for 清水河子哈萨克民族乡).
-    #[derive(Serialize, ToSchema)]
-    pub struct MinorityForm {
-        /// ISO 639 code, e.g. `kk` (Kazakh), `ug` (Uyghur), `mn` (Mongolian).
-        pub lang: String,
-        pub text: String,
-        pub romanization: Option<String>,
-    }
-
-    /// Properties of a standard place name (标准地名); further attributes may follow.
-    #[derive(Serialize, ToSchema)]
-    pub struct PlaceProperties {
-        pub id: String,
-        #[schema(example = "乐土驿镇")]
-        pub name: String,
-        /// 专名 specific term.
-        pub specific_term: String,
-        /// 通名 generic term.
-        pub generic_term: String,
-        pub category: PlaceCategorySchema,
-        pub category_label: Option<String>,
-        pub division_code: Option<String>,
-        pub division_name: Option<String>,
-        /// 罗马字母拼写, e.g. `Letuyi Zhen`.
-        pub romanization: String,
-        /// `suggested` (from the rules) or `officer`.
-        pub romanization_source: String,
-        /// 含义与由来 origin of the name.
-        pub origin: Option<String>,
-        pub alternate_names: Vec<String>,
-        pub historic_names: Vec<String>,
-        pub minority_form: Option<MinorityForm>,
-        pub status: PlaceStatusSchema,
-        pub status_label: String,
-        pub proposed_by: Option<String>,
-        pub decided_by: Option<String>,
-        /// 批准机关.
-        pub approving_body: Option<String>,
-        /// 批准文号.
-        pub document_no: Option<String>,
-        /// 批准日期 `YYYY-MM-DD`.
-        pub decided_on: Option<String>,
-        pub predecessor_id: Option<String>,
-        pub successor_id: Option<String>,
-        pub provenance: ProvenanceSchema,
-        /// Search only: how the record matched `q`.
-        #[serde(rename = "match")]
-        pub matched: Option<String>,
-        /// The record's version, also served as its `ETag`.
-        pub version: i64,
-        pub updated_at: String,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct PlaceFeature {
-        #[serde(rename = "type")]
-        pub kind: FeatureType,
-        pub id: String,
-        pub geometry: Option<Geometry>,
-        pub properties: PlaceProperties,
-        /// Writes only: the naming rules' warnings (errors refuse the write with 422).
-        pub findings: Option<Vec<Finding>>,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct PlaceCollection {
-        #[serde(rename = "type")]
-        pub kind: FeatureCollectionType,
-        pub features: Vec<PlaceFeature>,
-        #[serde(rename = "numberReturned")]
-        pub number_returned: u64,
-        /// Null when `q` is given (search stops at the page asked for).
-        #[serde(rename = "numberMatched")]
-        pub number_matched: Option<u64>,
-    }
-
-    /// `POST /places/check`: the rules' verdict on a name.
-    #[derive(Serialize, ToSchema)]
-    pub struct CheckAnswer {
-        /// False when any finding is an error.
-        pub ok: bool,
-        #[schema(example = "Letuyi Zhen")]
-        pub romanization: String,
-        pub specific_term: String,
-        pub generic_term: String,
-        pub findings: Vec<Finding>,
-    }
-
-    /// A coverage rule from the rules file (`data/coverage_rules.toml`).
-    #[derive(Serialize, ToSchema)]
-    pub struct CoverageRule {
-        pub id: String,
-        pub kind: FacilityKindSchema,
-        /// `distance` (within `radius_m`), `presence` (in the same `scope`) or `capacity`
-        /// (`beds_per_1000` residents, `per` population or elderly).
-        #[serde(rename = "type")]
-        #[schema(pattern = "^(distance|presence|capacity)$")]
-        pub rule_type: String,
-        /// Distance rules: geodesic metres.
-        pub radius_m: Option<f64>,
-        /// Presence rules: `village` or `township`.
-        pub scope: Option<String>,
-        /// Capacity rules: `population` or `elderly`.
-        pub per: Option<String>,
-        pub beds_per_1000: Option<f64>,
-        /// Share of population (0..=1) a township must reach.
-        pub target: f64,
-        /// Only settlements of these kinds are demand points (all when absent).
-        pub settlements: Option<Vec<String>>,
-        /// Only facilities whose attributes have these values.
-        #[serde(rename = "where")]
-        pub where_: Option<Map<String, Value>>,
-        pub label: String,
-        /// The plan sentence the rule comes from.
-        pub plan: String,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct CoverageRules {
-        pub rules: Vec<CoverageRule>,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct TownshipCoverage {
-        pub code: String,
-        pub name: String,
-        pub is_xpcc: bool,
-        pub settlements: u64,
-        pub settlements_covered: u64,
-        pub population: u64,
-        pub population_covered: u64,
-        /// `population_covered / population`, or the settlement ratio where population is unknown.
-        pub coverage_ratio: f64,
-        pub target: f64,
-        pub meets_target: bool,
-        /// Facilities of the rule's set located in the township.
-        pub facilities: u64,
-        /// Capacity rules only.
-        pub beds: Option<u64>,
-        pub beds_required: Option<f64>,
-        /// Codes of the uncovered settlements.
-        pub uncovered: Vec<String>,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct CountyCoverage {
-        pub settlements: u64,
-        pub settlements_covered: u64,
-        pub population: u64,
-        pub population_covered: u64,
-        pub coverage_ratio: f64,
-        pub townships: u64,
-        pub townships_meeting_target: u64,
-    }
-
-    /// Coverage per township and for the county. A settlement is covered when the
-    /// geodesic distance from its point to the nearest counted facility, in any township,
-    /// is ≤ `radius_m` (distance rules).
-    #[derive(Serialize, ToSchema)]
-    pub struct CoverageAnswer {
-        pub kind: FacilityKindSchema,
-        /// The rule used (the kind's default unless the request named one).
-        pub rule: CoverageRule,
-        /// What `population` counts: `residents` or `residents_60plus`.
-        pub population_unit: String,
-        pub include_xpcc: bool,
-        pub statuses: Vec<FacilityStatusSchema>,
-        pub townships: Vec<TownshipCoverage>,
-        pub county: CountyCoverage,
-        /// Whether any record behind this answer is sample data.
-        pub synthetic_data: bool,
-    }
-
-    /// Properties of an uncovered settlement: the settlement's own, and what the gap is.
-    #[derive(Serialize, ToSchema)]
-    pub struct GapProperties {
-        #[serde(flatten)]
-        pub settlement: SettlementProperties,
-        pub nearest_facility_id: Option<String>,
-        /// Geodesic metres to the nearest counted facility (GRS80, millimetres).
-        pub nearest_distance_m: Option<f64>,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct GapFeature {
-        #[serde(rename = "type")]
-        pub kind: FeatureType,
-        pub id: String,
-        pub geometry: PointGeometry,
-        pub properties: GapProperties,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct GapCollection {
-        #[serde(rename = "type")]
-        pub kind: FeatureCollectionType,
-        pub features: Vec<GapFeature>,
-        #[serde(rename = "numberReturned")]
-        pub number_returned: u64,
-        /// The facility kind of the coverage question.
-        #[serde(rename = "kind")]
-        pub facility_kind: FacilityKindSchema,
-        pub rule: CoverageRule,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct SitingPick {
-        pub rank: u64,
-        pub lon: f64,
-        pub lat: f64,
-        pub township_code: Option<String>,
-        pub township_name: Option<String>,
-        /// `settlement:CODE` or `grid`.
-        pub candidate: String,
-        pub gain_population: u64,
-        pub gain_settlements: u64,
-        /// Codes of the settlements this site would cover.
-        pub covers: Vec<String>,
-        /// County coverage ratio once this and every earlier pick are built.
-        pub county_coverage_ratio_after: f64,
-    }
-
-    /// Greedy maximal-covering siting: where new facilities would close most gaps.
-    #[derive(Serialize, ToSchema)]
-    pub struct SitingAnswer {
-        pub kind: FacilityKindSchema,
-        pub rule_id: String,
-        pub radius_m: Option<f64>,
-        pub county_coverage_ratio_before: f64,
-        pub county_coverage_ratio_after: f64,
-        pub candidates_considered: u64,
-        pub picks: Vec<SitingPick>,
-        pub synthetic_data: bool,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct TownshipChange {
-        pub code: String,
-        pub name: String,
-        pub coverage_ratio_before: f64,
-        pub coverage_ratio_after: f64,
-        pub meets_target_before: bool,
-        pub meets_target_after: bool,
-    }
-
-    /// What the what-if changed; nothing is written.
-    #[derive(Serialize, ToSchema)]
-    pub struct WhatIfChanges {
-        /// The added sites that count under the rule, with the township each falls in.
-        pub added: Vec<Map<String, Value>>,
-        /// Ids of the facilities left out.
-        pub removed: Vec<String>,
-        pub county_before: CountyCoverage,
-        pub townships_changed: Vec<TownshipChange>,
-        /// Always false.
-        pub written: bool,
-    }
-
-    /// Coverage as if the facilities were added or removed.
-    #[derive(Serialize, ToSchema)]
-    pub struct WhatIfAnswer {
-        #[serde(flatten)]
-        pub coverage: CoverageAnswer,
-        pub what_if: WhatIfChanges,
-    }
-
-    /// `GET /locate`: the divisions containing the point, from largest to smallest.
-    #[derive(Serialize, ToSchema)]
-    pub struct Located {
-        pub lon: f64,
-        pub lat: f64,
-        /// Empty outside every division.
-        pub divisions: Vec<LocatedDivision>,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct LocatedDivision {
-        pub code: String,
-        pub name: String,
-        pub level: DivisionLevelSchema,
-        pub provenance: ProvenanceSchema,
-    }
-
-    /// One stored version of a record.
-    #[derive(Serialize, ToSchema)]
-    pub struct HistoryRow {
-        pub entity: String,
-        pub entity_id: String,
-        pub version: i64,
-        /// The record as it was at this version.
-        pub data: Map<String, Value>,
-        pub changed_at: String,
-        /// `user:NAME`, `token:NAME` or `system:…`.
-        pub actor: String,
-        /// e.g. `create`, `update`, `move`, `close`, `approve`, `rename`, `retire`.
-        pub action: String,
-    }
-
-    /// Every version of a record, oldest first.
-    #[derive(Serialize, ToSchema)]
-    pub struct History {
-        pub id: String,
-        pub versions: Vec<HistoryRow>,
-    }
-
-    /// An account, without its secrets.
-    #[derive(Serialize, ToSchema)]
-    pub struct User {
-        pub id: i64,
-        pub username: String,
-        pub display_name: String,
-        /// `viewer`, `editor` (writes facilities and proposals), `approver` (approves,
-        /// renames, retires names) or `admin`.
-        #[schema(pattern = "^(viewer|editor|approver|admin)$")]
-        pub role: String,
-        pub active: bool,
-    }
-
-    /// Who is calling; `user` is null when nobody is logged in.
-    #[derive(Serialize, ToSchema)]
-    pub struct SessionInfo {
-        pub user: Option<User>,
-        /// Session only: the token to repeat in `X-CSRF-Token`.
-        pub csrf_token: Option<String>,
-        /// `session` or `token`.
-        pub via: Option<String>,
-    }
-
-    /// A new session.
-    #[derive(Serialize, ToSchema)]
-    pub struct LoginAnswer {
-        pub user: User,
-        /// Repeat it in `X-CSRF-Token` on every write made with the session cookie.
-        pub csrf_token: String,
-        /// RFC 3339.
-        pub expires_at: String,
-    }
-
-    /// A new API token: shown once, stored only as a hash.
-    #[derive(Serialize, ToSchema)]
-    pub struct TokenAnswer {
-        /// Its id in `GET /tokens`, for `DELETE /tokens/{id}`.
-        #[schema(pattern = "^[0-9a-f]{12}$")]
-        pub id: String,
-        pub name: String,
-        /// Send it as `Authorization: Bearer TOKEN`.
-        pub token: String,
-        pub user: User,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct Category {
-        pub slug: PlaceCategorySchema,
-        pub label: String,
-        /// Where the name must be unique: `province`, `county` or `township`.
-        pub scope: String,
-        /// Generic terms (通名) that fit, longest first.
-        pub generic_terms: Vec<String>,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct Categories {
-        pub categories: Vec<Category>,
-    }
-
-    /// One approved naming or renaming, with the fields an announcement (公告) carries.
-    #[derive(Serialize, ToSchema)]
-    pub struct Announcement {
-        pub id: String,
-        /// `naming` or `renaming`.
-        pub kind: String,
-        pub standard_name: String,
-        pub romanization: String,
-        pub division: Option<String>,
-        pub division_code: Option<String>,
-        /// `lon,lat` with 6 decimals.
-        pub location: Option<String>,
-        pub approving_body: Option<String>,
-        pub document_no: Option<String>,
-        pub date: Option<String>,
-        pub previous_name: Option<String>,
-        pub provenance: ProvenanceSchema,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct Announcements {
-        pub since: String,
-        pub announcements: Vec<Announcement>,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct Health {
-        #[schema(example = "ok")]
-        pub status: String,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct PageConfig {
-        pub basemap: Option<super::super::Basemap>,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::naming::search::MatchKind;
+
+    /// The vocabularies list `as_str`; the answers serialize the domain types themselves.
+    fn serializes_as(value: impl serde::Serialize, text: &str) {
+        assert_eq!(serde_json::to_value(value).ok(), Some(serde_json::Value::from(text)));
+    }
 
     #[test]
-    fn every_vocabulary_value_parses_as_the_domain_type() {
+    fn every_vocabulary_value_parses_as_the_domain_type_and_is_what_it_serializes_as() {
         for k in FacilityKind::ALL {
             assert_eq!(k.as_str().parse::<FacilityKind>(), Ok(k));
+            serializes_as(k, k.as_str());
         }
         for s in FacilityStatus::ALL {
             assert_eq!(s.as_str().parse::<FacilityStatus>(), Ok(s));
+            serializes_as(s, s.as_str());
         }
         for s in PlaceStatus::ALL {
             assert_eq!(s.as_str().parse::<PlaceStatus>(), Ok(s));
+            serializes_as(s, s.as_str());
         }
         for l in DivisionLevel::ALL {
             assert_eq!(l.as_str().parse::<DivisionLevel>(), Ok(l));
+            serializes_as(l, l.as_str());
         }
         for p in Provenance::ALL {
             assert_eq!(p.as_str().parse::<Provenance>(), Ok(p));
+            serializes_as(p, p.as_str());
+        }
+        for m in [MatchKind::Exact, MatchKind::Prefix, MatchKind::Substring, MatchKind::OneTypo] {
+            serializes_as(m, m.as_str());
         }
     }
 }

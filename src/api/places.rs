@@ -4,6 +4,7 @@
 //! own proposal), rename and retire. Every write re-runs the rules: an error
 //! finding refuses it with 422 and the findings; warnings are returned with it.
 
+use super::answers::{Announcement, AnnouncementKind, Announcements, Categories, History, PlaceCollection};
 use super::body::parse_json;
 use super::geojson_out::geo_json;
 use super::params::if_match;
@@ -13,8 +14,9 @@ use super::AppState;
 use crate::accounts::Caller;
 use crate::domain::{DivisionCode, MinorityForm, Place, PlaceStatus, Provenance, Role};
 use crate::naming::categories::category;
-use crate::naming::registry::place_feature;
+use crate::naming::registry::PlaceFeature;
 use crate::naming::rules::{check, CheckInput, CheckResult, Finding};
+use crate::spatial::features::FeatureCollectionType;
 use crate::store::PlaceChange;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -23,15 +25,15 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn township_name(state: &AppState, code: Option<&DivisionCode>) -> Option<String> {
     let snap = state.snapshot_guard();
     code.and_then(|c| snap.division(c.as_str())).map(|d| d.division.name.clone())
 }
 
-fn feature(state: &AppState, p: &Place) -> Value {
-    place_feature(p, township_name(state, p.division_code.as_ref()).as_deref(), None)
+fn feature(state: &AppState, p: &Place) -> PlaceFeature {
+    PlaceFeature::new(p, township_name(state, p.division_code.as_ref()).as_deref(), None)
 }
 
 fn with_etag(mut res: Response, version: i64) -> Response {
@@ -47,11 +49,8 @@ fn first_saved(saved: &[Place]) -> Result<&Place, Problem> {
 }
 
 fn place_response(state: &AppState, p: &Place, status: StatusCode, findings: &[Finding]) -> Response {
-    let mut f = feature(state, p);
-    if let (false, Some(obj)) = (findings.is_empty(), f.as_object_mut()) {
-        obj.insert("findings".into(), json!(findings));
-    }
-    with_etag(geo_json(status, f.to_string()), p.version)
+    let f = PlaceFeature { findings: findings.to_vec(), ..feature(state, p) };
+    with_etag(geo_json(status, serde_json::to_string(&f).unwrap_or_default()), p.version)
 }
 
 /// 422 with the rule findings, when any is an error.
@@ -115,14 +114,16 @@ pub async fn list(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
                 .is_none_or(|t| pl.division_code.as_ref().is_some_and(|d| d.as_str().starts_with(t.as_str())))
             && statuses.as_ref().is_none_or(|s| s.contains(&pl.status))
     };
-    let (matched, page): (usize, Vec<Value>) = match &text {
+    let (matched, page): (usize, Vec<PlaceFeature>) = match &text {
         Some(t) => {
             let hits = reg.search(t, offset + limit, keep);
             let n = hits.len();
             let page = hits
                 .into_iter()
                 .skip(offset)
-                .map(|(pl, k)| place_feature(pl, township_name(&state, pl.division_code.as_ref()).as_deref(), Some(k)))
+                .map(|(pl, k)| {
+                    PlaceFeature::new(pl, township_name(&state, pl.division_code.as_ref()).as_deref(), Some(k))
+                })
                 .collect();
             (n, page)
         }
@@ -132,13 +133,13 @@ pub async fn list(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
             (all.len(), page)
         }
     };
-    let body = json!({
-        "type": "FeatureCollection",
-        "features": page,
-        "numberReturned": page.len(),
-        "numberMatched": if text.is_some() { Value::Null } else { json!(matched) },
-    });
-    Ok(geo_json(StatusCode::OK, body.to_string()))
+    let body = PlaceCollection {
+        kind: FeatureCollectionType::FeatureCollection,
+        number_returned: page.len(),
+        features: page,
+        number_matched: if text.is_some() { None } else { Some(matched) },
+    };
+    Ok(geo_json(StatusCode::OK, serde_json::to_string(&body).unwrap_or_default()))
 }
 
 /// `GET /api/v1/places/{id}`: any record, retired and renamed ones too.
@@ -177,12 +178,12 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
         (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
     ),
 )]
-pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<History>, Problem> {
     let rows = state.store().history("place", &id).await?;
     if rows.is_empty() {
         return Err(Problem::not_found(format!("没有编号为 {id} 的地名 (no place name with this id)")));
     }
-    Ok(Json(json!({"id": id, "versions": rows})))
+    Ok(Json(History { id, versions: rows }))
 }
 
 /// A name to check.
@@ -804,7 +805,7 @@ pub async fn announcements(State(state): State<AppState>, RawQuery(q): RawQuery)
         return Err(Problem::invalid_field("format", "须为 json 或 csv"));
     }
     let reg = state.places();
-    let mut rows: Vec<Value> = reg
+    let mut rows: Vec<Announcement> = reg
         .places()
         .iter()
         .filter(|pl| matches!(pl.status, PlaceStatus::Approved) && pl.approving_body.is_some())
@@ -815,25 +816,25 @@ pub async fn announcements(State(state): State<AppState>, RawQuery(q): RawQuery)
                 other => geo::InteriorPoint::interior_point(other).map(|pt| (pt.x(), pt.y())),
             });
             let previous = pl.predecessor_id.as_ref().and_then(|id| reg.get(id)).map(|o| o.name.clone());
-            json!({
-                "id": pl.id,
-                "kind": if previous.is_some() { "renaming" } else { "naming" },
-                "standard_name": pl.name,
-                "romanization": pl.romanization,
-                "division": township_name(&state, pl.division_code.as_ref()),
-                "division_code": pl.division_code.as_ref().map(|c| c.as_str()),
-                "location": loc.map(|(x, y)| format!("{x:.6},{y:.6}")),
-                "approving_body": pl.approving_body,
-                "document_no": pl.document_no,
-                "date": pl.decided_on,
-                "previous_name": previous,
-                "provenance": pl.provenance.as_str(),
-            })
+            Announcement {
+                id: pl.id.clone(),
+                kind: if previous.is_some() { AnnouncementKind::Renaming } else { AnnouncementKind::Naming },
+                standard_name: pl.name.clone(),
+                romanization: pl.romanization.clone(),
+                division: township_name(&state, pl.division_code.as_ref()),
+                division_code: pl.division_code.as_ref().map(|c| c.to_string()),
+                location: loc.map(|(x, y)| format!("{x:.6},{y:.6}")),
+                approving_body: pl.approving_body.clone(),
+                document_no: pl.document_no.clone(),
+                date: pl.decided_on.clone(),
+                previous_name: previous,
+                provenance: pl.provenance,
+            }
         })
         .collect();
-    rows.sort_by(|a, b| a["date"].as_str().cmp(&b["date"].as_str()).then(a["id"].as_str().cmp(&b["id"].as_str())));
+    rows.sort_by(|a, b| a.date.cmp(&b.date).then(a.id.cmp(&b.id)));
     if format == "json" {
-        return Ok(Json(json!({"since": since, "announcements": rows})).into_response());
+        return Ok(Json(Announcements { since, announcements: rows }).into_response());
     }
     let fields = [
         "standard_name",
@@ -850,10 +851,11 @@ pub async fn announcements(State(state): State<AppState>, RawQuery(q): RawQuery)
     let mut csv =
         String::from("\u{feff}标准名称,罗马字母拼写,所在政区,地理位置,批准机关,批准时间,批准文号,类型,原名,编号\r\n");
     for r in &rows {
+        let r = serde_json::to_value(r).unwrap_or_default();
         let line: Vec<String> = fields
             .iter()
             .map(|f| {
-                let v = r[*f].as_str().unwrap_or("").replace('"', "\"\"");
+                let v = r.get(*f).and_then(Value::as_str).unwrap_or("").replace('"', "\"\"");
                 if v.contains([',', '"', '\n']) {
                     format!("\"{v}\"")
                 } else {
@@ -883,6 +885,6 @@ pub async fn announcements(State(state): State<AppState>, RawQuery(q): RawQuery)
     description = "The category slugs, labels, uniqueness scopes and generic terms (通名).",
     responses((status = 200, description = "Every category", body = super::openapi::Categories)),
 )]
-pub async fn categories() -> Json<Value> {
-    Json(json!({"categories": crate::naming::categories::CATEGORIES}))
+pub async fn categories() -> Json<Categories> {
+    Json(Categories { categories: crate::naming::categories::CATEGORIES })
 }

@@ -56,7 +56,7 @@ impl FromStr for PlaceStatus {
 }
 
 /// A minority-language form of a name (e.g. Kazakh for 清水河子哈萨克民族乡).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MinorityForm {
     /// ISO 639 code, e.g. `kk` (Kazakh), `ug` (Uyghur), `mn` (Mongolian).
     pub lang: String,

@@ -10,16 +10,20 @@ use super::{romanize_with, syllables};
 use crate::domain::Place;
 use serde::Serialize;
 use std::sync::LazyLock;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// `error` refuses the name; `warning` does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One naming-rule finding.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Finding {
+    /// The rule's id.
     pub rule: &'static str,
     pub severity: Severity,
     pub message: String,
@@ -40,9 +44,13 @@ pub struct CheckInput<'a> {
     pub romanization: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `POST /places/check`: the rules' verdict on a name.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = CheckAnswer)]
 pub struct CheckResult {
+    /// False when any finding is an error.
     pub ok: bool,
+    #[schema(example = "Letuyi Zhen")]
     pub romanization: String,
     pub specific_term: String,
     pub generic_term: String,
