@@ -92,7 +92,7 @@ pub struct Login {
             headers(("Set-Cookie" = String, description = "`diming_session=…; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200`"))),
         (status = 400, description = "The body is malformed; `errors` names the field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password, or an inactive account", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::TooLarge,
         (status = 429, description = "Too many failed logins for this account or from this address: wait `Retry-After` seconds (5 quick tries per account, 20 per address, then 1 s, 2 s, 4 s … up to 15 min)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait before the next try"))),
     ),
@@ -235,9 +235,9 @@ pub struct NewToken {
     responses(
         (status = 201, description = "The new token", body = super::openapi::TokenAnswer),
         (status = 400, description = "The body is malformed or the name is empty; `errors` names the field", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
         (status = 403, description = "A session request lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::TooLarge,
     ),
 )]
 pub async fn create_token(

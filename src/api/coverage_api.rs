@@ -126,7 +126,7 @@ async fn cached(state: &AppState, q: &Question) -> Result<(Arc<Snapshot>, Arc<Co
     responses(
         (status = 200, description = "Coverage per township and for the county", body = super::openapi::CoverageAnswer),
         (status = 400, description = "A parameter is malformed or not one of its values; `errors` names the field", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Neither `kind` nor `rule` is given, the rule is for another kind, or the kind has no default rule; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        super::responses::CoverageRefused,
     ),
 )]
 pub async fn coverage(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Arc<Coverage>>, Problem> {
@@ -150,7 +150,7 @@ pub async fn coverage(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
     responses(
         (status = 200, description = "FeatureCollection of uncovered settlements", body = super::openapi::GapCollection, content_type = "application/geo+json"),
         (status = 400, description = "A parameter is malformed or not one of its values; `errors` names the field", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Neither `kind` nor `rule` is given, the rule is for another kind, or the kind has no default rule; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        super::responses::CoverageRefused,
     ),
 )]
 pub async fn gaps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
@@ -267,7 +267,7 @@ pub struct NewSite {
         (status = 200, description = "Coverage after the change, with `what_if` saying what changed", body = super::openapi::WhatIfAnswer),
         (status = 400, description = "The body is malformed or a value is outside its schema; `errors` names each field (`add[1].lon`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A point is in no township, an id to remove is unknown, neither `kind` nor `rule` is given or they conflict; `errors` names each field (`add[1]`, `remove[0]`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::TooLarge,
     ),
 )]
 pub async fn what_if(

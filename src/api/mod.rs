@@ -19,6 +19,7 @@ pub mod params;
 mod places;
 mod problem;
 mod registry;
+mod responses;
 mod security;
 mod spatial_api;
 

@@ -153,7 +153,7 @@ pub async fn list(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
     params(("id" = String, Path, description = "Place-name id", example = "p00001")),
     responses(
         (status = 200, description = "The place name as a Feature", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::PlaceNotFound,
     ),
 )]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
@@ -175,7 +175,7 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
     params(("id" = String, Path, description = "Place-name id", example = "p00001")),
     responses(
         (status = 200, description = "Every version, oldest first", body = super::openapi::History),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::PlaceNotFound,
     ),
 )]
 pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<History>, Problem> {
@@ -217,7 +217,7 @@ pub struct CheckBody {
     responses(
         (status = 200, description = "The verdict: `ok` is false when any finding is an error", body = super::openapi::CheckAnswer),
         (status = 400, description = "The body is malformed, the category is unknown or the division code is not 6, 9 or 12 digits; `errors` names the field", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::TooLarge,
     ),
 )]
 pub async fn check_name(
@@ -423,10 +423,10 @@ fn current(state: &AppState, id: &str) -> Result<Place, Problem> {
         (status = 201, description = "Proposed; the record as a Feature, with the rules' warnings in `findings`", body = super::openapi::PlaceFeature, content_type = "application/geo+json",
             headers(("ETag" = String, description = "The version, `\"1\"`"), ("Location" = String, description = "`/api/v1/places/{id}`"))),
         (status = 400, description = "The body is malformed, or a field is missing or invalid (name, category, geometry, point, division); `errors` names every bad field", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
+        super::responses::NotEditor,
+        super::responses::TooLarge,
+        super::responses::NamingRefused,
     ),
 )]
 pub async fn propose(
@@ -471,15 +471,15 @@ pub async fn propose(
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "Changed; the record as a Feature, with the rules' warnings in `findings`", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
-        (status = 400, description = "The body or `If-Match` is malformed, or a field is invalid; `errors` names every bad field", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidBody,
+        super::responses::NotLoggedIn,
+        super::responses::NotEditor,
+        super::responses::PlaceNotFound,
         (status = 409, description = "An approved name's `name` or `category` cannot change (propose a renaming), or the record is renamed or retired", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The record changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is missing", body = Problem, content_type = "application/problem+json"),
+        super::responses::Stale,
+        super::responses::TooLarge,
+        super::responses::NamingRefused,
+        super::responses::IfMatchMissing,
     ),
 )]
 pub async fn edit(
@@ -576,13 +576,13 @@ fn decision_fields(d: &Decision) -> Result<String, Problem> {
     responses(
         (status = 200, description = "Approved; the record as a Feature", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
         (status = 400, description = "The body or `If-Match` is malformed, the approving body or document number is empty, or the date is not `YYYY-MM-DD`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
         (status = 403, description = "The account is not an approver, it proposed this name itself, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::PlaceNotFound,
         (status = 409, description = "The record is not a proposal, or the record it renames is no longer approved", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The record changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
+        super::responses::Stale,
+        super::responses::TooLarge,
+        super::responses::NamingRefused,
     ),
 )]
 pub async fn approve(
@@ -664,12 +664,12 @@ pub struct RenameBody {
     responses(
         (status = 201, description = "Proposed; the new record as a Feature, with the rules' warnings in `findings`", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
         (status = 400, description = "The body is malformed or the name is empty; `errors` names the field", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
+        super::responses::NotEditor,
+        super::responses::PlaceNotFound,
         (status = 409, description = "Only approved names are renamed", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
+        super::responses::TooLarge,
+        super::responses::NamingRefused,
     ),
 )]
 pub async fn rename(
@@ -723,12 +723,12 @@ pub async fn rename(
     responses(
         (status = 200, description = "Retired; the record as a Feature", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
         (status = 400, description = "The body or `If-Match` is malformed, the approving body, document number or reason is empty, or the date is not `YYYY-MM-DD`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
         (status = 403, description = "The account is not an approver, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::PlaceNotFound,
         (status = 409, description = "The record is already renamed or retired", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The record changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::Stale,
+        super::responses::TooLarge,
     ),
 )]
 pub async fn retire(

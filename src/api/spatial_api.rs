@@ -51,7 +51,7 @@ fn with_distance(snap: &Snapshot, hits: &[Hit], number_matched: Option<usize>) -
     params(super::openapi::PointQuery, super::openapi::NearestQuery),
     responses(
         (status = 200, description = "FeatureCollection of facilities, nearest first, with `distance_m`", body = super::openapi::FacilityCollection, content_type = "application/geo+json"),
-        (status = 400, description = "A parameter is missing or malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidQuery,
     ),
 )]
 pub async fn nearest(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
@@ -84,7 +84,7 @@ pub async fn nearest(State(state): State<AppState>, RawQuery(q): RawQuery) -> Re
     params(super::openapi::PointQuery, super::openapi::WithinQuery),
     responses(
         (status = 200, description = "FeatureCollection of facilities, nearest first, with `distance_m`", body = super::openapi::FacilityCollection, content_type = "application/geo+json"),
-        (status = 400, description = "A parameter is missing or malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidQuery,
     ),
 )]
 pub async fn within(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
