@@ -1,10 +1,11 @@
-//! The schemas of the registry's closed vocabularies (facility kind and status,
-//! place-name status and category, division level, provenance, operator), built
-//! from the domain's own `ALL` lists so the OpenAPI document cannot drift from
-//! what the parsers accept. Documentation only: used by `#[schema(value_type = …)]`
-//! on request and answer types in `registry` and `api`; no HTTP here.
+//! The OpenAPI schemas of the registry's closed vocabularies (facility kind and
+//! status, place-name status and category, division level, provenance,
+//! operator), implemented on the domain types themselves and built from their own
+//! `ALL` lists, so the document cannot drift from what the parsers accept.
+//! Documentation only: used by the derived schemas of the types `registry` and
+//! `api` read and answer; no HTTP here.
 
-use crate::domain::{DivisionLevel, FacilityKind, FacilityStatus, PlaceStatus, Provenance};
+use crate::domain::{DivisionLevel, FacilityKind, FacilityStatus, Operator, PlaceStatus, Provenance};
 use std::borrow::Cow;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -15,13 +16,10 @@ pub fn string_enum(values: impl IntoIterator<Item = &'static str>, description: 
     ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values)).description(Some(description)).into()
 }
 
-/// A closed vocabulary whose schema is generated from the domain's list of values.
+/// A closed vocabulary of the domain, whose schema is generated from the domain's
+/// list of values. (The domain type serializes as `as_str`; a test checks it.)
 macro_rules! vocabulary {
-    ($(#[$doc:meta])* $ty:ident = $name:literal, $schema:expr) => {
-        $(#[$doc])*
-        #[derive(serde::Serialize)] // lets the doc-only schemas below use serde's attributes
-        pub struct $ty;
-
+    ($ty:ty = $name:literal, $schema:expr) => {
         impl PartialSchema for $ty {
             fn schema() -> RefOr<Schema> {
                 $schema
@@ -37,8 +35,7 @@ macro_rules! vocabulary {
 }
 
 vocabulary!(
-    /// `kind` of a facility.
-    FacilityKindSchema = "FacilityKind",
+    FacilityKind = "FacilityKind",
     string_enum(
         FacilityKind::ALL.map(FacilityKind::as_str),
         format!(
@@ -48,16 +45,14 @@ vocabulary!(
     )
 );
 vocabulary!(
-    /// `status` of a facility.
-    FacilityStatusSchema = "FacilityStatus",
+    FacilityStatus = "FacilityStatus",
     string_enum(
         FacilityStatus::ALL.map(FacilityStatus::as_str),
         "设施状态 Facility status: `open` 运营, `planned` 规划, `closed` 关闭 (records are never deleted).".into()
     )
 );
 vocabulary!(
-    /// `status` of a place name.
-    PlaceStatusSchema = "PlaceStatus",
+    PlaceStatus = "PlaceStatus",
     string_enum(
         PlaceStatus::ALL.map(PlaceStatus::as_str),
         format!(
@@ -67,8 +62,7 @@ vocabulary!(
     )
 );
 vocabulary!(
-    /// `level` of a division.
-    DivisionLevelSchema = "DivisionLevel",
+    DivisionLevel = "DivisionLevel",
     string_enum(
         DivisionLevel::ALL.map(DivisionLevel::as_str),
         "区划级别 Division level: `county` 县 (6-digit code), `township` 乡镇 (9 digits), \
@@ -77,8 +71,7 @@ vocabulary!(
     )
 );
 vocabulary!(
-    /// Where a record comes from.
-    ProvenanceSchema = "Provenance",
+    Provenance = "Provenance",
     string_enum(
         Provenance::ALL.map(Provenance::as_str),
         "来源 Provenance: `real` published open data, `synthetic` sample data made by the dataset \
@@ -86,56 +79,63 @@ vocabulary!(
             .into()
     )
 );
+
 vocabulary!(
-    /// `category` of a place name.
-    PlaceCategorySchema = "PlaceCategory",
+    Operator = "Operator",
     string_enum(
-        crate::naming::categories::CATEGORIES.iter().map(|c| c.slug),
-        format!(
-            "地名类别 Place-name category: {}",
-            crate::naming::categories::CATEGORIES
-                .iter()
-                .map(|c| format!("`{}` {}", c.slug, c.label))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    )
-);
-vocabulary!(
-    /// `operator` of a facility.
-    OperatorSchema = "Operator",
-    string_enum(
-        crate::domain::Operator::ALL.map(crate::domain::Operator::as_str),
+        Operator::ALL.map(Operator::as_str),
         format!(
             "运营方式 Operator: {}",
-            crate::domain::Operator::ALL.map(|o| format!("`{}` {}", o.as_str(), o.label_zh())).join(", ")
+            Operator::ALL.map(|o| format!("`{}` {}", o.as_str(), o.label_zh())).join(", ")
         )
     )
 );
+
+/// The vocabularies by the names the parameter sets and request bodies use.
+pub type FacilityKindSchema = FacilityKind;
+pub type FacilityStatusSchema = FacilityStatus;
+pub type PlaceStatusSchema = PlaceStatus;
+pub type DivisionLevelSchema = DivisionLevel;
+pub type OperatorSchema = Operator;
+pub use crate::naming::categories::PlaceCategory as PlaceCategorySchema;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::naming::search::MatchKind;
+
+    /// The vocabularies list `as_str`; the answers serialize the domain types themselves.
+    fn serializes_as(value: impl serde::Serialize, text: &str) {
+        assert_eq!(serde_json::to_value(value).ok(), Some(serde_json::Value::from(text)));
+    }
 
     #[test]
-    fn every_vocabulary_value_parses_as_the_domain_type() {
+    fn every_vocabulary_value_parses_as_the_domain_type_and_is_what_it_serializes_as() {
         for k in FacilityKind::ALL {
             assert_eq!(k.as_str().parse::<FacilityKind>(), Ok(k));
+            serializes_as(k, k.as_str());
         }
         for s in FacilityStatus::ALL {
             assert_eq!(s.as_str().parse::<FacilityStatus>(), Ok(s));
+            serializes_as(s, s.as_str());
         }
         for s in PlaceStatus::ALL {
             assert_eq!(s.as_str().parse::<PlaceStatus>(), Ok(s));
+            serializes_as(s, s.as_str());
         }
         for l in DivisionLevel::ALL {
             assert_eq!(l.as_str().parse::<DivisionLevel>(), Ok(l));
+            serializes_as(l, l.as_str());
         }
         for p in Provenance::ALL {
             assert_eq!(p.as_str().parse::<Provenance>(), Ok(p));
+            serializes_as(p, p.as_str());
         }
-        for o in crate::domain::Operator::ALL {
-            assert_eq!(o.as_str().parse::<crate::domain::Operator>(), Ok(o));
+        for o in Operator::ALL {
+            assert_eq!(o.as_str().parse::<Operator>(), Ok(o));
+        }
+        for m in [MatchKind::Exact, MatchKind::Prefix, MatchKind::Substring, MatchKind::OneTypo] {
+            serializes_as(m, m.as_str());
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Who is calling (session cookie or API token), log in/out, API tokens, and the
 //! mapping of a refused role check to 401/403.
 
+use super::answers::{LoginAnswer, SessionInfo, TokenAnswer, Via};
 use super::body::parse_json;
 use super::problem::Problem;
 use super::AppState;
@@ -14,7 +15,6 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
 
 impl From<Denied> for Problem {
     fn from(d: Denied) -> Self {
@@ -83,7 +83,7 @@ pub struct Login {
             headers(("Set-Cookie" = String, description = "`diming_session=…; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200`"))),
         (status = 400, description = "The body is malformed; `errors` names the field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password, or an inactive account", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::TooLarge,
         (status = 429, description = "Too many failed logins for this account or from this address: wait `Retry-After` seconds (5 quick tries per account, 20 per address, then 1 s, 2 s, 4 s … up to 15 min)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait before the next try"))),
     ),
@@ -124,7 +124,7 @@ pub async fn login(
     state.store().create_session(user.id, &accounts::token_hash(&token), &csrf, &expires).await?;
     let cookie =
         format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", SESSION_HOURS * 3600);
-    let mut res = Json(json!({"user": user, "csrf_token": csrf, "expires_at": expires})).into_response();
+    let mut res = Json(LoginAnswer { user, csrf_token: csrf, expires_at: expires }).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -164,16 +164,18 @@ pub async fn whoami(
     State(state): State<AppState>,
     headers: HeaderMap,
     caller: Caller,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<SessionInfo>, Problem> {
     match &caller {
         Caller::Session { user, .. } => {
             let token = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
             let csrf = state.store().session_user(&accounts::token_hash(token)).await?.map(|(_, c)| c);
-            Ok(Json(json!({"user": user, "csrf_token": csrf, "via": "session"})))
+            Ok(Json(SessionInfo { user: Some(user.clone()), csrf_token: csrf, via: Some(Via::Session) }))
         }
-        Caller::Token { user } => Ok(Json(json!({"user": user, "via": "token"}))),
+        Caller::Token { user } => {
+            Ok(Json(SessionInfo { user: Some(user.clone()), csrf_token: None, via: Some(Via::Token) }))
+        }
         // Not an error: the page asks on every load whether anyone is logged in.
-        Caller::Anonymous | Caller::System { .. } => Ok(Json(json!({"user": null}))),
+        Caller::Anonymous | Caller::System { .. } => Ok(Json(SessionInfo { user: None, csrf_token: None, via: None })),
     }
 }
 
@@ -224,9 +226,9 @@ pub struct NewToken {
     responses(
         (status = 201, description = "The new token", body = super::openapi::TokenAnswer),
         (status = 400, description = "The body is malformed or the name is empty; `errors` names the field", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
         (status = 403, description = "A session request lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::TooLarge,
     ),
 )]
 pub async fn create_token(
@@ -244,6 +246,6 @@ pub async fn create_token(
     state.store().create_api_token(user.id, t.name.trim(), &hash, &caller.actor()).await?;
     // The id the listing and `DELETE /tokens/{id}` use.
     let id = hash.get(..12).unwrap_or_default();
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "name": t.name.trim(), "token": token, "user": user})))
+    Ok((StatusCode::CREATED, Json(TokenAnswer { id: id.to_string(), name: t.name.trim().to_string(), token, user }))
         .into_response())
 }

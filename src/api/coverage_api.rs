@@ -2,6 +2,7 @@
 //! the boundary, answered by the registry's coverage use cases
 //! (`registry::coverage`).
 
+use super::answers::{GapCollection, WhatIfAnswer, WhatIfChanges};
 use super::body::JsonBody;
 use super::geojson_out::geo_json;
 use super::params::Params;
@@ -16,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 fn bool_param(p: &mut Params, name: &str) -> Result<bool, Problem> {
@@ -55,7 +56,7 @@ fn ask(p: &mut Params) -> Result<Ask, Problem> {
     responses(
         (status = 200, description = "Coverage per township and for the county", body = super::openapi::CoverageAnswer),
         (status = 400, description = "A parameter is malformed or not one of its values; `errors` names the field", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Neither `kind` nor `rule` is given, the rule is for another kind, or the kind has no default rule; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        super::responses::CoverageRefused,
     ),
 )]
 pub async fn coverage(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Arc<Coverage>>, Problem> {
@@ -79,7 +80,7 @@ pub async fn coverage(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
     responses(
         (status = 200, description = "FeatureCollection of uncovered settlements", body = super::openapi::GapCollection, content_type = "application/geo+json"),
         (status = 400, description = "A parameter is malformed or not one of its values; `errors` names the field", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Neither `kind` nor `rule` is given, the rule is for another kind, or the kind has no default rule; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        super::responses::CoverageRefused,
     ),
 )]
 pub async fn gaps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
@@ -87,36 +88,9 @@ pub async fn gaps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
     let asked = ask(&mut p);
     p.finish()?;
     let (snap, cov) = state.coverage(&state.question(&asked?)?).await?;
-    let features: Vec<Value> = cov
-        .results
-        .iter()
-        .filter(|r| !r.covered)
-        .map(|r| {
-            // The settlement's own feature, plus what the gap is.
-            // `cov` was computed over `snap` (the cache is keyed by its generation).
-            let mut f: Value = snap
-                .settlements()
-                .get(r.idx)
-                .and_then(|s| serde_json::from_str(&s.feature_json).ok())
-                .unwrap_or(Value::Null);
-            if let Some(Value::Object(p)) = f.get_mut("properties") {
-                p.insert("nearest_facility_id".into(), json!(r.nearest_facility_id));
-                p.insert(
-                    "nearest_distance_m".into(),
-                    json!(r.nearest_distance_m.map(|d| (d * 1000.0).round() / 1000.0)),
-                );
-            }
-            f
-        })
-        .collect();
-    let body = json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "numberReturned": features.len(),
-        "kind": cov.kind,
-        "rule": cov.rule,
-    });
-    Ok(geo_json(StatusCode::OK, body.to_string()))
+    // `cov` was computed over `snap` (the cache is keyed by its generation).
+    let body = GapCollection::new(&snap, &cov);
+    Ok(geo_json(StatusCode::OK, serde_json::to_string(&body).unwrap_or_default()))
 }
 
 /// `GET /api/v1/coverage/siting?kind=&radius_m=&count=&rule=&include_xpcc=`
@@ -189,10 +163,13 @@ pub struct WhatIf {
         (status = 200, description = "Coverage after the change, with `what_if` saying what changed", body = super::openapi::WhatIfAnswer),
         (status = 400, description = "The body is malformed or a value is outside its schema; `errors` names each field (`add[1].lon`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A point is in no township, an id to remove is unknown, neither `kind` nor `rule` is given or they conflict; `errors` names each field (`add[1]`, `remove[0]`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::TooLarge,
     ),
 )]
-pub async fn what_if(State(state): State<AppState>, JsonBody(w): JsonBody<WhatIf>) -> Result<Json<Value>, Problem> {
+pub async fn what_if(
+    State(state): State<AppState>,
+    JsonBody(w): JsonBody<WhatIf>,
+) -> Result<Json<WhatIfAnswer>, Problem> {
     // The body's vocabularies, read as the query parameters of `GET /coverage` are.
     let mut malformed = Vec::new();
     let kind = match w.kind.as_deref().map(str::parse::<FacilityKind>).transpose() {
@@ -215,20 +192,14 @@ pub async fn what_if(State(state): State<AppState>, JsonBody(w): JsonBody<WhatIf
     let asked = Ask { kind, rule: w.rule.clone(), radius_m: w.radius_m, statuses, include_xpcc: w.include_xpcc };
     let question = state.question(&asked)?;
     let outcome = state.what_if(&question, &w.add, &w.remove).await?;
-    let mut v = serde_json::to_value(&outcome.after).map_err(|e| Problem::internal(&e))?;
-    if let Value::Object(m) = &mut v {
-        m.insert(
-            "what_if".into(),
-            json!({
-                "added": outcome.added,
-                "removed": w.remove,
-                "county_before": outcome.before.county,
-                "townships_changed": outcome.changes,
-                "written": false,
-            }),
-        );
-    }
-    Ok(Json(v))
+    let what_if = WhatIfChanges {
+        added: outcome.added,
+        removed: w.remove,
+        county_before: outcome.before.county.clone(),
+        townships_changed: outcome.changes,
+        written: false,
+    };
+    Ok(Json(WhatIfAnswer { coverage: outcome.after, what_if }))
 }
 
 /// `GET /api/v1/coverage/rules`

@@ -56,8 +56,8 @@ pub struct ApiTokens {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The tokens", body = ApiTokens),
-        (status = 400, description = "A parameter is malformed or unknown", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidQuery,
+        super::responses::NotLoggedIn,
         (status = 403, description = "`all=true` needs the admin role", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -83,8 +83,8 @@ pub async fn list_tokens(
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "The token, revoked", body = ApiToken),
-        (status = 400, description = "The id is malformed", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        super::responses::MalformedId,
+        super::responses::NotLoggedIn,
         (status = 403, description = "Another account's token needs the admin role, or the CSRF token is missing", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such token", body = Problem, content_type = "application/problem+json"),
     ),
@@ -121,8 +121,8 @@ pub struct LoginSessions {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The live sessions", body = LoginSessions),
-        (status = 400, description = "A parameter is malformed or unknown", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidQuery,
+        super::responses::NotLoggedIn,
         (status = 403, description = "`all=true` needs the admin role", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -148,8 +148,8 @@ pub async fn list_sessions(
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "The session, ended", body = LoginSession),
-        (status = 400, description = "The id is malformed", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        super::responses::MalformedId,
+        super::responses::NotLoggedIn,
         (status = 403, description = "Another account's session needs the admin role, or the CSRF token is missing", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such live session", body = Problem, content_type = "application/problem+json"),
     ),
@@ -171,7 +171,6 @@ pub async fn end_session(
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Users {
-    #[schema(value_type = Vec<super::openapi::User>)]
     pub users: Vec<crate::domain::User>,
 }
 
@@ -186,8 +185,8 @@ pub struct Users {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The accounts", body = Users),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Needs the admin role", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
+        super::responses::AdminOnly,
     ),
 )]
 pub async fn list_users(State(state): State<AppState>, caller: Caller) -> Result<Json<Users>, Problem> {
@@ -217,9 +216,9 @@ async fn set_active(state: &AppState, caller: &Caller, username: &str, active: b
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "The account, inactive", body = Users),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Needs the admin role, or the CSRF token is missing", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
+        super::responses::AdminWrite,
+        super::responses::AccountNotFound,
         (status = 409, description = "An administrator cannot deactivate their own account", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -243,9 +242,9 @@ pub async fn deactivate_user(
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "The account, active", body = Users),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Needs the admin role, or the CSRF token is missing", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
+        super::responses::AdminWrite,
+        super::responses::AccountNotFound,
     ),
 )]
 pub async fn activate_user(
@@ -282,9 +281,9 @@ pub struct AuditPage {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "A page of the audit", body = AuditPage),
-        (status = 400, description = "A parameter is malformed or unknown", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Needs the admin role", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidQuery,
+        super::responses::NotLoggedIn,
+        super::responses::AdminOnly,
     ),
 )]
 pub async fn list_audit(

@@ -58,7 +58,7 @@ pub fn parse_request(p: &mut Params, default_format: Format) -> Option<ExportReq
     responses(
         (status = 200, description = "The file (`Content-Disposition: attachment`; `Content-Crs` names its CRS): a GeoJSON FeatureCollection, or CSV text",
             content((Object = "application/geo+json"), (String = "text/csv"))),
-        (status = 400, description = "A parameter is malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidQuery,
     ),
 )]
 pub async fn download(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {

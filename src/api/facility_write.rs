@@ -13,7 +13,6 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
 
 fn feature_response(state: &AppState, id: &str, status: StatusCode) -> Response {
     let snap = state.snapshot_guard();
@@ -50,9 +49,9 @@ fn feature_response(state: &AppState, id: &str, status: StatusCode) -> Response 
         (status = 201, description = "Registered; the new facility as a Feature", body = super::openapi::FacilityFeature, content_type = "application/geo+json",
             headers(("ETag" = String, description = "The version, `\"1\"`"), ("Location" = String, description = "`/api/v1/facilities/{id}`"))),
         (status = 400, description = "The body is malformed, or a field is missing or invalid; `errors` names every bad field", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
+        super::responses::NotEditor,
+        super::responses::TooLarge,
         (status = 422, description = "The point is outside every township of the county, or `township_code` is not the township it lies in", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -83,15 +82,15 @@ pub async fn create(
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "Changed; the facility as a Feature", body = super::openapi::FacilityFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The new version, e.g. `\"4\"`"))),
-        (status = 400, description = "The body or `If-Match` is malformed, or a field is invalid; `errors` names every bad field", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No facility with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidBody,
+        super::responses::NotLoggedIn,
+        super::responses::NotEditor,
+        super::responses::FacilityNotFound,
         (status = 409, description = "The facility is closed and the change does not reopen it", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The facility changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::Stale,
+        super::responses::TooLarge,
         (status = 422, description = "The point is outside every township, or `township_code` is not the township it lies in", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is missing", body = Problem, content_type = "application/problem+json"),
+        super::responses::IfMatchMissing,
     ),
 )]
 pub async fn update(
@@ -125,12 +124,12 @@ pub async fn update(
     responses(
         (status = 200, description = "Closed; the facility as a Feature", body = super::openapi::FacilityFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The new version, e.g. `\"4\"`"))),
         (status = 400, description = "The body or `If-Match` is malformed, the reason is empty or the date is not `YYYY-MM-DD`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No facility with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
+        super::responses::NotEditor,
+        super::responses::FacilityNotFound,
         (status = 409, description = "The facility is already closed", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The facility changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::Stale,
+        super::responses::TooLarge,
     ),
 )]
 pub async fn close(
@@ -157,10 +156,13 @@ pub async fn close(
     params(("id" = String, Path, description = "Facility id", example = "f0001")),
     responses(
         (status = 200, description = "Every version, oldest first", body = super::openapi::History),
-        (status = 404, description = "No facility with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::FacilityNotFound,
     ),
 )]
-pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+pub async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<super::answers::History>, Problem> {
     let rows = state.facility_history(&id).await?;
-    Ok(Json(json!({"id": id, "versions": rows})))
+    Ok(Json(super::answers::History { id, versions: rows }))
 }

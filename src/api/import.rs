@@ -36,7 +36,7 @@ use axum::Json;
         (status = 200, description = "Imported, or checked on a dry run", body = super::openapi::ImportReportDoc),
         (status = 400, description = "A parameter is malformed or not one of its values; `errors` names it; nothing was written", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The file or a row is refused (no header, a missing column, a bad value, a stale version); every problem is in `errors` with its `row`; nothing was written", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
         (status = 403, description = "The account's role may not import this layer, or a session write lacks `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "A record changed while the import was being written; nothing was written", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The file is larger than 64 MB", body = Problem, content_type = "application/problem+json"),

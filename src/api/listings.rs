@@ -35,7 +35,7 @@ fn paged(path: &str, query: &str, features: Vec<String>, limit: usize, offset: u
     params(super::openapi::DivisionsQuery, super::openapi::ListPage),
     responses(
         (status = 200, description = "FeatureCollection of divisions", body = super::openapi::DivisionCollection, content_type = "application/geo+json"),
-        (status = 400, description = "A parameter is malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidQuery,
     ),
 )]
 pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
@@ -90,7 +90,7 @@ pub async fn get_division(State(state): State<AppState>, Path(code): Path<String
     params(super::openapi::SettlementsQuery, super::openapi::ListPage),
     responses(
         (status = 200, description = "FeatureCollection of settlements", body = super::openapi::SettlementCollection, content_type = "application/geo+json"),
-        (status = 400, description = "A parameter is malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidQuery,
     ),
 )]
 pub async fn list_settlements(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
@@ -143,7 +143,7 @@ pub async fn get_settlement(State(state): State<AppState>, Path(code): Path<Stri
     params(super::openapi::FacilitiesQuery, super::openapi::ListPage),
     responses(
         (status = 200, description = "FeatureCollection of facilities", body = super::openapi::FacilityCollection, content_type = "application/geo+json"),
-        (status = 400, description = "A parameter is malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidQuery,
     ),
 )]
 pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
@@ -186,7 +186,7 @@ pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuer
     responses(
         (status = 200, description = "The facility as a Feature", body = super::openapi::FacilityFeature, content_type = "application/geo+json",
             headers(("ETag" = String, description = "The record's version, e.g. `\"3\"`; send it back in `If-Match` to change the record"))),
-        (status = 404, description = "No facility with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::FacilityNotFound,
     ),
 )]
 pub async fn get_facility(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {

@@ -3,6 +3,7 @@
 //! Owns: routing, request parsing at the boundary, response shapes. Must not: hold
 //! a lock across `.await` or keep `proj::Proj` in shared state.
 
+mod answers;
 mod auth;
 mod body;
 mod coverage_api;
@@ -18,6 +19,7 @@ mod openapi;
 pub mod params;
 mod places;
 mod problem;
+mod responses;
 mod security;
 mod spatial_api;
 
@@ -229,48 +231,22 @@ pub async fn serve(
     operation_id = "page_config",
     summary = "页面设置 The page's settings",
     description = "What the web page needs from the server: the optional raster basemap, and the closed vocabularies (facility kinds and statuses, operators, roles) with their Chinese labels.",
-    responses((status = 200, description = "The page's settings", body = PageConfig)),
+    responses((status = 200, description = "The page's settings", body = answers::PageConfig)),
 )]
-async fn page_config(axum::extract::State(state): axum::extract::State<AppState>) -> Json<PageConfig> {
+async fn page_config(axum::extract::State(state): axum::extract::State<AppState>) -> Json<answers::PageConfig> {
     let terms = |pairs: &mut dyn Iterator<Item = (&'static str, &'static str)>| {
-        pairs.map(|(value, label)| Term { value, label }).collect()
+        pairs.map(|(value, label)| answers::Term { value, label }).collect()
     };
     use crate::domain::{FacilityKind, FacilityStatus, Operator, Role};
-    Json(PageConfig {
+    Json(answers::PageConfig {
         basemap: state.inner.basemap.clone(),
-        vocabularies: Vocabularies {
+        vocabularies: answers::Vocabularies {
             kinds: terms(&mut FacilityKind::ALL.into_iter().map(|k| (k.as_str(), k.label_zh()))),
             facility_statuses: terms(&mut FacilityStatus::ALL.into_iter().map(|s| (s.as_str(), s.label_zh()))),
             operators: terms(&mut Operator::ALL.into_iter().map(|o| (o.as_str(), o.label_zh()))),
             roles: terms(&mut Role::ALL.into_iter().map(|r| (r.as_str(), r.label_zh()))),
         },
     })
-}
-
-/// What the page needs from the server's settings and vocabularies.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct PageConfig {
-    /// The optional raster basemap.
-    pub basemap: Option<Basemap>,
-    /// The closed vocabularies with their Chinese labels, for the page's menus and
-    /// texts: the page repeats none of them.
-    pub vocabularies: Vocabularies,
-}
-
-/// The registry's closed vocabularies, each value with its label, in the domain's order.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct Vocabularies {
-    pub kinds: Vec<Term>,
-    pub facility_statuses: Vec<Term>,
-    pub operators: Vec<Term>,
-    pub roles: Vec<Term>,
-}
-
-/// A value and its Chinese label.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct Term {
-    pub value: &'static str,
-    pub label: &'static str,
 }
 
 /// `GET /health`
@@ -284,7 +260,7 @@ pub struct Term {
     responses((status = 200, description = "The service is up", body = openapi::Health)),
 )]
 async fn health() -> impl IntoResponse {
-    Json(serde_json::json!({"status": "ok"}))
+    Json(answers::Health { status: "ok" })
 }
 
 async fn not_found(req: Request) -> Problem {

@@ -241,7 +241,7 @@ async fn collections(
     responses(
         (status = 200, description = "The collection's description", body = Object),
         (status = 400, description = JSON_400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
+        super::responses::CollectionNotFound,
     ),
 )]
 async fn collection(
@@ -524,7 +524,7 @@ fn property_filters(p: &mut Params, c: Collection) -> [Option<String>; 3] {
         (status = 200, description = "FeatureCollection", body = Object, content_type = "application/geo+json",
             headers(("Content-Crs" = String, description = "The CRS of the coordinates, `<URI>`"))),
         (status = 400, description = JSON_400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
+        super::responses::CollectionNotFound,
     ),
 )]
 async fn items(

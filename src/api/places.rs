@@ -3,6 +3,7 @@
 //! with the record as a Feature (its version as `ETag`, the rules' warnings in
 //! `findings`).
 
+use super::answers::{Announcements, Categories, History, PlaceCollection};
 use super::body::JsonBody;
 use super::geojson_out::geo_json;
 use super::params::if_match;
@@ -12,17 +13,18 @@ use super::AppState;
 use crate::accounts::Caller;
 use crate::domain::{Place, PlaceStatus};
 use crate::naming::categories::category;
-use crate::naming::registry::place_feature;
+use crate::naming::registry::PlaceFeature;
 use crate::naming::rules::CheckResult;
 use crate::registry::places::{CheckBody, DecisionInput, PlaceInput, RenameBody, Saved};
+use crate::spatial::features::FeatureCollectionType;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-fn feature(state: &AppState, p: &Place) -> Value {
-    place_feature(p, state.division_name(p.division_code.as_ref()).as_deref(), None)
+fn feature(state: &AppState, p: &Place) -> PlaceFeature {
+    PlaceFeature::new(p, state.division_name(p.division_code.as_ref()).as_deref(), None)
 }
 
 fn with_etag(mut res: Response, version: i64) -> Response {
@@ -33,11 +35,8 @@ fn with_etag(mut res: Response, version: i64) -> Response {
 }
 
 fn place_response(state: &AppState, saved: &Saved, status: StatusCode) -> Response {
-    let mut f = feature(state, &saved.place);
-    if let (false, Some(obj)) = (saved.findings.is_empty(), f.as_object_mut()) {
-        obj.insert("findings".into(), json!(saved.findings));
-    }
-    with_etag(geo_json(status, f.to_string()), saved.place.version)
+    let f = PlaceFeature { findings: saved.findings.clone(), ..feature(state, &saved.place) };
+    with_etag(geo_json(status, serde_json::to_string(&f).unwrap_or_default()), saved.place.version)
 }
 
 /// `GET /api/v1/places?q=&category=&township=&status=&limit=&offset=`
@@ -85,14 +84,16 @@ pub async fn list(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
                 .is_none_or(|t| pl.division_code.as_ref().is_some_and(|d| d.as_str().starts_with(t.as_str())))
             && statuses.as_ref().is_none_or(|s| s.contains(&pl.status))
     };
-    let (matched, page): (usize, Vec<Value>) = match &text {
+    let (matched, page): (usize, Vec<PlaceFeature>) = match &text {
         Some(t) => {
             let hits = reg.search(t, offset + limit, keep);
             let n = hits.len();
             let page = hits
                 .into_iter()
                 .skip(offset)
-                .map(|(pl, k)| place_feature(pl, state.division_name(pl.division_code.as_ref()).as_deref(), Some(k)))
+                .map(|(pl, k)| {
+                    PlaceFeature::new(pl, state.division_name(pl.division_code.as_ref()).as_deref(), Some(k))
+                })
                 .collect();
             (n, page)
         }
@@ -102,13 +103,13 @@ pub async fn list(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
             (all.len(), page)
         }
     };
-    let body = json!({
-        "type": "FeatureCollection",
-        "features": page,
-        "numberReturned": page.len(),
-        "numberMatched": if text.is_some() { Value::Null } else { json!(matched) },
-    });
-    Ok(geo_json(StatusCode::OK, body.to_string()))
+    let body = PlaceCollection {
+        kind: FeatureCollectionType::FeatureCollection,
+        number_returned: page.len(),
+        features: page,
+        number_matched: if text.is_some() { None } else { Some(matched) },
+    };
+    Ok(geo_json(StatusCode::OK, serde_json::to_string(&body).unwrap_or_default()))
 }
 
 /// `GET /api/v1/places/{id}`: any record, retired and renamed ones too.
@@ -122,7 +123,7 @@ pub async fn list(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resul
     params(("id" = String, Path, description = "Place-name id", example = "p00001")),
     responses(
         (status = 200, description = "The place name as a Feature", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::PlaceNotFound,
     ),
 )]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
@@ -130,7 +131,7 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
     let p = names
         .get(&id)
         .ok_or_else(|| Problem::not_found(format!("没有编号为 {id} 的地名 (no place name with this id)")))?;
-    Ok(with_etag(geo_json(StatusCode::OK, feature(&state, p).to_string()), p.version))
+    Ok(with_etag(geo_json(StatusCode::OK, serde_json::to_string(&feature(&state, p)).unwrap_or_default()), p.version))
 }
 
 /// `GET /api/v1/places/{id}/history`
@@ -144,12 +145,12 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
     params(("id" = String, Path, description = "Place-name id", example = "p00001")),
     responses(
         (status = 200, description = "Every version, oldest first", body = super::openapi::History),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::PlaceNotFound,
     ),
 )]
-pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<History>, Problem> {
     let rows = state.place_history(&id).await?;
-    Ok(Json(json!({"id": id, "versions": rows})))
+    Ok(Json(History { id, versions: rows }))
 }
 
 /// `POST /api/v1/places/check`: the rules' findings for a name; no login, writes nothing.
@@ -165,7 +166,7 @@ pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> R
     responses(
         (status = 200, description = "The verdict: `ok` is false when any finding is an error", body = super::openapi::CheckAnswer),
         (status = 400, description = "The body is malformed, the category is unknown or the division code is not 6, 9 or 12 digits; `errors` names the field", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::TooLarge,
     ),
 )]
 pub async fn check_name(
@@ -191,10 +192,10 @@ pub async fn check_name(
         (status = 201, description = "Proposed; the record as a Feature, with the rules' warnings in `findings`", body = super::openapi::PlaceFeature, content_type = "application/geo+json",
             headers(("ETag" = String, description = "The version, `\"1\"`"), ("Location" = String, description = "`/api/v1/places/{id}`"))),
         (status = 400, description = "The body is malformed, or a field is missing or invalid (name, category, geometry, point, division); `errors` names every bad field", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
+        super::responses::NotEditor,
+        super::responses::TooLarge,
+        super::responses::NamingRefused,
     ),
 )]
 pub async fn propose(
@@ -232,15 +233,15 @@ pub async fn propose(
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "Changed; the record as a Feature, with the rules' warnings in `findings`", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
-        (status = 400, description = "The body or `If-Match` is malformed, or a field is invalid; `errors` names every bad field", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidBody,
+        super::responses::NotLoggedIn,
+        super::responses::NotEditor,
+        super::responses::PlaceNotFound,
         (status = 409, description = "An approved name's `name` or `category` cannot change (propose a renaming), or the record is renamed or retired", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The record changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is missing", body = Problem, content_type = "application/problem+json"),
+        super::responses::Stale,
+        super::responses::TooLarge,
+        super::responses::NamingRefused,
+        super::responses::IfMatchMissing,
     ),
 )]
 pub async fn edit(
@@ -273,13 +274,13 @@ pub async fn edit(
     responses(
         (status = 200, description = "Approved; the record as a Feature", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
         (status = 400, description = "The body or `If-Match` is malformed, the approving body or document number is empty, or the date is not `YYYY-MM-DD`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
         (status = 403, description = "The account is not an approver, it proposed this name itself, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::PlaceNotFound,
         (status = 409, description = "The record is not a proposal, or the record it renames is no longer approved", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The record changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
+        super::responses::Stale,
+        super::responses::TooLarge,
+        super::responses::NamingRefused,
     ),
 )]
 pub async fn approve(
@@ -310,12 +311,12 @@ pub async fn approve(
     responses(
         (status = 201, description = "Proposed; the new record as a Feature, with the rules' warnings in `findings`", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
         (status = 400, description = "The body is malformed or the name is empty; `errors` names the field", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is not an editor, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
+        super::responses::NotEditor,
+        super::responses::PlaceNotFound,
         (status = 409, description = "Only approved names are renamed", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A naming rule refuses the name: `errors` and `findings` say which", body = Problem, content_type = "application/problem+json"),
+        super::responses::TooLarge,
+        super::responses::NamingRefused,
     ),
 )]
 pub async fn rename(
@@ -344,12 +345,12 @@ pub async fn rename(
     responses(
         (status = 200, description = "Retired; the record as a Feature", body = super::openapi::PlaceFeature, content_type = "application/geo+json", headers(("ETag" = String, description = "The record's version"))),
         (status = 400, description = "The body or `If-Match` is malformed, the approving body, document number or reason is empty, or the date is not `YYYY-MM-DD`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in: no credentials, an unknown token or an inactive account", body = Problem, content_type = "application/problem+json"),
+        super::responses::NotLoggedIn,
         (status = 403, description = "The account is not an approver, or a session write lacks the right `X-CSRF-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No place name with this id", body = Problem, content_type = "application/problem+json"),
+        super::responses::PlaceNotFound,
         (status = 409, description = "The record is already renamed or retired", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The record changed since the version in `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        super::responses::Stale,
+        super::responses::TooLarge,
     ),
 )]
 pub async fn retire(
@@ -402,7 +403,7 @@ pub async fn announcements(State(state): State<AppState>, RawQuery(q): RawQuery)
     }
     let announcements = state.announcements(&since);
     if format == "json" {
-        return Ok(Json(json!({"since": since, "announcements": announcements})).into_response());
+        return Ok(Json(Announcements { since, announcements }).into_response());
     }
     let rows: Vec<Value> = announcements.iter().map(|a| serde_json::to_value(a).unwrap_or_default()).collect();
     let fields = [
@@ -453,6 +454,6 @@ pub async fn announcements(State(state): State<AppState>, RawQuery(q): RawQuery)
     description = "The category slugs, labels, uniqueness scopes and generic terms (通名).",
     responses((status = 200, description = "Every category", body = super::openapi::Categories)),
 )]
-pub async fn categories() -> Json<Value> {
-    Json(json!({"categories": crate::naming::categories::CATEGORIES}))
+pub async fn categories() -> Json<Categories> {
+    Json(Categories { categories: crate::naming::categories::CATEGORIES })
 }

@@ -1,17 +1,17 @@
 //! Nearest, within-radius and locate: exact geodesic answers from the snapshot.
 
-use super::geojson_out::geo_json;
+use super::geojson_out::{geo_json, Counts, COLLECTION_HEAD};
 use super::params::Params;
 use super::problem::Problem;
 use super::AppState;
 use crate::domain::FacilityStatus;
+use crate::domain::{DivisionLevel, Provenance};
 use crate::spatial::{Hit, Snapshot, StatusSet};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::Serialize;
-use std::fmt::Write;
 
 const OPEN: StatusSet = StatusSet(1 << (FacilityStatus::Open as u8));
 
@@ -19,7 +19,7 @@ const OPEN: StatusSet = StatusSet(1 << (FacilityStatus::Open as u8));
 /// pre-rendered properties, written straight into one buffer.
 fn with_distance(snap: &Snapshot, hits: &[Hit], number_matched: Option<usize>) -> Response {
     let mut body = String::with_capacity(64 + hits.len() * 800);
-    body.push_str(r#"{"type":"FeatureCollection","features":["#);
+    body.push_str(COLLECTION_HEAD);
     let mut num = ryu::Buffer::new();
     for (i, h) in hits.iter().enumerate() {
         if i > 0 {
@@ -34,11 +34,7 @@ fn with_distance(snap: &Snapshot, hits: &[Hit], number_matched: Option<usize>) -
         body.push(',');
         body.push_str(&f.feature_tail);
     }
-    let _ = write!(body, "],\"numberReturned\":{}", hits.len());
-    if let Some(m) = number_matched {
-        let _ = write!(body, ",\"numberMatched\":{m}");
-    }
-    body.push('}');
+    Counts { number_returned: hits.len(), number_matched, links: Vec::new() }.close(&mut body);
     geo_json(StatusCode::OK, body)
 }
 
@@ -55,7 +51,7 @@ fn with_distance(snap: &Snapshot, hits: &[Hit], number_matched: Option<usize>) -
     params(super::openapi::PointQuery, super::openapi::NearestQuery),
     responses(
         (status = 200, description = "FeatureCollection of facilities, nearest first, with `distance_m`", body = super::openapi::FacilityCollection, content_type = "application/geo+json"),
-        (status = 400, description = "A parameter is missing or malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidQuery,
     ),
 )]
 pub async fn nearest(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
@@ -88,7 +84,7 @@ pub async fn nearest(State(state): State<AppState>, RawQuery(q): RawQuery) -> Re
     params(super::openapi::PointQuery, super::openapi::WithinQuery),
     responses(
         (status = 200, description = "FeatureCollection of facilities, nearest first, with `distance_m`", body = super::openapi::FacilityCollection, content_type = "application/geo+json"),
-        (status = 400, description = "A parameter is missing or malformed; `errors` names each", body = Problem, content_type = "application/problem+json"),
+        super::responses::InvalidQuery,
     ),
 )]
 pub async fn within(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
@@ -107,19 +103,21 @@ pub async fn within(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
     Ok(with_distance(&snap, hits.get(..limit).unwrap_or(&hits), Some(hits.len())))
 }
 
-#[derive(Serialize)]
+/// `GET /locate`: the divisions containing the point, from largest to smallest.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Located {
     lon: f64,
     lat: f64,
+    /// Empty outside every division.
     divisions: Vec<LocatedDivision>,
 }
 
-#[derive(Serialize)]
-struct LocatedDivision {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LocatedDivision {
     code: String,
     name: String,
-    level: &'static str,
-    provenance: &'static str,
+    level: DivisionLevel,
+    provenance: Provenance,
 }
 
 /// `GET /api/v1/locate?lon=&lat=`: the divisions containing the point, largest first.
@@ -151,8 +149,8 @@ pub async fn locate(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
         .map(|d| LocatedDivision {
             code: d.division.code.to_string(),
             name: d.division.name.clone(),
-            level: d.division.level.as_str(),
-            provenance: d.division.provenance.as_str(),
+            level: d.division.level,
+            provenance: d.division.provenance,
         })
         .collect();
     Ok(Json(Located { lon: at.lon(), lat: at.lat(), divisions }))

@@ -6,6 +6,7 @@ use crate::domain::Settlement;
 use crate::spatial::{PointIndex, Snapshot, StatusSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use utoipa::ToSchema;
 
 /// What a coverage question counts beyond its rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,7 +38,7 @@ pub struct SettlementResult {
     pub nearest_distance_m: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TownshipCoverage {
     pub code: String,
     pub name: String,
@@ -46,19 +47,23 @@ pub struct TownshipCoverage {
     pub settlements_covered: usize,
     pub population: u64,
     pub population_covered: u64,
+    /// `population_covered / population`, or the settlement ratio where population is unknown.
     pub coverage_ratio: f64,
     pub target: f64,
     pub meets_target: bool,
     /// Facilities of the rule's set located in the township.
     pub facilities: usize,
+    /// Capacity rules only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub beds: Option<u64>,
+    /// Capacity rules only: beds the rule asks for, to 0.1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub beds_required: Option<f64>,
+    /// Codes of the uncovered settlements.
     pub uncovered: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CountyCoverage {
     pub settlements: usize,
     pub settlements_covered: usize,
@@ -69,13 +74,21 @@ pub struct CountyCoverage {
     pub townships_meeting_target: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Coverage per township and for the county. A settlement is covered when the
+/// geodesic distance from its point to the nearest counted facility, in any township,
+/// is ≤ `radius_m` (distance rules).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = CoverageAnswer)]
 pub struct Coverage {
+    #[schema(value_type = crate::domain::FacilityKind)]
     pub kind: &'static str,
+    /// The rule used (the kind's default unless the request named one).
     pub rule: Rule,
     /// What `population` counts: `residents` or `residents_60plus`.
     pub population_unit: &'static str,
     pub include_xpcc: bool,
+    /// The facility statuses counted.
+    #[schema(value_type = Vec<crate::domain::FacilityStatus>)]
     pub statuses: Vec<&'static str>,
     pub townships: Vec<TownshipCoverage>,
     pub county: CountyCoverage,

@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use thiserror::Error;
+use utoipa::ToSchema;
 
 #[derive(Debug, Error, PartialEq)]
 #[error("覆盖规则 {rule} 的 {field} 有误 (coverage rule `{rule}`, field `{field}`): {message}")]
@@ -16,7 +17,8 @@ pub struct RuleError {
 }
 
 /// Which division a presence rule looks in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = PresenceScope)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Village,
@@ -24,14 +26,15 @@ pub enum Scope {
 }
 
 /// Whose count a capacity rule's norm is per 1,000 of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Per {
     Population,
     Elderly,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What makes a settlement covered: `type` is `distance`, `presence` or `capacity`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum RuleKind {
     /// Covered when a facility lies within `radius_m` (geodesic metres).
@@ -42,7 +45,9 @@ pub enum RuleKind {
     Capacity { per: Per, beds_per_1000: f64 },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A coverage rule from the rules file (`data/coverage_rules.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = CoverageRule)]
 pub struct Rule {
     pub id: String,
     pub kind: FacilityKind,
@@ -50,7 +55,7 @@ pub struct Rule {
     pub rule: RuleKind,
     /// Share of population (0..=1) a township must reach.
     pub target: f64,
-    /// Only settlements of these kinds are demand points (all when `None`).
+    /// Only settlements of these kinds are demand points (all when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settlements: Option<Vec<String>>,
     /// Only facilities whose attributes have these values.
@@ -80,7 +85,8 @@ impl Rule {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = CoverageRules)]
 pub struct Rules {
     pub rules: Vec<Rule>,
 }

@@ -14,6 +14,7 @@ use crate::spatial::{PointIndex, Snapshot, StatusSet};
 use serde::Serialize;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use thiserror::Error;
+use utoipa::ToSchema;
 
 /// Above this many uncovered settlements the grid is left out (settlements only).
 const GRID_MAX_UNCOVERED: usize = 20_000;
@@ -24,7 +25,7 @@ pub enum SitingError {
     CapacityRule(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SitingPick {
     pub rank: usize,
     pub lon: f64,
@@ -35,13 +36,16 @@ pub struct SitingPick {
     pub candidate: String,
     pub gain_population: u64,
     pub gain_settlements: usize,
+    /// Codes of the settlements this site would cover.
     pub covers: Vec<String>,
     /// County coverage ratio once this and every earlier pick are built.
     pub county_coverage_ratio_after: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Greedy maximal-covering siting: where new facilities would close most gaps.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SitingAnswer {
+    #[schema(value_type = crate::domain::FacilityKind)]
     pub kind: &'static str,
     pub rule_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -5,7 +5,7 @@ use std::str::FromStr;
 /// What an account may do. Each role includes the ones below it:
 /// viewer (read) < editor (register and edit records) < approver (approve
 /// others' proposals) < admin (accounts).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
@@ -55,11 +55,13 @@ impl FromStr for Role {
 }
 
 /// An account, without its secrets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     pub username: String,
     pub display_name: String,
+    /// `viewer`, `editor` (writes facilities and proposals), `approver` (approves,
+    /// renames, retires names) or `admin`.
     pub role: Role,
     pub active: bool,
 }

@@ -1,8 +1,9 @@
 //! The registry's nouns, validated on construction.
 //!
 //! Owns: coordinates, codes, kinds, statuses and the records built from them.
-//! Must not: do I/O or depend on a web or database framework (only serde, and
-//! utoipa's schema derive on the types the API documents).
+//! Must not: do I/O or depend on axum, sqlx or any other framework. (`utoipa::ToSchema`
+//! on the records the API answers as they are, `User` and `MinorityForm`, is a
+//! documentation derive: the OpenAPI schema of the type itself.)
 
 mod account;
 mod coord;

@@ -19,7 +19,7 @@ pub enum ImportError {
 }
 
 /// A registry layer that can be imported and exported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Layer {
     Divisions,

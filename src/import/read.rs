@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// A problem with one row (or the file when `row` is 0).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct RowError {
     /// CSV: the line as a spreadsheet numbers it (the header is row 1).
     /// GeoJSON: the feature's 1-based position. 0: the file as a whole.
@@ -37,7 +37,8 @@ impl fmt::Display for RowError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// The file format: `geojson` or `csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     GeoJson,

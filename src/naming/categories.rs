@@ -4,9 +4,14 @@
 //! and the generic terms (通名) that fit each.
 
 use serde::Serialize;
+use std::borrow::Cow;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 /// Where duplicates and homophones are looked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = UniquenessScope)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// The whole province (codes sharing the first 2 digits).
@@ -34,13 +39,37 @@ impl Scope {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Category {
+    #[schema(value_type = PlaceCategory)]
     pub slug: &'static str,
     pub label: &'static str,
+    /// Where the name must be unique.
     pub scope: Scope,
-    /// Generic terms that fit, longest first when matched.
+    /// Generic terms (通名) that fit, longest first when matched.
+    #[schema(value_type = Vec<String>)]
     pub generic_terms: &'static [&'static str],
+}
+
+/// The slugs of `CATEGORIES` as a closed vocabulary: the `PlaceCategory` schema of
+/// the OpenAPI document (a place's `category` is a slug, kept as a string).
+pub struct PlaceCategory;
+
+impl PartialSchema for PlaceCategory {
+    fn schema() -> RefOr<Schema> {
+        let labels: Vec<String> = CATEGORIES.iter().map(|c| format!("`{}` {}", c.slug, c.label)).collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(CATEGORIES.iter().map(|c| c.slug)))
+            .description(Some(format!("地名类别 Place-name category: {}", labels.join(", "))))
+            .into()
+    }
+}
+
+impl ToSchema for PlaceCategory {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("PlaceCategory")
+    }
 }
 
 pub const CATEGORIES: &[Category] = &[

@@ -1,10 +1,16 @@
-//! The names in memory: every place record, its GeoJSON rendered once, and the
-//! search index; rebuilt after every committed write, like the spatial snapshot.
+//! The names in memory: every place record and the search index, rebuilt after
+//! every committed write like the spatial snapshot; and a place's GeoJSON Feature,
+//! whose types are also the OpenAPI document's schemas.
 
+use super::categories::PlaceCategory;
+use super::rules::Finding;
 use super::search::{MatchKind, SearchIndex};
-use crate::domain::{Place, PlaceStatus};
-use serde_json::{json, Map, Value};
+use crate::domain::{MinorityForm, Place, PlaceStatus, Provenance};
+use crate::spatial::features::{FeatureType, Geometry};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
+use utoipa::ToSchema;
 
 pub struct PlaceRegistry {
     places: Vec<Place>,
@@ -47,41 +53,152 @@ impl PlaceRegistry {
     }
 }
 
-/// A place as a GeoJSON Feature (geometry as stored: point, line or polygon).
+/// Properties of a standard place name (标准地名); its further attributes (e.g.
+/// `retire_reason`) follow.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PlaceProperties {
+    pub id: String,
+    #[schema(example = "乐土驿镇")]
+    pub name: String,
+    /// 专名 specific term.
+    pub specific_term: String,
+    /// 通名 generic term.
+    pub generic_term: String,
+    #[schema(value_type = PlaceCategory)]
+    pub category: String,
+    pub category_label: Option<&'static str>,
+    pub division_code: Option<String>,
+    pub division_name: Option<String>,
+    /// 罗马字母拼写, e.g. `Letuyi Zhen`.
+    pub romanization: String,
+    /// `suggested` (from the rules) or `officer`.
+    pub romanization_source: String,
+    /// 含义与由来 origin of the name.
+    pub origin: Option<String>,
+    pub alternate_names: Vec<String>,
+    pub historic_names: Vec<String>,
+    pub minority_form: Option<MinorityForm>,
+    pub status: PlaceStatus,
+    pub status_label: &'static str,
+    pub proposed_by: Option<String>,
+    pub decided_by: Option<String>,
+    /// 批准机关.
+    pub approving_body: Option<String>,
+    /// 批准文号.
+    pub document_no: Option<String>,
+    /// 批准日期 `YYYY-MM-DD`.
+    pub decided_on: Option<String>,
+    pub predecessor_id: Option<String>,
+    pub successor_id: Option<String>,
+    pub provenance: Provenance,
+    /// Search only: how the record matched `q`.
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub matched: Option<MatchKind>,
+    /// The record's version, also served as its `ETag`.
+    pub version: i64,
+    pub updated_at: String,
+    /// The record's further attributes.
+    #[serde(flatten)]
+    pub attributes: Map<String, Value>,
+}
+
+impl PlaceProperties {
+    /// The names of the fields above, which an attribute never shadows.
+    pub const FIELDS: [&'static str; 27] = [
+        "id",
+        "name",
+        "specific_term",
+        "generic_term",
+        "category",
+        "category_label",
+        "division_code",
+        "division_name",
+        "romanization",
+        "romanization_source",
+        "origin",
+        "alternate_names",
+        "historic_names",
+        "minority_form",
+        "status",
+        "status_label",
+        "proposed_by",
+        "decided_by",
+        "approving_body",
+        "document_no",
+        "decided_on",
+        "predecessor_id",
+        "successor_id",
+        "provenance",
+        "match",
+        "version",
+        "updated_at",
+    ];
+}
+
+/// A standard place name as a GeoJSON Feature (geometry as stored: point, line or
+/// polygon, or null).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PlaceFeature {
+    #[serde(rename = "type")]
+    pub kind: FeatureType,
+    pub id: String,
+    #[schema(value_type = Option<Geometry>)]
+    pub geometry: Option<geojson::Geometry>,
+    pub properties: PlaceProperties,
+    /// Writes only: the naming rules' warnings (errors refuse the write with 422).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+}
+
+/// A place as a GeoJSON Feature, as JSON (export and OGC rework it as JSON).
 pub fn place_feature(p: &Place, township_name: Option<&str>, matched: Option<MatchKind>) -> Value {
-    let mut props = Map::new();
-    props.insert("id".into(), json!(p.id));
-    props.insert("name".into(), json!(p.name));
-    props.insert("specific_term".into(), json!(p.specific_term));
-    props.insert("generic_term".into(), json!(p.generic_term));
-    props.insert("category".into(), json!(p.category));
-    props.insert("category_label".into(), json!(super::categories::category(&p.category).map(|c| c.label)));
-    props.insert("division_code".into(), json!(p.division_code.as_ref().map(|c| c.as_str())));
-    props.insert("division_name".into(), json!(township_name));
-    props.insert("romanization".into(), json!(p.romanization));
-    props.insert("romanization_source".into(), json!(p.romanization_source));
-    props.insert("origin".into(), json!(p.origin));
-    props.insert("alternate_names".into(), json!(p.alternate_names));
-    props.insert("historic_names".into(), json!(p.historic_names));
-    props.insert("minority_form".into(), json!(p.minority_form));
-    props.insert("status".into(), json!(p.status.as_str()));
-    props.insert("status_label".into(), json!(p.status.label_zh()));
-    props.insert("proposed_by".into(), json!(p.proposed_by));
-    props.insert("decided_by".into(), json!(p.decided_by));
-    props.insert("approving_body".into(), json!(p.approving_body));
-    props.insert("document_no".into(), json!(p.document_no));
-    props.insert("decided_on".into(), json!(p.decided_on));
-    props.insert("predecessor_id".into(), json!(p.predecessor_id));
-    props.insert("successor_id".into(), json!(p.successor_id));
-    props.insert("provenance".into(), json!(p.provenance.as_str()));
-    for (k, v) in &p.attributes {
-        props.entry(k.clone()).or_insert_with(|| v.clone());
+    serde_json::to_value(PlaceFeature::new(p, township_name, matched)).unwrap_or(Value::Null)
+}
+
+impl PlaceFeature {
+    /// A place as a GeoJSON Feature, without findings.
+    pub fn new(p: &Place, township_name: Option<&str>, matched: Option<MatchKind>) -> PlaceFeature {
+        let properties = PlaceProperties {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            specific_term: p.specific_term.clone(),
+            generic_term: p.generic_term.clone(),
+            category: p.category.clone(),
+            category_label: super::categories::category(&p.category).map(|c| c.label),
+            division_code: p.division_code.as_ref().map(ToString::to_string),
+            division_name: township_name.map(str::to_string),
+            romanization: p.romanization.clone(),
+            romanization_source: p.romanization_source.clone(),
+            origin: p.origin.clone(),
+            alternate_names: p.alternate_names.clone(),
+            historic_names: p.historic_names.clone(),
+            minority_form: p.minority_form.clone(),
+            status: p.status,
+            status_label: p.status.label_zh(),
+            proposed_by: p.proposed_by.clone(),
+            decided_by: p.decided_by.clone(),
+            approving_body: p.approving_body.clone(),
+            document_no: p.document_no.clone(),
+            decided_on: p.decided_on.clone(),
+            predecessor_id: p.predecessor_id.clone(),
+            successor_id: p.successor_id.clone(),
+            provenance: p.provenance,
+            matched,
+            version: p.version,
+            updated_at: p.updated_at.clone(),
+            attributes: p
+                .attributes
+                .iter()
+                .filter(|(k, _)| !PlaceProperties::FIELDS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        PlaceFeature {
+            kind: FeatureType::Feature,
+            id: p.id.clone(),
+            geometry: p.geometry.as_ref().map(geojson::Geometry::from),
+            properties,
+            findings: Vec::new(),
+        }
     }
-    if let Some(m) = matched {
-        props.insert("match".into(), json!(m.as_str()));
-    }
-    props.insert("version".into(), json!(p.version));
-    props.insert("updated_at".into(), json!(p.updated_at));
-    let geometry = p.geometry.as_ref().map(|g| serde_json::to_value(geojson::Geometry::from(g)).unwrap_or(Value::Null));
-    json!({"type": "Feature", "id": p.id, "geometry": geometry, "properties": props})
 }

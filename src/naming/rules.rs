@@ -10,9 +10,10 @@ use super::{romanize_with, syllables};
 use crate::domain::Place;
 use serde::Serialize;
 use std::sync::LazyLock;
+use utoipa::ToSchema;
 
 /// `error` refuses the name; `warning` does not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -20,10 +21,9 @@ pub enum Severity {
 }
 
 /// One naming-rule finding.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Finding {
     /// The rule's id.
-    #[schema(value_type = String)]
     pub rule: &'static str,
     pub severity: Severity,
     pub message: String,
@@ -44,9 +44,13 @@ pub struct CheckInput<'a> {
     pub romanization: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `POST /places/check`: the rules' verdict on a name.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = CheckAnswer)]
 pub struct CheckResult {
+    /// False when any finding is an error.
     pub ok: bool,
+    #[schema(example = "Letuyi Zhen")]
     pub romanization: String,
     pub specific_term: String,
     pub generic_term: String,

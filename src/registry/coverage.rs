@@ -89,18 +89,20 @@ pub struct NewSite {
 }
 
 /// A new site as a what-if placed it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlacedSite {
+    /// `what-if-N`, N its place in `add` from 1.
     pub id: String,
     pub name: Option<String>,
     pub lon: f64,
     pub lat: f64,
+    /// The township the point falls in.
     pub township_code: String,
     pub township_name: String,
 }
 
 /// A township whose coverage a what-if changes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TownshipChange {
     pub code: String,
     pub name: String,

@@ -36,7 +36,7 @@ pub struct ImportRequest {
 }
 
 /// The outcome: counts, and every row problem.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub layer: Layer,
     pub format: Format,
@@ -59,7 +59,7 @@ pub struct ImportReport {
 }
 
 /// What one row changes in an existing record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RowChange {
     pub row: usize,
     pub id: String,

@@ -106,12 +106,19 @@ pub struct Saved {
     pub findings: Vec<Finding>,
 }
 
-/// One approved naming or renaming as an announcement (地名公告) carries it.
-#[derive(Debug, Clone, Serialize)]
+/// Whether an announcement names a place for the first time or renames one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnouncementKind {
+    Naming,
+    Renaming,
+}
+
+/// One approved naming or renaming, with the fields an announcement (地名公告) carries.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Announcement {
     pub id: String,
-    /// `naming` or `renaming`.
-    pub kind: &'static str,
+    pub kind: AnnouncementKind,
     pub standard_name: String,
     pub romanization: String,
     /// The name of the division it lies in.
@@ -121,9 +128,10 @@ pub struct Announcement {
     pub location: Option<String>,
     pub approving_body: Option<String>,
     pub document_no: Option<String>,
+    /// `YYYY-MM-DD`.
     pub date: Option<String>,
     pub previous_name: Option<String>,
-    pub provenance: &'static str,
+    pub provenance: Provenance,
 }
 
 fn lifecycle(e: LifecycleError) -> RegistryError {
@@ -426,7 +434,7 @@ impl Registry {
                 let previous = pl.predecessor_id.as_ref().and_then(|id| names.get(id)).map(|o| o.name.clone());
                 Announcement {
                     id: pl.id.clone(),
-                    kind: if previous.is_some() { "renaming" } else { "naming" },
+                    kind: if previous.is_some() { AnnouncementKind::Renaming } else { AnnouncementKind::Naming },
                     standard_name: pl.name.clone(),
                     romanization: pl.romanization.clone(),
                     division: self.division_name(pl.division_code.as_ref()),
@@ -436,7 +444,7 @@ impl Registry {
                     document_no: pl.document_no.clone(),
                     date: pl.decided_on.clone(),
                     previous_name: previous,
-                    provenance: pl.provenance.as_str(),
+                    provenance: pl.provenance,
                 }
             })
             .collect();

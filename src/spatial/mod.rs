@@ -8,6 +8,7 @@
 //! the GRS80 ellipsoid.
 
 pub mod crs;
+pub mod features;
 pub mod gcj02;
 pub mod geodesic;
 pub mod geojson_in;

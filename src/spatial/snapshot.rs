@@ -1,12 +1,13 @@
 //! The snapshot: one consistent, read-only picture of the registry with its
-//! indexes and each record's GeoJSON rendered once, swapped in whole after every
-//! committed write (readers hold an `Arc` and never wait).
+//! indexes and each record's GeoJSON rendered once (through the types of
+//! `spatial::features`), swapped in whole after every committed write (readers
+//! hold an `Arc` and never wait).
 
+use super::features::{DivisionFeature, FacilityFeature, SettlementFeature};
 use super::points::{Hit, PointIndex, StatusSet};
 use super::polygons::{PolygonIndex, RingEdges};
 use crate::domain::{Division, DivisionLevel, Facility, FacilityKind, Settlement};
 use geo_types::{Geometry, MultiPolygon};
-use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 pub struct DivisionEntry {
@@ -251,82 +252,14 @@ fn as_multipolygon(g: Option<&Geometry<f64>>) -> Option<MultiPolygon<f64>> {
     }
 }
 
-fn geometry_json(g: Option<&Geometry<f64>>) -> Value {
-    match g {
-        Some(g) => serde_json::to_value(geojson::Geometry::from(g)).unwrap_or(Value::Null),
-        None => Value::Null,
-    }
-}
-
 fn render_division(d: &Division, area_km2: Option<f64>) -> String {
-    let mut props = Map::new();
-    props.insert("code".into(), json!(d.code.as_str()));
-    props.insert("level".into(), json!(d.level.as_str()));
-    props.insert("name".into(), json!(d.name));
-    props.insert("parent_code".into(), json!(d.parent_code.as_ref().map(|c| c.as_str())));
-    props.insert("pinyin".into(), json!(d.pinyin));
-    props.insert("is_xpcc".into(), json!(d.is_xpcc));
-    props.insert("provenance".into(), json!(d.provenance.as_str()));
-    props.insert("valid_from".into(), json!(d.valid_from));
-    props.insert("valid_to".into(), json!(d.valid_to));
-    if let Some(a) = area_km2 {
-        props.insert("area_km2".into(), json!((a * 1000.0).round() / 1000.0));
-    }
-    for (k, v) in &d.properties {
-        props.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    props.insert("version".into(), json!(d.version));
-    let f = json!({"type": "Feature", "id": d.code.as_str(), "geometry": geometry_json(d.geometry.as_ref()), "properties": props});
-    f.to_string()
+    DivisionFeature::new(d, area_km2).to_json()
 }
 
 fn render_settlement(s: &Settlement, names: &HashMap<String, String>) -> String {
-    let f = json!({
-        "type": "Feature",
-        "id": s.code.as_str(),
-        "geometry": {"type": "Point", "coordinates": [s.location.lon(), s.location.lat()]},
-        "properties": {
-            "code": s.code.as_str(),
-            "name": s.name,
-            "short_name": s.short_name,
-            "township_code": s.township_code.as_str(),
-            "township_name": names.get(s.township_code.as_str()),
-            "village_kind": s.village_kind,
-            "population": s.population,
-            "population_60plus": s.population_60plus,
-            "is_xpcc": s.is_xpcc,
-            "provenance": s.provenance.as_str(),
-            "version": s.version,
-        }
-    });
-    f.to_string()
+    SettlementFeature::new(s, names.get(s.township_code.as_str()).map(String::as_str)).to_json()
 }
 
 fn render_facility(f: &Facility, names: &HashMap<String, String>) -> (String, String) {
-    let head = format!(
-        r#"{{"type":"Feature","id":{},"geometry":{{"type":"Point","coordinates":[{},{}]}},"properties":{{"#,
-        json!(f.id),
-        json!(f.location.lon()),
-        json!(f.location.lat())
-    );
-    let mut props = Map::new();
-    props.insert("id".into(), json!(f.id));
-    props.insert("name".into(), json!(f.name));
-    props.insert("kind".into(), json!(f.kind.as_str()));
-    props.insert("kind_label".into(), json!(f.kind.label_zh()));
-    props.insert("township_code".into(), json!(f.township_code.as_str()));
-    props.insert("township_name".into(), json!(names.get(f.township_code.as_str())));
-    props.insert("capacity_beds".into(), json!(f.capacity_beds));
-    props.insert("operator".into(), json!(f.operator));
-    props.insert("status".into(), json!(f.status.as_str()));
-    props.insert("provenance".into(), json!(f.provenance.as_str()));
-    for (k, v) in &f.attributes {
-        props.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    props.insert("updated_at".into(), json!(f.updated_at));
-    props.insert("version".into(), json!(f.version));
-    let body = Value::Object(props).to_string();
-    // `body` is `{…}`: drop its opening brace, and close the Feature too.
-    let tail = format!("{}}}", body.strip_prefix('{').unwrap_or(&body));
-    (head, tail)
+    FacilityFeature::new(f, names.get(f.township_code.as_str()).map(String::as_str)).split()
 }

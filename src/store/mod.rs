@@ -67,14 +67,18 @@ pub enum LoadOutcome {
 }
 
 /// One stored version of a record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryRow {
     pub entity: String,
     pub entity_id: String,
     pub version: i64,
+    /// The record as it was at this version.
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
     pub changed_at: String,
+    /// `user:NAME`, `token:NAME` or `system:…`.
     pub actor: String,
+    /// e.g. `create`, `update`, `move`, `close`, `approve`, `rename`, `retire`.
     pub action: String,
 }
 
