@@ -5,6 +5,7 @@
 
 mod common;
 
+mod answers;
 mod api;
 mod architecture;
 mod browser;
