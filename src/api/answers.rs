@@ -7,7 +7,7 @@
 
 use super::Basemap;
 use crate::coverage::{CountyCoverage, Coverage, Rule};
-use crate::domain::User;
+use crate::domain::{DivisionLevel, Provenance, User};
 use crate::naming::categories::Category;
 use crate::naming::registry::PlaceFeature;
 use crate::registry::coverage::{PlacedSite, TownshipChange};
@@ -214,4 +214,21 @@ pub struct WhatIfAnswer {
     #[serde(flatten)]
     pub coverage: Coverage,
     pub what_if: WhatIfChanges,
+}
+
+/// `GET /locate`: the divisions containing the point, from largest to smallest.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Located {
+    pub lon: f64,
+    pub lat: f64,
+    /// Empty outside every division.
+    pub divisions: Vec<LocatedDivision>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocatedDivision {
+    pub code: String,
+    pub name: String,
+    pub level: DivisionLevel,
+    pub provenance: Provenance,
 }

@@ -456,11 +456,10 @@ pub use crate::schema::*;
 // only schemas written here are the GeoJSON geometry (`Geometry`, in `refine`)
 // and the request-only rules of `refine`.
 pub use super::answers::{
-    Announcements, Categories, GapCollection, Health, History, LoginAnswer, PlaceCollection, SessionInfo, TokenAnswer,
-    WhatIfAnswer,
+    Announcements, Categories, GapCollection, Health, History, Located, LoginAnswer, PlaceCollection, SessionInfo,
+    TokenAnswer, WhatIfAnswer,
 };
 pub use super::geojson_out::{DivisionCollection, FacilityCollection, SettlementCollection};
-pub use super::spatial_api::Located;
 pub use crate::coverage::{Coverage as CoverageAnswer, Rules as CoverageRules, SitingAnswer};
 pub use crate::naming::registry::PlaceFeature;
 pub use crate::naming::rules::CheckResult as CheckAnswer;

@@ -1,17 +1,16 @@
 //! Nearest, within-radius and locate: exact geodesic answers from the snapshot.
 
+use super::answers::{Located, LocatedDivision};
 use super::geojson_out::{geo_json, Counts, COLLECTION_HEAD};
 use super::params::Params;
 use super::problem::Problem;
 use super::AppState;
 use crate::domain::FacilityStatus;
-use crate::domain::{DivisionLevel, Provenance};
 use crate::spatial::{Hit, Snapshot, StatusSet};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use serde::Serialize;
 
 const OPEN: StatusSet = StatusSet(1 << (FacilityStatus::Open as u8));
 
@@ -101,23 +100,6 @@ pub async fn within(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
     let snap = state.snapshot_guard();
     let hits = snap.within([at.lon(), at.lat()], kind, radius, statuses);
     Ok(with_distance(&snap, hits.get(..limit).unwrap_or(&hits), Some(hits.len())))
-}
-
-/// `GET /locate`: the divisions containing the point, from largest to smallest.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Located {
-    lon: f64,
-    lat: f64,
-    /// Empty outside every division.
-    divisions: Vec<LocatedDivision>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LocatedDivision {
-    code: String,
-    name: String,
-    level: DivisionLevel,
-    provenance: Provenance,
 }
 
 /// `GET /api/v1/locate?lon=&lat=`: the divisions containing the point, largest first.
