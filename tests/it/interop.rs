@@ -559,6 +559,11 @@ async fn an_import_by_the_cli_into_a_served_registry_is_answered_by_the_server_w
         let (_, _, near) =
             get_json(&format!("{}/api/v1/facilities/nearest?lon=86.196299&lat=44.301294&limit=1", served.base)).await;
         if near["features"][0]["properties"]["name"] == "北城社区老年食堂" {
+            // The command line acts as itself, no made-up account: audited as the import of its file.
+            let id = near["features"][0]["id"].as_str().expect("id").to_string();
+            let (status, _, h) = get_json(&format!("{}/api/v1/facilities/{id}/history", served.base)).await;
+            assert_eq!(status, 200, "{h}");
+            assert_eq!(h["versions"][0]["actor"], "system:import new.csv", "{h}");
             break;
         }
         assert!(written.elapsed() < std::time::Duration::from_secs(1), "the server did not see the import: {near}");
