@@ -597,3 +597,35 @@ async fn garbage_to_export_and_migrate_db_is_a_clear_error_and_writes_nothing() 
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--layer"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn hostile_values_for_the_typed_options_are_refused_by_name_before_anything_is_opened() {
+    let dir = common::TempDir::new("cli-hostile");
+    let db = dir.sqlite_url("t.db");
+    let file = dir.path().join("f.csv");
+    std::fs::write(&file, "名称,类型,经度,纬度\n").unwrap();
+    let file = file.to_str().unwrap();
+    // Near the longest argument Linux passes (128 KiB).
+    let long = "层".repeat(40_000);
+    for (args, option) in [
+        (vec!["export", "--layer", "设施"], "--layer"),
+        (vec!["export", "--layer", "<script>alert(1)</script>"], "--layer"),
+        (vec!["export", "--layer", long.as_str()], "--layer"),
+        (vec!["export", "--layer", "facilities", "--crs", "EPSG:4490\u{202e}"], "--crs"),
+        (vec!["export", "--layer", "facilities", "--encoding", "gbk\t"], "--encoding"),
+        (vec!["export", "--layer", "facilities", "--format", "xlsx"], "--format"),
+        (vec!["import", file, "--layer", "facilities", "--crs", "\u{1b}[31m"], "--crs"),
+        (vec!["import", file, "--layer", "facilities", "--format", "ＣＳＶ"], "--format"),
+        (vec!["coverage", "--kind", "care_home", "--radius-m", "1e308"], "--radius-m"),
+        (vec!["coverage", "--kind", "care_home", "--radius-m", "NaN"], "--radius-m"),
+        (vec!["coverage", "--kind", "养老院"], "--kind"),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--database", db.as_str()]);
+        let o = diming(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: a usage error: {err}");
+        assert!(err.contains(option) && !err.contains("panicked"), "{args:?}: {err}");
+    }
+    assert!(!dir.path().join("t.db").exists(), "no database was opened or created");
+}
