@@ -51,7 +51,7 @@ fn rules() -> Rules {
 }
 
 fn open_only() -> CoverageOptions {
-    CoverageOptions { include_xpcc: false, statuses: StatusSet(FacilityStatus::Open.bit()) }
+    CoverageOptions { include_xpcc: false, statuses: StatusSet(FacilityStatus::Open.bit()), area: None }
 }
 
 fn bench_manas(c: &mut Criterion) {
@@ -260,7 +260,8 @@ fn build_national() -> National {
     let street_county: HashMap<&str, &str> =
         placed.iter().map(|(vi, _)| (villages[*vi].street.as_str(), villages[*vi].area.as_str())).collect();
     let mut divisions: Vec<Division> = Vec::with_capacity(counties.len() + used_streets.len());
-    let division = |code: &str, level, name: &str, parent: Option<&str>, geometry| Division {
+    let division = |code: &str, level, name: &str, parent: Option<&str>, geometry: Option<Geometry<f64>>| Division {
+        geometry_provenance: geometry.as_ref().map(|_| Provenance::Real),
         code: code.parse().expect("division code"),
         level,
         name: name.to_string(),
@@ -305,7 +306,9 @@ fn build_national() -> National {
                 population: Some(population),
                 population_60plus: Some(population / 6),
                 is_xpcc: false,
-                provenance: Provenance::Synthetic,
+                provenance: Provenance::Real,
+                location_provenance: Provenance::Synthetic,
+                population_provenance: Some(Provenance::Synthetic),
                 version: 1,
             }
         })

@@ -39,8 +39,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 basemap_url.map(|url| diming::Basemap { url, attribution: basemap_attribution, gcj02: basemap_gcj02 });
             serve::serve(listen, &registry, web, basemap).await
         }
-        Command::Coverage { kind, radius_m, rule, include_xpcc, format, registry } => {
-            coverage::run(coverage::Options { kind, radius_m, rule, include_xpcc, format }, &registry).await
+        Command::Init { registry } => cli::init::run(&registry).await,
+        Command::Coverage { kind, radius_m, rule, include_xpcc, county, format, registry } => {
+            coverage::run(coverage::Options { kind, radius_m, rule, include_xpcc, county, format }, &registry).await
         }
         Command::Import { file, layer, crs, format, dry_run, registry } => {
             interop::import(interop::ImportOptions { file: &file, layer, crs, format, dry_run }, &registry).await

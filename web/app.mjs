@@ -10,6 +10,8 @@ const KINDS = {};
 const ROLES = {};
 const OPERATORS = {};
 const STATUS = {};
+// Where a part of a record comes from: 示例数据 marks every synthetic part, and only those.
+const SOURCE = {};
 // Coverage ratio → colour (red: far below target, green: full).
 const RAMP = [
   [0, '#d7301f', '低于 50%'],
@@ -106,6 +108,7 @@ async function loadPageConfig() {
   fillTerms(ROLES, v.roles);
   fillTerms(OPERATORS, v.operators);
   fillTerms(STATUS, v.facility_statuses);
+  fillTerms(SOURCE, v.provenances);
   $('f-operator').replaceChildren(new Option('（未填）', ''), ...(v.operators || []).map((t) => new Option(t.label, t.value)));
   const b = data.basemap;
   if (!b) return;
@@ -735,8 +738,12 @@ async function openName(id) {
     ['曾用名', (p.historic_names || []).join('、') || '—'],
     ['批准机关', p.approving_body ? `${p.approving_body} ${p.document_no || ''} ${p.decided_on || ''}` : '—'],
     ['提出人', p.proposed_by || '—'],
-    ['数据来源', p.provenance === 'synthetic' ? '示例数据（合成）' : p.provenance === 'real' ? '公开数据' : '登记'],
+    ['名称来源', SOURCE[p.provenance] || p.provenance],
   ];
+  // A real name may stand at a synthetic point or polygon: each part says where it comes from.
+  if (p.geometry_provenance && p.geometry_provenance !== p.provenance) {
+    rows.push(['位置来源', SOURCE[p.geometry_provenance] || p.geometry_provenance]);
+  }
   fill(
     box,
     h('h3', null, p.name),

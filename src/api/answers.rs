@@ -18,6 +18,16 @@ use crate::store::HistoryRow;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// `GET /counties`: the county-level units the registry holds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Counties {
+    /// In code order.
+    pub counties: Vec<crate::spatial::counties::CountySummary>,
+    /// Which layers hold sample data in any county listed: where every flag is
+    /// false the page shows no 示例数据 label.
+    pub sample_data: crate::spatial::counties::SampleLayers,
+}
+
 /// `GET /health`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -42,6 +52,8 @@ pub struct Vocabularies {
     pub facility_statuses: Vec<Term>,
     pub operators: Vec<Term>,
     pub roles: Vec<Term>,
+    /// Where a part of a record comes from (`provenance`, `geometry_provenance`, …).
+    pub provenances: Vec<Term>,
 }
 
 /// A value and its Chinese label.
@@ -230,5 +242,9 @@ pub struct LocatedDivision {
     pub code: String,
     pub name: String,
     pub level: DivisionLevel,
+    /// Where the code and name come from.
     pub provenance: Provenance,
+    /// Where the outline that contains the point comes from: a `synthetic` one makes
+    /// this answer sample data (示例数据).
+    pub geometry_provenance: Option<Provenance>,
 }

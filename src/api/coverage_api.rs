@@ -9,7 +9,7 @@ use super::params::Params;
 use super::problem::{FieldError, Problem};
 use super::AppState;
 use crate::coverage::{self, Coverage};
-use crate::domain::FacilityKind;
+use crate::domain::{FacilityKind, RegionCode};
 use crate::registry::coverage::{Ask, NewSite};
 use crate::spatial::StatusSet;
 use axum::extract::{RawQuery, State};
@@ -36,6 +36,8 @@ fn ask(p: &mut Params) -> Result<Ask, Problem> {
         radius_m: p.distance_m("radius_m", false),
         statuses: Some(p.statuses(StatusSet::OPEN)),
         include_xpcc: bool_param(p, "include_xpcc")?,
+        county: p.county(),
+        region: p.region(),
     })
 }
 
@@ -140,7 +142,13 @@ pub struct WhatIf {
     /// Which facility statuses count, comma-separated (`open,planned`); default `open`.
     #[schema(example = "open,planned", pattern = "^(open|planned|closed)(,(open|planned|closed))*$")]
     pub status: Option<String>,
-    /// Facilities to add, each at a point inside a township of the county.
+    /// The county asked about (6 digits): required when the registry holds more than one.
+    #[schema(pattern = r"^\d{6}$", example = "652324")]
+    pub county: Option<String>,
+    /// A prefecture (4 digits) or province (2) asked about instead, answered per county.
+    #[schema(pattern = r"^(\d{2}|\d{4}|\d{6})$", example = "6523")]
+    pub region: Option<String>,
+    /// Facilities to add, each at a point inside a township of the registry.
     #[serde(default)]
     pub add: Vec<NewSite>,
     /// Ids of existing facilities to leave out.
@@ -186,10 +194,33 @@ pub async fn what_if(
             None
         }
     };
+    let mut area = |field: &str, v: Option<&str>, county: bool| match v.map(str::parse::<RegionCode>) {
+        None => None,
+        Some(Ok(c)) if c.is_county() || !county => Some(c),
+        Some(_) => {
+            let message = if county {
+                "须为 6 位县级区划代码 (a 6-digit county code)"
+            } else {
+                "须为 2、4 或 6 位数字 (2, 4 or 6 digits)"
+            };
+            malformed.push(FieldError::new(field, message));
+            None
+        }
+    };
+    let county = area("county", w.county.as_deref(), true);
+    let region = area("region", w.region.as_deref(), false);
     if !malformed.is_empty() {
         return Err(Problem::invalid(malformed));
     }
-    let asked = Ask { kind, rule: w.rule.clone(), radius_m: w.radius_m, statuses, include_xpcc: w.include_xpcc };
+    let asked = Ask {
+        kind,
+        rule: w.rule.clone(),
+        radius_m: w.radius_m,
+        statuses,
+        include_xpcc: w.include_xpcc,
+        county,
+        region,
+    };
     let question = state.question(&asked)?;
     let outcome = state.what_if(&question, &w.add, &w.remove).await?;
     let what_if = WhatIfChanges {

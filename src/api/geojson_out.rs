@@ -181,7 +181,9 @@ mod tests {
             population: Some(1200),
             population_60plus: None,
             is_xpcc: false,
-            provenance: Provenance::Synthetic,
+            provenance: Provenance::Real,
+            location_provenance: Provenance::Synthetic,
+            population_provenance: Some(Provenance::Synthetic),
             version: 1,
         }
     }

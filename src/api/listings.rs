@@ -22,6 +22,54 @@ fn paged(path: &str, query: &str, features: Vec<String>, limit: usize, offset: u
     Collection { features, number_matched: Some(total), next, prev }
 }
 
+/// `GET /api/v1/counties?region=&q=`
+#[utoipa::path(
+    get,
+    path = "/counties",
+    tag = "divisions",
+    operation_id = "list_counties",
+    summary = "县级单位 The counties the registry holds",
+    description = "Every county-level unit of the registry with its prefecture and province, bounding box, \
+        what it holds, and which of its layers are still sample data (`sample_data`): the region \
+        picker's list and the answer to where 示例数据 labels belong. `region` keeps those of a \
+        province (2 digits), prefecture (4) or county (6); `q` those whose name contains it or whose \
+        code, prefecture or province code starts with it.",
+    params(super::openapi::CountiesQuery),
+    responses(
+        (status = 200, description = "The counties", body = super::answers::Counties),
+        super::responses::InvalidQuery,
+    ),
+)]
+pub async fn list_counties(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<axum::Json<super::answers::Counties>, Problem> {
+    let mut p = Params::parse(q.as_deref());
+    let region = p.region();
+    let text = p.raw("q").map(|t| t.trim().to_string());
+    if text.as_ref().is_some_and(|t| t.chars().count() > 100) {
+        p.fail("q", "检索词不超过 100 个字符 (at most 100 characters)");
+    }
+    p.finish()?;
+    let snap = state.snapshot_guard();
+    let matches = |c: &crate::spatial::counties::CountySummary| {
+        text.as_deref().is_none_or(|t| {
+            let names = [Some(&c.name), c.prefecture_name.as_ref(), c.province_name.as_ref()];
+            c.code.starts_with(t) || names.into_iter().flatten().any(|n| n.contains(t))
+        })
+    };
+    let counties: Vec<_> = snap
+        .counties()
+        .iter()
+        .filter(|c| region.is_none_or(|r| r.holds(&c.code)))
+        .filter(|c| matches(c))
+        .cloned()
+        .collect();
+    let sample_data =
+        counties.iter().fold(Default::default(), |a: crate::spatial::counties::SampleLayers, c| a.or(c.sample_data));
+    Ok(axum::Json(super::answers::Counties { counties, sample_data }))
+}
+
 /// `GET /api/v1/divisions?level=&parent=&limit=&offset=`
 #[utoipa::path(
     get,
@@ -29,8 +77,8 @@ fn paged(path: &str, query: &str, features: Vec<String>, limit: usize, offset: u
     tag = "divisions",
     operation_id = "list_divisions",
     summary = "行政区划列表 List divisions",
-    description = "The county, its townships and village-level units as a FeatureCollection, \
-        filtered by level and parent, in pages (`links` give the next and previous pages). \
+    description = "The counties, their townships and village-level units as a FeatureCollection, \
+        filtered by level, parent and county, in pages (`links` give the next and previous pages). \
         Geometry: MultiPolygon for county and townships (null where unknown), Point for village seats.",
     params(super::openapi::DivisionsQuery, super::openapi::ListPage),
     responses(
@@ -42,6 +90,7 @@ pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery
     let mut p = Params::parse(q.as_deref());
     let level = p.level();
     let parent = p.code("parent");
+    let county = p.county();
     let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
     let offset = p.integer("offset", 0, 0, usize::MAX);
     p.finish()?;
@@ -51,6 +100,7 @@ pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery
         .iter()
         .filter(|d| level.is_none_or(|l| d.division.level == l))
         .filter(|d| parent.as_ref().is_none_or(|c| d.division.parent_code.as_ref() == Some(c)))
+        .filter(|d| county.is_none_or(|c| c.holds(d.division.code.as_str())))
         .map(|d| d.feature_json.clone())
         .collect();
     Ok(paged("/api/v1/divisions", q.as_deref().unwrap_or(""), features, limit, offset))
@@ -96,6 +146,7 @@ pub async fn get_division(State(state): State<AppState>, Path(code): Path<String
 pub async fn list_settlements(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Collection, Problem> {
     let mut p = Params::parse(q.as_deref());
     let township = p.code("township");
+    let county = p.county();
     let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
     let offset = p.integer("offset", 0, 0, usize::MAX);
     p.finish()?;
@@ -104,6 +155,7 @@ pub async fn list_settlements(State(state): State<AppState>, RawQuery(q): RawQue
         .settlements()
         .iter()
         .filter(|s| township.as_ref().is_none_or(|t| &s.settlement.township_code == t))
+        .filter(|s| county.is_none_or(|c| c.holds(s.settlement.code.as_str())))
         .map(|s| s.feature_json.clone())
         .collect();
     Ok(paged("/api/v1/settlements", q.as_deref().unwrap_or(""), features, limit, offset))
@@ -150,6 +202,7 @@ pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuer
     let mut p = Params::parse(q.as_deref());
     let kind = p.kind();
     let township = p.code("township");
+    let county = p.county();
     let bbox = p.bbox();
     let statuses = p.statuses(StatusSet::ANY);
     let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
@@ -169,6 +222,7 @@ pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuer
         .into_iter()
         .map(|i| snap.facility_at(i))
         .filter(|f| township.as_ref().is_none_or(|t| &f.facility.township_code == t))
+        .filter(|f| county.is_none_or(|c| c.holds(f.facility.township_code.as_str())))
         .map(|f| f.feature_json())
         .collect();
     Ok(paged("/api/v1/facilities", q.as_deref().unwrap_or(""), features, limit, offset))

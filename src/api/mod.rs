@@ -132,6 +132,7 @@ pub fn app(state: AppState) -> Router {
     let v1 = OpenApiRouter::new()
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(page_config))
+        .routes(routes!(listings::list_counties))
         .routes(routes!(listings::list_divisions))
         .routes(routes!(listings::get_division))
         .routes(routes!(listings::list_settlements))
@@ -230,14 +231,14 @@ pub async fn serve(
     tag = "service",
     operation_id = "page_config",
     summary = "页面设置 The page's settings",
-    description = "What the web page needs from the server: the optional raster basemap, and the closed vocabularies (facility kinds and statuses, operators, roles) with their Chinese labels.",
+    description = "What the web page needs from the server: the optional raster basemap, and the closed vocabularies (facility kinds and statuses, operators, roles, provenances) with their Chinese labels.",
     responses((status = 200, description = "The page's settings", body = answers::PageConfig)),
 )]
 async fn page_config(axum::extract::State(state): axum::extract::State<AppState>) -> Json<answers::PageConfig> {
     let terms = |pairs: &mut dyn Iterator<Item = (&'static str, &'static str)>| {
         pairs.map(|(value, label)| answers::Term { value, label }).collect()
     };
-    use crate::domain::{FacilityKind, FacilityStatus, Operator, Role};
+    use crate::domain::{FacilityKind, FacilityStatus, Operator, Provenance, Role};
     Json(answers::PageConfig {
         basemap: state.inner.basemap.clone(),
         vocabularies: answers::Vocabularies {
@@ -245,6 +246,7 @@ async fn page_config(axum::extract::State(state): axum::extract::State<AppState>
             facility_statuses: terms(&mut FacilityStatus::ALL.into_iter().map(|s| (s.as_str(), s.label_zh()))),
             operators: terms(&mut Operator::ALL.into_iter().map(|o| (o.as_str(), o.label_zh()))),
             roles: terms(&mut Role::ALL.into_iter().map(|r| (r.as_str(), r.label_zh()))),
+            provenances: terms(&mut Provenance::ALL.into_iter().map(|p| (p.as_str(), p.label_zh()))),
         },
     })
 }

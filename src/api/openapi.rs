@@ -588,6 +588,19 @@ mod params {
         pub offset: Option<u64>,
     }
 
+    /// `GET /counties` filters.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct CountiesQuery {
+        /// 地区 Only the counties of this province (2 digits), prefecture (4) or county (6).
+        #[param(pattern = r"^(\d{2}|\d{4}|\d{6})$", example = "6523")]
+        pub region: Option<String>,
+        /// 检索 Only counties whose name (or prefecture's or province's name) contains this text,
+        /// or whose code starts with it.
+        #[param(min_length = 1, max_length = 100, example = "玛纳斯")]
+        pub q: Option<String>,
+    }
+
     /// `GET /divisions` filters.
     #[derive(IntoParams)]
     #[into_params(parameter_in = Query)]
@@ -597,6 +610,9 @@ mod params {
         /// 上级区划代码 Only divisions whose parent has this code (6-digit county, 9-digit township).
         #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$", example = "652324101")]
         pub parent: Option<String>,
+        /// 县级区划代码 Only records of this county-level unit (6-digit code; see `GET /counties`).
+        #[param(pattern = r"^\d{6}$", example = "652324")]
+        pub county: Option<String>,
     }
 
     /// `GET /settlements` filters.
@@ -606,6 +622,9 @@ mod params {
         /// 乡镇代码 Only settlements of this township (9-digit code).
         #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$", example = "652324101")]
         pub township: Option<String>,
+        /// 县级区划代码 Only records of this county-level unit (6-digit code; see `GET /counties`).
+        #[param(pattern = r"^\d{6}$", example = "652324")]
+        pub county: Option<String>,
     }
 
     /// `GET /facilities` filters.
@@ -617,6 +636,9 @@ mod params {
         /// 乡镇代码 Only facilities in this township (9-digit code).
         #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$", example = "652324100")]
         pub township: Option<String>,
+        /// 县级区划代码 Only records of this county-level unit (6-digit code; see `GET /counties`).
+        #[param(pattern = r"^\d{6}$", example = "652324")]
+        pub county: Option<String>,
         /// `minLon,minLat,maxLon,maxLat`, CGCS2000 degrees, minimum not above maximum: only
         /// facilities inside the box.
         #[param(style = Form, explode = false, min_items = 4, max_items = 4, example = json!([86.15, 44.25, 86.3, 44.35]))]
@@ -645,6 +667,15 @@ mod params {
         /// Count XPCC (兵团) settlements, townships and facilities too: `true`/`false` (or `1`/`0`); default false.
         #[param(default = false)]
         pub include_xpcc: Option<bool>,
+        /// 县 The county asked about (6-digit code, see `GET /counties`). Required when the
+        /// registry holds more than one county (a 400 lists the choices), unless `region` is
+        /// given; with `region`, it must lie in it and is what is answered.
+        #[param(pattern = r"^\d{6}$", example = "652324")]
+        pub county: Option<String>,
+        /// 地区 A prefecture (4 digits) or province (2) — or a county (6) — asked about:
+        /// `counties` has one row per county, and `townships` every township of the area.
+        #[param(pattern = r"^(\d{2}|\d{4}|\d{6})$", example = "6523")]
+        pub region: Option<String>,
     }
 
     /// `GET /coverage/siting`, besides the coverage question.

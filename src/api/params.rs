@@ -208,6 +208,30 @@ impl<'q> Params<'q> {
         }
     }
 
+    /// `county`: a county-level unit's 6-digit code.
+    pub fn county(&mut self) -> Option<crate::domain::RegionCode> {
+        let v = self.raw("county")?;
+        match v.parse::<crate::domain::RegionCode>() {
+            Ok(c) if c.is_county() => Some(c),
+            _ => {
+                self.fail("county", "须为 6 位县级区划代码 (a county is named by its 6-digit code)");
+                None
+            }
+        }
+    }
+
+    /// `region`: a province (2 digits), prefecture (4) or county (6).
+    pub fn region(&mut self) -> Option<crate::domain::RegionCode> {
+        let v = self.raw("region")?;
+        match v.parse::<crate::domain::RegionCode>() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.fail("region", e.message);
+                None
+            }
+        }
+    }
+
     /// A CRS among `allowed` (by URI or code, e.g. `EPSG:4538`); absent → `None`.
     pub fn crs(&mut self, name: &str, allowed: &[Crs]) -> Option<Crs> {
         let v = self.raw(name)?;

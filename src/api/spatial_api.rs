@@ -133,6 +133,7 @@ pub async fn locate(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
             name: d.division.name.clone(),
             level: d.division.level,
             provenance: d.division.provenance,
+            geometry_provenance: d.division.geometry_provenance,
         })
         .collect();
     Ok(Json(Located { lon: at.lon(), lat: at.lat(), divisions }))

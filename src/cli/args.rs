@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use diming::domain::{FacilityKind, Role};
 use diming::import::read::Format as FileFormat;
+use diming::import::reference::Region;
 use diming::import::Layer;
 use diming::registry::coverage::MAX_DISTANCE_M;
 use diming::registry::export::Encoding;
@@ -33,6 +34,14 @@ pub struct RegistryArgs {
     /// Coverage rules (TOML).
     #[arg(long, env = "DIMING_RULES")]
     pub rules: Option<PathBuf>,
+    /// For an empty database: the region to build from the national reference data
+    /// instead of the bundled dataset — a province (2 digits), prefecture (4),
+    /// county-level unit (6) or `all`.
+    #[arg(long, env = "DIMING_REGION", value_parser = region)]
+    pub region: Option<Region>,
+    /// With --region: synthesise a labelled sample set of facilities per township.
+    #[arg(long, env = "DIMING_SAMPLE_FACILITIES")]
+    pub sample_facilities: bool,
 }
 
 /// Only the database (administrative commands read no dataset or rules).
@@ -65,6 +74,14 @@ pub enum Command {
         #[arg(long, env = "DIMING_BASEMAP_GCJ02")]
         basemap_gcj02: bool,
     },
+    /// Build the registry of a region from the national reference data (real codes,
+    /// names and outlines; synthetic township polygons, village points and
+    /// populations, labelled). Adds the counties not yet in the database and
+    /// changes nothing that is there. Without --region: the bundled Manas dataset.
+    Init {
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
     /// Print per-township coverage of one facility kind (乡镇覆盖率).
     Coverage {
         /// Facility kind, e.g. care_home.
@@ -79,6 +96,10 @@ pub enum Command {
         /// Count XPCC (兵团) units too.
         #[arg(long)]
         include_xpcc: bool,
+        /// The county to answer for (6-digit code); needed when the registry holds more
+        /// than one. `--region` (a prefecture or province) answers per county instead.
+        #[arg(long, value_parser = county)]
+        county: Option<diming::domain::RegionCode>,
         #[arg(long, value_enum, default_value_t = Output::Table)]
         format: Output,
         #[command(flatten)]
@@ -263,4 +284,15 @@ fn radius_m(s: &str) -> Result<f64, String> {
         Ok(r) if r > 0.0 && r <= MAX_DISTANCE_M => Ok(r),
         _ => Err(format!("radius must be > 0 and ≤ {MAX_DISTANCE_M} metres")),
     }
+}
+
+fn county(s: &str) -> Result<diming::domain::RegionCode, String> {
+    match s.parse::<diming::domain::RegionCode>() {
+        Ok(c) if c.is_county() => Ok(c),
+        _ => Err("须为 6 位县级区划代码 (a county is named by its 6-digit code)".into()),
+    }
+}
+
+fn region(s: &str) -> Result<Region, String> {
+    s.parse()
 }

@@ -2,8 +2,8 @@
 //! columns aligned), CSV or JSON — the same answer as `GET /api/v1/coverage`.
 
 use super::args::{Output, RegistryArgs};
-use diming::domain::{DivisionLevel, FacilityKind};
-use diming::registry::coverage::{question, Ask};
+use diming::domain::FacilityKind;
+use diming::registry::coverage::{rule as check_rule, Ask};
 use diming::registry::Registry;
 use std::io::Write;
 
@@ -12,18 +12,28 @@ pub struct Options {
     pub radius_m: Option<f64>,
     pub rule: Option<String>,
     pub include_xpcc: bool,
+    pub county: Option<diming::domain::RegionCode>,
     pub format: Output,
 }
 
 pub async fn run(o: Options, args: &RegistryArgs) -> anyhow::Result<()> {
     let rules = super::load_rules(args.rules.as_deref())?;
-    let ask =
-        Ask { kind: Some(o.kind), rule: o.rule, radius_m: o.radius_m, statuses: None, include_xpcc: o.include_xpcc };
+    // `--region` builds an empty database and is also the area asked about.
+    let ask = Ask {
+        kind: Some(o.kind),
+        rule: o.rule,
+        radius_m: o.radius_m,
+        statuses: None,
+        include_xpcc: o.include_xpcc,
+        county: o.county,
+        region: if o.county.is_some() { None } else { args.region.as_ref().and_then(|r| r.area()) },
+    };
     // Asked before the database is opened: a wrong rule loads nothing.
-    let question = question(&rules, &ask).map_err(|e| anyhow::anyhow!("{e} (--rule / --kind)"))?;
-    let store = super::open_store(&args.database, &super::data_dir(args)).await?;
+    check_rule(&rules, &ask).map_err(|e| anyhow::anyhow!("{e} (--rule / --kind)"))?;
+    let store = super::open_store(args).await?;
     let registry = Registry::open(store, rules).await?;
-    let (snap, cov) = registry.coverage(&question).await?;
+    let question = registry.question(&ask).map_err(|e| anyhow::anyhow!("{e} (--county / --region)"))?;
+    let (_, cov) = registry.coverage(&question).await?;
     let rule = &question.rule;
     let mut out = std::io::stdout().lock();
     match o.format {
@@ -83,16 +93,32 @@ pub async fn run(o: Options, args: &RegistryArgs) -> anyhow::Result<()> {
                     ]
                 })
                 .collect();
+            // A row per county of a prefecture or province, then the whole area.
+            if cov.counties.len() > 1 {
+                for c in &cov.counties {
+                    rows.push([
+                        c.code.clone(),
+                        format!("{}（全县）", c.name),
+                        c.settlements.to_string(),
+                        c.settlements_covered.to_string(),
+                        c.population.to_string(),
+                        c.population_covered.to_string(),
+                        format!("{:.1}%", c.coverage_ratio * 100.0),
+                        format!("{:.0}%", c.target * 100.0),
+                        format!("{}/{}", c.townships_meeting_target, c.townships),
+                    ]);
+                }
+            }
             let c = &cov.county;
-            let county_code = snap
-                .divisions()
-                .iter()
-                .find(|d| d.division.level == DivisionLevel::County)
-                .map(|d| d.division.code.to_string())
-                .unwrap_or_default();
+            let (area_code, area_name) = match (&cov.area, cov.counties.as_slice()) {
+                (Some(a), [only]) if *a == only.code => (a.clone(), "全县 county".to_string()),
+                (Some(a), _) => (a.clone(), "全地区 region".to_string()),
+                (None, [only]) => (only.code.clone(), "全县 county".to_string()),
+                (None, _) => (String::new(), "全部 all".to_string()),
+            };
             rows.push([
-                county_code,
-                "全县 county".into(),
+                area_code,
+                area_name,
                 c.settlements.to_string(),
                 c.settlements_covered.to_string(),
                 c.population.to_string(),

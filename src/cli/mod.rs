@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod args;
 pub mod coverage;
+pub mod init;
 pub mod interop;
 pub mod serve;
 
@@ -29,28 +30,46 @@ pub fn data_dir(args: &RegistryArgs) -> PathBuf {
     args.data.clone().unwrap_or_else(|| default_dir("data").join("manas"))
 }
 
-/// Open the store, loading the bundled dataset if the database is empty.
-pub async fn open_store(database_url: &str, data_dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
-    let store = store::open(database_url).await?;
+/// Open the store; an empty database is first filled: with the region asked for
+/// (`--region`), else with the bundled dataset.
+pub async fn open_store(args: &RegistryArgs) -> anyhow::Result<Arc<dyn Store>> {
+    let store = store::open(&args.database).await?;
     if store.loaded_dataset().await?.is_none() {
-        let dataset = diming::import::dataset::load_dir(data_dir)
-            .with_context(|| format!("cannot read the bundled dataset in {}", data_dir.display()))?;
-        match store.load_dataset(&dataset, &Actor::system("dataset")).await? {
-            LoadOutcome::Loaded { dataset, divisions, settlements, facilities } => tracing::info!(
-                %dataset, divisions, settlements, facilities,
-                "loaded the bundled dataset (synthetic layers are labelled provenance=synthetic)"
-            ),
-            LoadOutcome::AlreadyLoaded { dataset } => {
-                tracing::info!(%dataset, "dataset already loaded by another process")
+        match &args.region {
+            Some(region) => {
+                let options = diming::import::region::Options { sample_facilities: args.sample_facilities };
+                let s = init::add_region(store.as_ref(), region, options, false).await?;
+                tracing::info!(%region, counties = s.added, divisions = s.divisions, settlements = s.settlements,
+                    "built the region from the national reference data (synthetic parts are labelled provenance=synthetic)");
             }
+            None => load_bundled(store.as_ref(), &data_dir(args)).await?,
         }
     }
     Ok(store)
 }
 
+/// Load the bundled dataset into an empty database (once, whoever comes first).
+pub async fn load_bundled(store: &dyn Store, data_dir: &Path) -> anyhow::Result<()> {
+    if store.loaded_dataset().await?.is_some() {
+        return Ok(());
+    }
+    let dataset = diming::import::dataset::load_dir(data_dir)
+        .with_context(|| format!("cannot read the bundled dataset in {}", data_dir.display()))?;
+    match store.load_dataset(&dataset, &Actor::system("dataset")).await? {
+        LoadOutcome::Loaded { dataset, divisions, settlements, facilities } => tracing::info!(
+            %dataset, divisions, settlements, facilities,
+            "loaded the bundled dataset (synthetic layers are labelled provenance=synthetic)"
+        ),
+        LoadOutcome::AlreadyLoaded { dataset } => {
+            tracing::info!(%dataset, "dataset already loaded by another process")
+        }
+    }
+    Ok(())
+}
+
 /// The registry with its snapshot, as the server would hold it.
 pub async fn open_registry(args: &RegistryArgs) -> anyhow::Result<Registry> {
     let rules = load_rules(args.rules.as_deref())?;
-    let store = open_store(&args.database, &data_dir(args)).await?;
+    let store = open_store(args).await?;
     Ok(Registry::open(store, rules).await?)
 }

@@ -25,7 +25,7 @@ pub async fn serve(
         web_dir: web.unwrap_or_else(|| default_dir("web")),
     };
     let rules = super::load_rules(registry.rules.as_deref())?;
-    let store = super::open_store(&config.database_url, &config.data_dir).await?;
+    let store = super::open_store(registry).await?;
     let web_dir = config.web_dir.is_dir().then(|| config.web_dir.clone());
     let registry = Registry::open(store, rules).await?;
     registry.watch_store();

@@ -2,7 +2,7 @@
 //! facility set, then totals per township and for the county.
 
 use super::rules::{Per, Rule, RuleKind, Scope};
-use crate::domain::Settlement;
+use crate::domain::{RegionCode, Settlement};
 use crate::spatial::{PointIndex, Snapshot, StatusSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -15,6 +15,10 @@ pub struct CoverageOptions {
     pub include_xpcc: bool,
     /// Which facility statuses count (default: open).
     pub statuses: StatusSet,
+    /// Only the settlements of this county, prefecture or province (all when `None`).
+    /// Facilities count wherever they are: a settlement near a county border may be
+    /// served across it.
+    pub area: Option<RegionCode>,
 }
 
 /// A facility as the engine sees it.
@@ -63,6 +67,26 @@ pub struct TownshipCoverage {
     pub uncovered: Vec<String>,
 }
 
+/// One county-level unit of an answer, with its population-weighted coverage.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CountyRow {
+    #[schema(example = "652324")]
+    pub code: String,
+    #[schema(example = "玛纳斯县")]
+    pub name: String,
+    pub settlements: usize,
+    pub settlements_covered: usize,
+    pub population: u64,
+    pub population_covered: u64,
+    /// `population_covered / population` over the county's townships.
+    pub coverage_ratio: f64,
+    pub target: f64,
+    pub meets_target: bool,
+    pub townships: usize,
+    pub townships_meeting_target: usize,
+}
+
+/// The totals of the whole area asked (a county, or a prefecture or province).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CountyCoverage {
     pub settlements: usize,
@@ -90,7 +114,14 @@ pub struct Coverage {
     /// The facility statuses counted.
     #[schema(value_type = Vec<crate::domain::FacilityStatus>)]
     pub statuses: Vec<&'static str>,
+    /// The area asked (`county` or `region`: 2, 4 or 6 digits); null for the whole registry.
+    #[schema(example = "652324")]
+    pub area: Option<String>,
     pub townships: Vec<TownshipCoverage>,
+    /// One row per county-level unit with demand in the answer, in code order: for a
+    /// prefecture or province the choropleth's values; drill down with `county=`.
+    pub counties: Vec<CountyRow>,
+    /// The totals of the whole area asked (named `county` since the first API).
     pub county: CountyCoverage,
     /// Whether any record behind this answer is sample data.
     pub synthetic_data: bool,
@@ -134,6 +165,7 @@ pub fn demand(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions) -> Vec<usize
         .iter()
         .enumerate()
         .filter(|(_, s)| opts.include_xpcc || !s.settlement.is_xpcc)
+        .filter(|(_, s)| opts.area.is_none_or(|a| a.holds(s.settlement.code.as_str())))
         .filter(|(_, s)| rule.settlements.as_ref().is_none_or(|k| k.contains(&s.settlement.village_kind)))
         .map(|(i, _)| i)
         .collect()
@@ -182,7 +214,11 @@ pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: V
         })
         .collect();
 
-    let synthetic_data = demand.iter().any(|(_, s)| s.provenance.as_str() == "synthetic")
+    // An answer rests on the settlements' points and populations and the facilities.
+    let synthetic = crate::domain::Provenance::Synthetic;
+    let synthetic_data = demand
+        .iter()
+        .any(|(_, s)| s.location_provenance == synthetic || s.population_provenance == Some(synthetic))
         || supplies.iter().any(|s| snap.facility(&s.id).is_some_and(|f| f.facility.provenance.as_str() == "synthetic"));
 
     // Per township, in code order: each result with its settlement.
@@ -259,6 +295,7 @@ pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: V
     };
     drop(by_township);
     results.sort_by_key(|r| r.idx);
+    let counties = county_rows(snap, &townships, rule.target);
     Coverage {
         kind: rule.kind.as_str(),
         rule: rule.clone(),
@@ -269,12 +306,50 @@ pub fn compute(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions, supplies: V
             .filter(|s| opts.statuses.contains(s.bit()))
             .map(|s| s.as_str())
             .collect(),
+        area: opts.area.map(|a| a.to_string()),
         townships,
+        counties,
         county,
         synthetic_data,
         results,
         supplies,
     }
+}
+
+/// The townships' totals per county-level unit (the first six digits of their codes).
+fn county_rows(snap: &Snapshot, townships: &[TownshipCoverage], target: f64) -> Vec<CountyRow> {
+    let mut rows: Vec<CountyRow> = Vec::new();
+    for t in townships {
+        let code = t.code.get(..6).unwrap_or(&t.code);
+        if rows.last().is_none_or(|r| r.code != code) {
+            rows.push(CountyRow {
+                code: code.to_string(),
+                name: snap.division(code).map(|d| d.division.name.clone()).unwrap_or_default(),
+                settlements: 0,
+                settlements_covered: 0,
+                population: 0,
+                population_covered: 0,
+                coverage_ratio: 0.0,
+                target,
+                meets_target: false,
+                townships: 0,
+                townships_meeting_target: 0,
+            });
+        }
+        if let Some(r) = rows.last_mut() {
+            r.settlements += t.settlements;
+            r.settlements_covered += t.settlements_covered;
+            r.population += t.population;
+            r.population_covered += t.population_covered;
+            r.townships += 1;
+            r.townships_meeting_target += usize::from(t.meets_target);
+        }
+    }
+    for r in &mut rows {
+        r.coverage_ratio = ratio(r.population_covered, r.population, r.settlements_covered, r.settlements);
+        r.meets_target = r.coverage_ratio >= target - 1e-9;
+    }
+    rows
 }
 
 /// Which village-level units have a facility: the one a facility says it serves,

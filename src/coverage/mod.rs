@@ -15,7 +15,8 @@ mod rules;
 mod siting;
 
 pub use engine::{
-    compute, demand, supplies, CountyCoverage, Coverage, CoverageOptions, SettlementResult, Supply, TownshipCoverage,
+    compute, demand, supplies, CountyCoverage, CountyRow, Coverage, CoverageOptions, SettlementResult, Supply,
+    TownshipCoverage,
 };
 pub use rules::{Per, Rule, RuleError, RuleKind, Rules, Scope};
 pub use siting::{site, SitingAnswer, SitingError, SitingPick};

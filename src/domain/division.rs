@@ -62,6 +62,60 @@ impl fmt::Display for DivisionCode {
     }
 }
 
+/// An area named by the head of its division codes: a province (2 digits, `65`),
+/// a prefecture (4, `6523`) or a county-level unit (6, `652324`). It holds every
+/// division whose code starts with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegionCode {
+    digits: [u8; 6],
+    len: u8,
+}
+
+impl RegionCode {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits are ever stored (see `from_str`).
+        self.digits.get(..usize::from(self.len)).and_then(|d| std::str::from_utf8(d).ok()).unwrap_or("")
+    }
+    /// Whether the division (or facility township) with this code lies in the area.
+    pub fn holds(&self, code: &str) -> bool {
+        code.starts_with(self.as_str())
+    }
+    /// `province`, `prefecture` or `county`.
+    pub fn level(&self) -> &'static str {
+        match self.len {
+            2 => "province",
+            4 => "prefecture",
+            _ => "county",
+        }
+    }
+    pub fn is_county(&self) -> bool {
+        self.len == 6
+    }
+}
+
+impl FromStr for RegionCode {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        let bytes = s.as_bytes();
+        if !matches!(bytes.len(), 2 | 4 | 6) || !bytes.iter().all(u8::is_ascii_digit) {
+            return Err(DomainError::new(
+                "地区代码须为 2 位（省级）、4 位（地级）或 6 位（县级）数字 (a region code has 2, 4 or 6 digits)",
+            ));
+        }
+        let mut digits = [0u8; 6];
+        for (d, b) in digits.iter_mut().zip(bytes) {
+            *d = *b;
+        }
+        Ok(RegionCode { digits, len: bytes.len() as u8 })
+    }
+}
+
+impl fmt::Display for RegionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DivisionLevel {
@@ -119,6 +173,15 @@ impl Provenance {
             Provenance::Registered => "registered",
         }
     }
+
+    /// The label officers read; every synthetic part shows 示例数据.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Provenance::Real => "公开数据",
+            Provenance::Synthetic => "示例数据（合成）",
+            Provenance::Registered => "登记",
+        }
+    }
 }
 
 impl FromStr for Provenance {
@@ -147,7 +210,10 @@ pub struct Division {
     pub geometry: Option<geo_types::Geometry<f64>>,
     /// A unit of the Xinjiang Production and Construction Corps (兵团), not run by the county.
     pub is_xpcc: bool,
+    /// Where the code and name come from (NBS 2023 codes and names are `real`).
     pub provenance: Provenance,
+    /// Where the geometry comes from; `None` when there is no geometry.
+    pub geometry_provenance: Option<Provenance>,
     /// ISO date from which this record is in force.
     pub valid_from: String,
     pub valid_to: Option<String>,
@@ -159,6 +225,16 @@ pub struct Division {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_region_code_is_two_four_or_six_digits_and_holds_what_starts_with_it() {
+        let r: RegionCode = "6523".parse().expect("valid");
+        assert_eq!((r.as_str(), r.level()), ("6523", "prefecture"));
+        assert!(r.holds("652324100") && !r.holds("650102"));
+        for bad in ["", "6", "652", "65232", "6523241", "65x3", "６５", "65\u{202e}"] {
+            assert!(bad.parse::<RegionCode>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn codes_know_their_level_and_parent() {

@@ -15,7 +15,7 @@ mod settlement;
 
 pub use account::{Role, User};
 pub use coord::{Lat, Lon, LonLat};
-pub use division::{Division, DivisionCode, DivisionLevel, Provenance};
+pub use division::{Division, DivisionCode, DivisionLevel, Provenance, RegionCode};
 pub use facility::{Facility, FacilityKind, FacilityStatus, NewFacility, Operator};
 pub use place::{Decision, LifecycleError, MinorityForm, Place, PlaceStatus};
 pub use settlement::Settlement;

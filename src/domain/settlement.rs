@@ -19,6 +19,11 @@ pub struct Settlement {
     /// Residents aged 60 and over; `None` where unknown.
     pub population_60plus: Option<u64>,
     pub is_xpcc: bool,
+    /// Where the code and name come from (NBS 2023: `real`).
     pub provenance: Provenance,
+    /// Where the point comes from.
+    pub location_provenance: Provenance,
+    /// Where the population figures come from; `None` when there are none.
+    pub population_provenance: Option<Provenance>,
     pub version: i64,
 }

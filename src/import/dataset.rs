@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use std::path::Path;
 
 /// The date the NBS 2023 division codes were fixed (统计用区划代码 cut-off).
-const NBS_2023_VALID_FROM: &str = "2023-06-30";
+pub(crate) const NBS_2023_VALID_FROM: &str = "2023-06-30";
 
 struct Reader<'a> {
     file: &'a str,
@@ -117,12 +117,30 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
             name,
             geometry,
             is_xpcc: r.bool("is_xpcc"),
-            provenance: r.parse::<Provenance>("provenance")?,
+            // Every code and name of a bundled dataset is NBS 2023's (data/README.md);
+            // the file's `provenance` is that of the geometry it holds.
+            provenance: Provenance::Real,
+            geometry_provenance: if f.geometry.is_some() { Some(r.parse::<Provenance>("provenance")?) } else { None },
             valid_from: NBS_2023_VALID_FROM.to_string(),
             valid_to: None,
             properties: extra,
             version: 1,
         });
+    }
+    // Each county names its prefecture and province, as a region's do (import::region).
+    for d in divisions.iter_mut().filter(|d| d.level == DivisionLevel::County) {
+        if d.properties.contains_key("province_code") {
+            continue;
+        }
+        if let Some([(pc, pn), (vc, vn)]) =
+            super::reference::parents(&super::reference::reference_dir(), d.code.as_str())
+        {
+            for (k, v) in
+                [("prefecture_code", pc), ("prefecture_name", pn), ("province_code", vc), ("province_name", vn)]
+            {
+                d.properties.insert(k.into(), Value::String(v));
+            }
+        }
     }
     // The county's own parent (the prefecture) is not in the registry.
     let codes: std::collections::HashSet<String> = divisions.iter().map(|d| d.code.to_string()).collect();
@@ -162,7 +180,15 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
             population: r.opt_u64("population")?,
             population_60plus: r.opt_u64("population_60plus")?,
             is_xpcc: r.bool("is_xpcc"),
-            provenance: r.parse("provenance")?,
+            // The code and name are NBS 2023's; the file's `provenance` is that of the
+            // point and the population figures.
+            provenance: Provenance::Real,
+            location_provenance: r.parse("provenance")?,
+            population_provenance: if r.opt_u64("population")?.is_some() || r.opt_u64("population_60plus")?.is_some() {
+                Some(r.parse("provenance")?)
+            } else {
+                None
+            },
             version: 1,
         });
     }
@@ -211,7 +237,7 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, ImportError> {
 
 /// `楼南村村民委员会` → `楼南村`: the committee (居委会/村委会) suffix is not part of
 /// the settlement's name.
-fn strip_committee(name: &str) -> &str {
+pub(crate) fn strip_committee(name: &str) -> &str {
     for suffix in ["村民委员会", "居民委员会", "村民委会", "村委会"] {
         if let Some(rest) = name.strip_suffix(suffix) {
             if !rest.is_empty() {
@@ -245,45 +271,16 @@ impl Fnv {
 /// cited coordinates lie in the county, and every facility's name. All approved,
 /// as the names in use; their sources are kept in `attributes.source`.
 fn seed_places(divisions: &[Division], facilities: &[Facility], features_csv: &Path) -> Vec<Place> {
-    use crate::naming::categories::{category, generic_of};
     let mut out: Vec<Place> = Vec::new();
     let mut push = |name: &str,
                     cat: &str,
                     division: Option<DivisionCode>,
                     geometry: Option<geo_types::Geometry<f64>>,
                     provenance: Provenance,
+                    geometry_provenance: Option<Provenance>,
                     source: String| {
-        let generic = category(cat).and_then(|c| generic_of(name, c));
-        let specific = generic.and_then(|g| name.strip_suffix(g)).unwrap_or(name);
-        let mut attributes = Map::new();
-        attributes.insert("source".into(), Value::String(source));
-        out.push(Place {
-            id: format!("p{:05}", out.len() + 1),
-            name: name.to_string(),
-            specific_term: specific.to_string(),
-            generic_term: generic.unwrap_or("").to_string(),
-            category: cat.to_string(),
-            division_code: division,
-            geometry,
-            romanization: crate::naming::romanize_with(name, generic),
-            romanization_source: "suggested".into(),
-            origin: None,
-            alternate_names: Vec::new(),
-            historic_names: Vec::new(),
-            minority_form: None,
-            status: PlaceStatus::Approved,
-            proposed_by: None,
-            decided_by: Some("system:dataset".into()),
-            approving_body: None,
-            document_no: None,
-            decided_on: Some(NBS_2023_VALID_FROM.into()),
-            predecessor_id: None,
-            successor_id: None,
-            provenance,
-            attributes,
-            version: 1,
-            updated_at: format!("{NBS_2023_VALID_FROM}T00:00:00Z"),
-        });
+        let id = format!("p{:05}", out.len() + 1);
+        out.push(seed_place(id, name, cat, division, geometry, (provenance, geometry_provenance), source));
     };
     for d in divisions {
         let (cat, name, division) = match d.level {
@@ -291,9 +288,8 @@ fn seed_places(divisions: &[Division], facilities: &[Facility], features_csv: &P
             DivisionLevel::Township => ("township", d.name.as_str(), Some(d.code.clone())),
             DivisionLevel::Village => ("village", strip_committee(&d.name), d.parent_code.clone()),
         };
-        // The name is real (NBS); a township polygon or village point is synthetic.
-        let provenance = if d.level == DivisionLevel::County { Provenance::Real } else { d.provenance };
-        push(name, cat, division, d.geometry.clone(), provenance, format!("NBS 统计用区划代码 2023: {}", d.code));
+        let source = format!("NBS 统计用区划代码 2023: {}", d.code);
+        push(name, cat, division, d.geometry.clone(), d.provenance, d.geometry_provenance, source);
     }
     // The cited natural features: the river (at its source), the lake it ends in and
     // the reservoir on it. Those outside the county outline have no division and
@@ -322,6 +318,7 @@ fn seed_places(divisions: &[Division], facilities: &[Facility], features_csv: &P
                 if inside { county.clone() } else { None },
                 Some(geo_types::Geometry::Point(geo_types::Point::new(coord(3), coord(2)))),
                 Provenance::Real,
+                Some(Provenance::Real),
                 format!("{}; {note}", row.get(6).unwrap_or("Wikipedia")),
             );
         }
@@ -333,8 +330,59 @@ fn seed_places(divisions: &[Division], facilities: &[Facility], features_csv: &P
             Some(f.township_code.clone()),
             Some(geo_types::Geometry::Point(f.location.into())),
             f.provenance,
+            Some(f.provenance),
             format!("facility {}", f.id),
         );
     }
     out
+}
+
+/// One approved name in use, as a dataset seeds it: its generic term found by
+/// category, its romanization suggested, its source kept in `attributes.source`.
+pub(crate) fn seed_place(
+    id: String,
+    name: &str,
+    cat: &str,
+    division: Option<DivisionCode>,
+    geometry: Option<geo_types::Geometry<f64>>,
+    // Of the name, and of the geometry.
+    (provenance, geometry_provenance): (Provenance, Option<Provenance>),
+    source: String,
+) -> Place {
+    use crate::naming::categories::{category, generic_of};
+    let generic = category(cat).and_then(|c| generic_of(name, c));
+    let specific = generic.and_then(|g| name.strip_suffix(g)).unwrap_or(name);
+    let mut attributes = Map::new();
+    attributes.insert("source".into(), Value::String(source));
+    // A real name may stand at a synthetic point or polygon: the label goes with the geometry.
+    if let Some(p) = geometry_provenance.filter(|p| *p != provenance) {
+        attributes.insert("geometry_provenance".into(), Value::String(p.as_str().into()));
+    }
+    Place {
+        id,
+        name: name.to_string(),
+        specific_term: specific.to_string(),
+        generic_term: generic.unwrap_or("").to_string(),
+        category: cat.to_string(),
+        division_code: division,
+        geometry,
+        romanization: crate::naming::romanize_with(name, generic),
+        romanization_source: "suggested".into(),
+        origin: None,
+        alternate_names: Vec::new(),
+        historic_names: Vec::new(),
+        minority_form: None,
+        status: PlaceStatus::Approved,
+        proposed_by: None,
+        decided_by: Some("system:dataset".into()),
+        approving_body: None,
+        document_no: None,
+        decided_on: Some(NBS_2023_VALID_FROM.into()),
+        predecessor_id: None,
+        successor_id: None,
+        provenance,
+        attributes,
+        version: 1,
+        updated_at: format!("{NBS_2023_VALID_FROM}T00:00:00Z"),
+    }
 }

@@ -7,6 +7,8 @@
 
 pub mod dataset;
 pub mod read;
+pub mod reference;
+pub mod region;
 
 use thiserror::Error;
 

@@ -5,7 +5,7 @@
 
 use super::{FieldError, Registry, RegistryError, RegistryResult};
 use crate::coverage::{self, Coverage, CoverageOptions, Rule, SitingAnswer, Supply};
-use crate::domain::{FacilityKind, LonLat};
+use crate::domain::{FacilityKind, LonLat, RegionCode};
 use crate::spatial::{Snapshot, StatusSet};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -25,6 +25,10 @@ pub struct Ask {
     /// Which statuses count (default: open).
     pub statuses: Option<StatusSet>,
     pub include_xpcc: bool,
+    /// The county asked about (6 digits).
+    pub county: Option<RegionCode>,
+    /// A prefecture or province (or county) asked about, answered per county.
+    pub region: Option<RegionCode>,
 }
 
 /// A question resolved: the rule that applies and what counts.
@@ -121,19 +125,80 @@ pub struct WhatIfOutcome {
     pub changes: Vec<TownshipChange>,
 }
 
-/// The rule and options a question means under `rules`.
-pub fn question(rules: &crate::coverage::Rules, ask: &Ask) -> RegistryResult<Question> {
+/// The most county choices an error lists by name.
+const CHOICES_LISTED: usize = 30;
+
+fn choices(counties: &[crate::spatial::counties::CountySummary]) -> String {
+    let mut s: Vec<String> = counties.iter().take(CHOICES_LISTED).map(|c| format!("{} {}", c.code, c.name)).collect();
+    if counties.len() > CHOICES_LISTED {
+        s.push(format!(
+            "…共 {} 个，见 GET /api/v1/counties (all {} in GET /api/v1/counties)",
+            counties.len(),
+            counties.len()
+        ));
+    }
+    s.join("、")
+}
+
+/// Which area a question asks about: the county or region named, which must hold
+/// a county of the registry; none named is the whole registry when it holds one
+/// county, and an error naming the choices when it holds more.
+fn resolve_area(snap: &Snapshot, ask: &Ask) -> RegistryResult<Option<RegionCode>> {
+    let counties = snap.counties();
+    let (field, area) = match (ask.county, ask.region) {
+        // Both: the county, which must lie in the region.
+        (Some(c), Some(r)) if !r.holds(c.as_str()) => {
+            return Err(RegistryError::invalid(
+                "county",
+                format!("县 {c} 不在地区 {r} 内 (the county is not in the region)"),
+            ))
+        }
+        (Some(c), _) => ("county", Some(c)),
+        (None, Some(r)) => ("region", Some(r)),
+        (None, None) => ("county", None),
+    };
+    match area {
+        Some(a) if counties.iter().any(|c| a.holds(&c.code)) => Ok(Some(a)),
+        Some(a) => Err(RegistryError::invalid(
+            field,
+            format!("登记中没有地区 {a} 的县级单位；可选 (no county of the registry lies in {a}; choices): {}", choices(counties)),
+        )),
+        None if counties.len() > 1 => Err(RegistryError::invalid(
+            "county",
+            format!(
+                "登记中有 {} 个县级单位，须给出 county 或 region (the registry holds {} counties: name one with county=, or a prefecture or province with region=): {}",
+                counties.len(),
+                counties.len(),
+                choices(counties)
+            ),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The rule a question means under `rules` (asked before any registry is open).
+pub fn rule(rules: &crate::coverage::Rules, ask: &Ask) -> RegistryResult<Rule> {
+    resolve_rule(rules, ask)
+}
+
+/// The rule and options a question means under `rules`, over `snap`.
+pub fn question(rules: &crate::coverage::Rules, snap: &Snapshot, ask: &Ask) -> RegistryResult<Question> {
     let rule = resolve_rule(rules, ask)?;
+    let area = resolve_area(snap, ask)?;
     Ok(Question {
         rule,
-        opts: CoverageOptions { include_xpcc: ask.include_xpcc, statuses: ask.statuses.unwrap_or(StatusSet::OPEN) },
+        opts: CoverageOptions {
+            include_xpcc: ask.include_xpcc,
+            statuses: ask.statuses.unwrap_or(StatusSet::OPEN),
+            area,
+        },
     })
 }
 
 impl Registry {
     /// The rule and options a question means under the registry's rules.
     pub fn question(&self, ask: &Ask) -> RegistryResult<Question> {
-        question(&self.rules(), ask)
+        question(&self.rules(), &self.snapshot(), ask)
     }
 
     /// Coverage of the current snapshot, from its cache or computed off the async
@@ -141,10 +206,11 @@ impl Registry {
     pub async fn coverage(&self, q: &Question) -> RegistryResult<(Arc<Snapshot>, Arc<Coverage>)> {
         let snap = self.snapshot();
         let key = format!(
-            "{}|{:?}|{:?}",
+            "{}|{:?}|{:?}|{:?}",
             serde_json::to_string(&q.rule).unwrap_or_default(),
             q.opts.include_xpcc,
-            q.opts.statuses
+            q.opts.statuses,
+            q.opts.area.map(|a| a.to_string())
         );
         if let Some(c) = self.coverage_cache_get(snap.generation, &key) {
             return Ok((snap, c));

@@ -689,7 +689,7 @@ impl Plan<'_> {
                     bad.push(("village_kind".into(), "须为 village、community、virtual、xpcc 或 other".into()));
                 }
             }
-            for k in ["township_name", "provenance", "updated_at"] {
+            for k in ["township_name", "provenance", "location_provenance", "population_provenance", "updated_at"] {
                 f.remove(k);
             }
             for k in f.keys() {
@@ -720,9 +720,24 @@ impl Plan<'_> {
                     ));
                 }
             }
-            let location = match base {
-                Some(b) if same_point(b.location, location) => b.location,
-                _ => location,
+            // Each part keeps its provenance unless this row changes it: what an
+            // officer imports is `registered`.
+            let (location, location_provenance) = match base {
+                Some(b) if same_point(b.location, location) => (b.location, b.location_provenance),
+                _ => (location, Provenance::Registered),
+            };
+            let population = population.map(|p| p as u64).or(base.and_then(|b| b.population));
+            let population_60plus = population_60plus.map(|p| p as u64).or(base.and_then(|b| b.population_60plus));
+            let population_provenance = match base {
+                Some(b) if b.population == population && b.population_60plus == population_60plus => {
+                    b.population_provenance
+                }
+                _ if population.is_some() || population_60plus.is_some() => Some(Provenance::Registered),
+                _ => None,
+            };
+            let provenance = match base {
+                Some(b) if b.name == name => b.provenance,
+                _ => Provenance::Registered,
             };
             let s = Settlement {
                 code: code.clone(),
@@ -731,10 +746,12 @@ impl Plan<'_> {
                 township_code,
                 village_kind: village_kind.or(base.map(|b| b.village_kind.clone())).unwrap_or_else(|| "village".into()),
                 location,
-                population: population.map(|p| p as u64).or(base.and_then(|b| b.population)),
-                population_60plus: population_60plus.map(|p| p as u64).or(base.and_then(|b| b.population_60plus)),
+                population,
+                population_60plus,
                 is_xpcc: is_xpcc.or(base.map(|b| b.is_xpcc)).unwrap_or(false),
-                provenance: base.map_or(Provenance::Registered, |b| b.provenance),
+                provenance,
+                location_provenance,
+                population_provenance,
                 version: base.map_or(1, |b| b.version),
             };
             match base {
@@ -840,7 +857,7 @@ impl Plan<'_> {
                     bad.push(("valid_from".into(), format!("'{d}' 须为 YYYY-MM-DD")));
                 }
             }
-            for k in ["area_km2", "provenance", "updated_at"] {
+            for k in ["area_km2", "provenance", "geometry_provenance", "updated_at"] {
                 f.remove(k);
             }
             if !bad.is_empty() {
@@ -850,9 +867,18 @@ impl Plan<'_> {
                 continue;
             }
             let Some(name) = name else { continue };
-            let geometry = match (base.and_then(|b| b.geometry.as_ref()), geometry) {
-                (Some(old), Some(new)) if same_geometry(old, &new) => Some(old.clone()),
-                (_, new) => new,
+            // Each part keeps its provenance unless this row changes it: what an
+            // officer imports is `registered`.
+            let (geometry, geometry_provenance) = match (base.and_then(|b| b.geometry.as_ref()), geometry) {
+                (Some(old), Some(new)) if same_geometry(old, &new) => {
+                    (Some(old.clone()), base.and_then(|b| b.geometry_provenance))
+                }
+                (_, Some(new)) => (Some(new), Some(Provenance::Registered)),
+                (_, None) => (None, None),
+            };
+            let provenance = match base {
+                Some(b) if b.name == name => b.provenance,
+                _ => Provenance::Registered,
             };
             let mut properties = base.map(|b| b.properties.clone()).unwrap_or_default();
             for (k, v) in f {
@@ -870,7 +896,8 @@ impl Plan<'_> {
                 parent_code: parent,
                 geometry,
                 is_xpcc: is_xpcc.or(base.map(|b| b.is_xpcc)).unwrap_or(false),
-                provenance: base.map_or(Provenance::Registered, |b| b.provenance),
+                provenance,
+                geometry_provenance,
                 valid_from: valid_from.or(base.map(|b| b.valid_from.clone())).unwrap_or(today),
                 valid_to: valid_to.or(base.and_then(|b| b.valid_to.clone())),
                 properties,

@@ -105,7 +105,11 @@ pub struct DivisionProperties {
     pub pinyin: String,
     /// An XPCC (兵团) unit.
     pub is_xpcc: bool,
+    /// Where the code and name come from (`real`: NBS 2023).
     pub provenance: Provenance,
+    /// Where the geometry comes from; null when there is no geometry. A synthetic
+    /// geometry is sample data (示例数据), even where the name is real.
+    pub geometry_provenance: Option<Provenance>,
     pub valid_from: String,
     pub valid_to: Option<String>,
     /// Geodesic area on the GRS80 ellipsoid, km², to 0.001 (polygons only).
@@ -119,7 +123,7 @@ pub struct DivisionProperties {
 
 impl DivisionProperties {
     /// The names of the fields above, which a source property never shadows.
-    pub const FIELDS: [&'static str; 11] = [
+    pub const FIELDS: [&'static str; 12] = [
         "code",
         "level",
         "name",
@@ -127,6 +131,7 @@ impl DivisionProperties {
         "pinyin",
         "is_xpcc",
         "provenance",
+        "geometry_provenance",
         "valid_from",
         "valid_to",
         "area_km2",
@@ -142,6 +147,7 @@ impl DivisionProperties {
             pinyin: d.pinyin.clone(),
             is_xpcc: d.is_xpcc,
             provenance: d.provenance,
+            geometry_provenance: d.geometry_provenance,
             valid_from: d.valid_from.clone(),
             valid_to: d.valid_to.clone(),
             area_km2: area_km2.map(|a| (a * 1000.0).round() / 1000.0),
@@ -196,7 +202,12 @@ pub struct SettlementProperties {
     /// Residents aged 60 and over; null where unknown.
     pub population_60plus: Option<u64>,
     pub is_xpcc: bool,
+    /// Where the code and name come from (`real`: NBS 2023).
     pub provenance: Provenance,
+    /// Where the point comes from.
+    pub location_provenance: Provenance,
+    /// Where the population figures come from; null when there are none.
+    pub population_provenance: Option<Provenance>,
     pub version: i64,
 }
 
@@ -214,6 +225,8 @@ impl SettlementProperties {
             population_60plus: s.population_60plus,
             is_xpcc: s.is_xpcc,
             provenance: s.provenance,
+            location_provenance: s.location_provenance,
+            population_provenance: s.population_provenance,
             version: s.version,
         }
     }
@@ -424,6 +437,7 @@ mod tests {
             geometry: None,
             is_xpcc: false,
             provenance: Provenance::Real,
+            geometry_provenance: None,
             valid_from: "2023-01-01".into(),
             valid_to: None,
             properties: Map::from_iter([("level".to_string(), Value::from("x")), ("extra".into(), Value::from(1))]),

@@ -7,11 +7,13 @@
 //! Positions are `[lon, lat]` degrees (CGCS2000); distances are geodesic metres on
 //! the GRS80 ellipsoid.
 
+pub mod counties;
 pub mod crs;
 pub mod features;
 pub mod gcj02;
 pub mod geodesic;
 pub mod geojson_in;
+pub mod partition;
 mod points;
 mod polygons;
 mod snapshot;

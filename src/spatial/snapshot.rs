@@ -55,6 +55,7 @@ pub struct Snapshot {
     facility_by_id: HashMap<String, usize>,
     all_facilities: PointIndex,
     by_kind: Vec<PointIndex>,
+    counties_held: Vec<super::counties::CountySummary>,
 }
 
 impl Snapshot {
@@ -67,6 +68,7 @@ impl Snapshot {
         divisions.sort_by(|a, b| a.code.cmp(&b.code));
         settlements.sort_by(|a, b| a.code.cmp(&b.code));
         facilities.sort_by(|a, b| a.id.cmp(&b.id));
+        let counties_held = super::counties::summarize(divisions.iter(), settlements.iter(), facilities.iter());
         let names: HashMap<String, String> =
             divisions.iter().map(|d| (d.code.as_str().to_string(), d.name.clone())).collect();
 
@@ -141,7 +143,16 @@ impl Snapshot {
             facility_by_id,
             all_facilities,
             by_kind,
+            counties_held,
         }
+    }
+
+    /// The county-level units held, in code order.
+    pub fn counties(&self) -> &[super::counties::CountySummary] {
+        &self.counties_held
+    }
+    pub fn county(&self, code: &str) -> Option<&super::counties::CountySummary> {
+        self.counties_held.binary_search_by(|c| c.code.as_str().cmp(code)).ok().and_then(|i| self.counties_held.get(i))
     }
 
     pub fn divisions(&self) -> &[DivisionEntry] {

@@ -113,6 +113,13 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// process) finds the marker and loads nothing.
     async fn load_dataset(&self, dataset: &Dataset, actor: &Actor) -> StoreResult<LoadOutcome>;
 
+    /// Add one county-level unit's records (`dataset` holds that county and what lies
+    /// in it) unless a division with the county's code is already there, in one
+    /// transaction: every record with its history row (action `init`) and one audit
+    /// entry for the county (entity `region`). Existing records are never touched.
+    /// Returns whether the county was added.
+    async fn add_county(&self, county: &str, dataset: &Dataset, actor: &Actor) -> StoreResult<bool>;
+
     async fn divisions(&self) -> StoreResult<Vec<Division>>;
     async fn settlements(&self) -> StoreResult<Vec<Settlement>>;
     async fn facilities(&self) -> StoreResult<Vec<Facility>>;

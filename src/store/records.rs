@@ -5,7 +5,7 @@ use crate::domain::{Division, Facility, Place, Settlement};
 use serde_json::{json, Value};
 
 /// A complete registry to load into an empty database.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Dataset {
     /// Names the dataset and its content, e.g. `manas-nbs2023@1a2b3c4d`.
     pub id: String,
@@ -22,6 +22,7 @@ pub fn division_json(d: &Division) -> Value {
         "parent_code": d.parent_code.as_ref().map(|c| c.as_str()),
         "geometry": d.geometry.as_ref().map(|g| serde_json::to_value(geojson::Geometry::from(g)).unwrap_or(Value::Null)),
         "is_xpcc": d.is_xpcc, "provenance": d.provenance.as_str(),
+        "geometry_provenance": d.geometry_provenance.map(|p| p.as_str()),
         "valid_from": d.valid_from, "valid_to": d.valid_to, "properties": d.properties, "version": d.version,
     })
 }
@@ -32,7 +33,9 @@ pub fn settlement_json(s: &Settlement) -> Value {
         "township_code": s.township_code.as_str(), "village_kind": s.village_kind,
         "lon": s.location.lon(), "lat": s.location.lat(),
         "population": s.population, "population_60plus": s.population_60plus,
-        "is_xpcc": s.is_xpcc, "provenance": s.provenance.as_str(), "version": s.version,
+        "is_xpcc": s.is_xpcc, "provenance": s.provenance.as_str(),
+        "location_provenance": s.location_provenance.as_str(),
+        "population_provenance": s.population_provenance.map(|p| p.as_str()), "version": s.version,
     })
 }
 

@@ -143,6 +143,12 @@ where
     }
 
     async fn record(tx: &mut Tx<DB>, c: Change<'_>, actor: &Actor) -> StoreResult<()> {
+        Self::history(tx, &c, actor).await?;
+        Self::audit(tx, &c, actor).await
+    }
+
+    /// The history row of a change (its record as it became).
+    async fn history(tx: &mut Tx<DB>, c: &Change<'_>, actor: &Actor) -> StoreResult<()> {
         sqlx::query(HISTORY_INSERT)
             .bind(c.entity)
             .bind(c.entity_id)
@@ -153,6 +159,11 @@ where
             .bind(c.action)
             .execute(&mut **tx)
             .await?;
+        Ok(())
+    }
+
+    /// The audit entry of a change, the chain's next link.
+    async fn audit(tx: &mut Tx<DB>, c: &Change<'_>, actor: &Actor) -> StoreResult<()> {
         // The chain's next link, read under the write lock every writer holds.
         let (id, prev) = Self::chain_head(tx).await?;
         let id = id + 1;
@@ -252,6 +263,11 @@ where
             geometry,
             is_xpcc: r.try_get("is_xpcc")?,
             provenance: r.try_get::<String, _>("provenance")?.parse().map_err(|e| corrupt(&what, e))?,
+            geometry_provenance: r
+                .try_get::<Option<String>, _>("geometry_provenance")?
+                .map(|p| p.parse())
+                .transpose()
+                .map_err(|e| corrupt(&what, e))?,
             valid_from: r.try_get("valid_from")?,
             valid_to: r.try_get("valid_to")?,
             properties: parse_json_map(&r.try_get::<String, _>("properties")?, &what)?,
@@ -275,6 +291,15 @@ where
             population_60plus: population_60plus.map(|p| p.max(0) as u64),
             is_xpcc: r.try_get("is_xpcc")?,
             provenance: r.try_get::<String, _>("provenance")?.parse().map_err(|e| corrupt(&what, e))?,
+            location_provenance: r
+                .try_get::<String, _>("location_provenance")?
+                .parse()
+                .map_err(|e| corrupt(&what, e))?,
+            population_provenance: r
+                .try_get::<Option<String>, _>("population_provenance")?
+                .map(|p| p.parse())
+                .transpose()
+                .map_err(|e| corrupt(&what, e))?,
             version: r.try_get("version")?,
         })
     }
@@ -410,8 +435,8 @@ where
         let geometry = d.geometry.as_ref().map(|g| geojson::Geometry::from(g).to_string());
         sqlx::query(
             "INSERT INTO divisions (code, level, name, pinyin, parent_code, geometry, is_xpcc, provenance, valid_from, \
-             valid_to, properties, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             valid_to, properties, version, geometry_provenance)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(d.code.as_str())
         .bind(d.level.as_str())
@@ -425,6 +450,7 @@ where
         .bind(&d.valid_to)
         .bind(Value::Object(d.properties.clone()).to_string())
         .bind(d.version)
+        .bind(d.geometry_provenance.map(Provenance::as_str))
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -433,8 +459,8 @@ where
     async fn insert_settlement(tx: &mut Tx<DB>, s: &Settlement) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO settlements (code, name, short_name, township_code, village_kind, lon, lat, population, \
-             population_60plus, is_xpcc, provenance, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             population_60plus, is_xpcc, provenance, version, location_provenance, population_provenance)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(s.code.as_str())
         .bind(&s.name)
@@ -448,6 +474,8 @@ where
         .bind(s.is_xpcc)
         .bind(s.provenance.as_str())
         .bind(s.version)
+        .bind(s.location_provenance.as_str())
+        .bind(s.population_provenance.map(Provenance::as_str))
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -688,7 +716,8 @@ where
                 let done = sqlx::query(
                     "UPDATE divisions SET level = $1, name = $2, pinyin = $3, parent_code = $4, geometry = $5, \
                      is_xpcc = $6,
-                     provenance = $7, valid_from = $8, valid_to = $9, properties = $10, version = $11
+                     provenance = $7, valid_from = $8, valid_to = $9, properties = $10, version = $11, \
+                     geometry_provenance = $14
                  WHERE code = $12 AND version = $13",
                 )
                 .bind(d.level.as_str())
@@ -704,6 +733,7 @@ where
                 .bind(d.version)
                 .bind(code)
                 .bind(v)
+                .bind(d.geometry_provenance.map(Provenance::as_str))
                 .execute(&mut **tx)
                 .await?;
                 if DB::rows_affected(&done) != 1 {

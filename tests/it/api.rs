@@ -292,6 +292,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/divisions"),
     ("get", "/api/v1/divisions/{code}"),
     ("get", "/api/v1/locate"),
+    ("get", "/api/v1/counties"),
     ("get", "/api/v1/settlements"),
     ("get", "/api/v1/settlements/{code}"),
     ("get", "/api/v1/facilities"),

@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-const OPEN: CoverageOptions = CoverageOptions { include_xpcc: false, statuses: StatusSet(1) };
+const OPEN: CoverageOptions = CoverageOptions { include_xpcc: false, statuses: StatusSet(1), area: None };
 
 fn square(x0: f64, x1: f64) -> Option<Geometry<f64>> {
     Some(Geometry::MultiPolygon(MultiPolygon(vec![
@@ -31,7 +31,8 @@ fn division(code: &str, level: DivisionLevel, geometry: Option<Geometry<f64>>) -
         parent_code: code.parse::<diming::domain::DivisionCode>().expect("code").parent().filter(|_| code.len() > 6),
         geometry,
         is_xpcc: false,
-        provenance: Provenance::Synthetic,
+        provenance: Provenance::Real,
+        geometry_provenance: Some(Provenance::Synthetic),
         valid_from: "2023-06-30".into(),
         valid_to: None,
         properties: serde_json::Map::new(),
@@ -50,7 +51,9 @@ fn settlement(code: &str, lon: f64, population: u64, elderly: u64) -> Settlement
         population: Some(population),
         population_60plus: Some(elderly),
         is_xpcc: false,
-        provenance: Provenance::Synthetic,
+        provenance: Provenance::Real,
+        location_provenance: Provenance::Synthetic,
+        population_provenance: Some(Provenance::Synthetic),
         version: 1,
     }
 }
@@ -167,7 +170,7 @@ fn closed_and_planned_facilities_count_only_when_asked() {
     snapf = Snapshot::build(2, divisions, settlements, facilities);
     let r = rule("[care_home]\ntype = \"distance\"\nradius_m = 5000\n");
     assert_eq!(compute(&snapf, &r, &OPEN, supplies(&snapf, &r, &OPEN)).townships[1].population_covered, 0);
-    let both = CoverageOptions { include_xpcc: false, statuses: StatusSet(0b011) };
+    let both = CoverageOptions { include_xpcc: false, statuses: StatusSet(0b011), area: None };
     assert_eq!(compute(&snapf, &r, &both, supplies(&snapf, &r, &both)).townships[1].population_covered, 2000);
 }
 
@@ -194,7 +197,7 @@ async fn the_engine_equals_a_brute_force_oracle_on_random_facilities() {
             }
         }
         let include_xpcc = round % 2 == 0;
-        let opts = CoverageOptions { include_xpcc, statuses: StatusSet(1) };
+        let opts = CoverageOptions { include_xpcc, statuses: StatusSet(1), area: None };
         let c = compute(&snap, &r, &opts, sup.clone());
         // Oracle: every settlement against every facility.
         let mut expect: std::collections::BTreeMap<String, (u64, u64, usize)> = Default::default();
@@ -291,7 +294,8 @@ async fn gaps_are_exactly_the_uncovered_settlements() {
         for f in gaps["features"].as_array().expect("f") {
             let p = &f["properties"];
             assert!(p["nearest_facility_id"].is_string() || p["nearest_facility_id"].is_null());
-            assert_eq!(p["provenance"], "synthetic");
+            // A real name at a synthetic point with a synthetic population.
+            assert_eq!((&p["provenance"], &p["location_provenance"]), (&"real".into(), &"synthetic".into()));
         }
     }
 }

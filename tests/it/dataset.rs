@@ -64,7 +64,9 @@ async fn every_nbs_township_and_village_code_and_name_is_served_exactly() {
     for t in &townships {
         assert_eq!(t["properties"]["parent_code"], "652324");
         assert_eq!(t["geometry"]["type"], "MultiPolygon");
-        assert_eq!(t["properties"]["provenance"], "synthetic");
+        // The NBS code and name are real; the polygon is synthetic.
+        assert_eq!(t["properties"]["provenance"], "real");
+        assert_eq!(t["properties"]["geometry_provenance"], "synthetic");
     }
     let (_, _, county) = common::get_json(&format!("{}/api/v1/divisions/652324", app.base)).await;
     assert_eq!(county["properties"]["name"], "玛纳斯县");

@@ -18,6 +18,7 @@ mod interop;
 mod parsers;
 mod places;
 mod postgres;
+mod region;
 mod spatial_oracle;
 mod store;
 mod trust;

@@ -31,6 +31,54 @@ where
         Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'").fetch_optional(&self.pool).await?)
     }
 
+    async fn add_county(&self, county: &str, ds: &Dataset, actor: &Actor) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let there: Option<String> = sqlx::query_scalar("SELECT code FROM divisions WHERE code = $1")
+            .bind(county)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if there.is_some() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let at = now_rfc3339();
+        let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
+        divisions.sort_by_key(|d| (d.level, d.code.clone()));
+        for d in divisions {
+            Self::insert_division(&mut tx, d).await?;
+            let after = division_json(d);
+            Self::history(&mut tx, &Change::new("division", d.code.as_str(), d.version, "init", &after, &at), actor)
+                .await?;
+        }
+        for s in &ds.settlements {
+            Self::insert_settlement(&mut tx, s).await?;
+            let after = settlement_json(s);
+            Self::history(&mut tx, &Change::new("settlement", s.code.as_str(), s.version, "init", &after, &at), actor)
+                .await?;
+        }
+        for f in &ds.facilities {
+            Self::insert_facility(&mut tx, f).await?;
+            let after = facility_json(f);
+            Self::history(&mut tx, &Change::new("facility", &f.id, f.version, "init", &after, &at), actor).await?;
+        }
+        for p in &ds.places {
+            Self::insert_place(&mut tx, p).await?;
+            let after = place_json(p);
+            Self::history(&mut tx, &Change::new("place", &p.id, p.version, "init", &after, &at), actor).await?;
+        }
+        let summary = serde_json::json!({
+            "dataset": ds.id, "divisions": ds.divisions.len(), "settlements": ds.settlements.len(),
+            "facilities": ds.facilities.len(), "places": ds.places.len(),
+        });
+        Self::audit(&mut tx, &Change::new("region", county, 1, "init", &summary, &at), actor).await?;
+        sqlx::query("INSERT INTO meta (key, value) SELECT 'dataset', $1 WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'dataset')")
+            .bind("nbs2023-regions")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn load_dataset(&self, ds: &Dataset, actor: &Actor) -> StoreResult<LoadOutcome> {
         let mut tx = self.begin_write().await?;
         let existing: Option<String> =

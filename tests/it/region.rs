@@ -1,0 +1,340 @@
+//! `diming init --region CODE` as a process, then `serve`: the registry of any
+//! county of China holds exactly its NBS 2023 codes and names, its real outline,
+//! townships that partition it, labelled synthetic parts, and answers `locate`
+//! inside it; a second run adds nothing and changes nothing.
+
+use crate::common::{self, china, spawn_serve, TempDir};
+use geo::orient::{Direction, Orient};
+use geo::{Area, BooleanOps, BoundingRect, Contains, GeodesicArea};
+use geo_types::{Geometry, MultiPolygon, Point};
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// The NBS 2023 township- and village-level codes and names of one county.
+fn reference_units(county: &str) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let dir = china::reference_data_dir().join("china");
+    let read = |file: &str| -> BTreeMap<String, String> {
+        let text = china::read_gz(&dir.join(file));
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        rdr.records()
+            .map(|r| r.expect("row"))
+            .filter(|r| r.get(0).is_some_and(|c| c.starts_with(county)))
+            .map(|r| (r.get(0).expect("code").to_string(), r.get(1).expect("name").to_string()))
+            .collect()
+    };
+    (read("nbs2023_streets.csv.gz"), read("nbs2023_villages.csv.gz"))
+}
+
+fn init(url: &str, region: &str, extra: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_diming"))
+        .args(["init", "--region", region, "--database", url])
+        .args(extra)
+        .current_dir(common::manifest_dir())
+        .output()
+        .expect("run diming init");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "init --region {region} failed: {text}");
+    text
+}
+
+async fn features(base: &str, query: &str) -> Vec<Value> {
+    let (status, _, body) = common::get_json(&format!("{base}/api/v1/{query}")).await;
+    assert_eq!(status, 200, "{query}: {body}");
+    let features = body["features"].as_array().expect("features").clone();
+    assert_eq!(body["numberMatched"].as_u64(), Some(features.len() as u64), "{query}: one page holds them all");
+    features
+}
+
+fn geometry(f: &Value) -> Option<MultiPolygon<f64>> {
+    let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).ok()?;
+    match Geometry::<f64>::try_from(g).ok()? {
+        Geometry::MultiPolygon(m) => Some(m),
+        Geometry::Polygon(p) => Some(MultiPolygon(vec![p])),
+        _ => None,
+    }
+}
+
+fn codes_and_names(features: &[Value]) -> BTreeMap<String, String> {
+    features
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            (p["code"].as_str().expect("code").to_string(), p["name"].as_str().expect("name").to_string())
+        })
+        .collect()
+}
+
+/// Everything the issue asks of one county's registry, through the CLI and HTTP.
+async fn check_county(code: &str, name: &str) {
+    let dir = TempDir::new(&format!("region-{code}"));
+    let url = dir.sqlite_url("diming.db");
+    let said = init(&url, code, &[]);
+    assert!(said.contains("新增 1"), "{said}");
+    let outline = china::counties().into_iter().find(|c| c.adcode == code).expect("reference outline").polygon;
+    let (towns, villages) = reference_units(code);
+    assert!(!towns.is_empty() && !villages.is_empty());
+
+    let served = spawn_serve(&url, &[]).expect("serve");
+    let base = served.base.clone();
+    let counties = features(&base, "divisions?level=county").await;
+    assert_eq!(codes_and_names(&counties), BTreeMap::from([(code.to_string(), name.to_string())]));
+    assert_eq!(geometry(&counties[0]).as_ref(), Some(&outline), "{code}: the county outline is the reference polygon");
+    assert_eq!(counties[0]["properties"]["provenance"], "real");
+
+    let townships = features(&base, "divisions?level=township&limit=10000").await;
+    assert_eq!(codes_and_names(&townships), towns, "{code}: township codes and names are exactly NBS 2023");
+    let village_divisions = features(&base, "divisions?level=village&limit=10000").await;
+    assert_eq!(codes_and_names(&village_divisions), villages, "{code}: village codes and names are exactly NBS 2023");
+    let settlements = features(&base, "settlements?limit=10000").await;
+    assert_eq!(settlements.len(), villages.len(), "{code}: one settlement per village-level unit");
+
+    // Townships partition the outline: area within 0.1 %, no overlaps.
+    let polygons: Vec<(String, MultiPolygon<f64>)> = townships
+        .iter()
+        .map(|t| (t["properties"]["code"].as_str().expect("code").to_string(), geometry(t).expect("township polygon")))
+        .collect();
+    let total: f64 = polygons.iter().map(|(_, p)| p.orient(Direction::Default).geodesic_area_unsigned()).sum();
+    // geo's geodesic area reads a clockwise ring as the rest of the globe: orient first.
+    let want = outline.orient(Direction::Default).geodesic_area_unsigned();
+    assert!((total - want).abs() / want < 1e-3, "{code}: townships {total} m² vs county {want} m²");
+    for (i, (a_code, a)) in polygons.iter().enumerate() {
+        for (b_code, b) in polygons.iter().skip(i + 1) {
+            let overlap = a.intersection(b).unsigned_area();
+            assert!(overlap < 1e-12, "{code}: {a_code} and {b_code} overlap by {overlap} deg²");
+        }
+    }
+    // Every part says where it comes from: real codes and names, synthetic geometry,
+    // points and populations.
+    assert_eq!(counties[0]["properties"]["geometry_provenance"], "real");
+    for f in townships.iter().chain(&village_divisions) {
+        let p = &f["properties"];
+        assert_eq!(
+            (&p["provenance"], &p["geometry_provenance"]),
+            (&"real".into(), &"synthetic".into()),
+            "{code}: {}",
+            p["code"]
+        );
+    }
+    for f in &settlements {
+        let p = &f["properties"];
+        assert_eq!(
+            (&p["provenance"], &p["location_provenance"], &p["population_provenance"]),
+            (&"real".into(), &"synthetic".into(), &"synthetic".into()),
+            "{code}: {}",
+            p["code"]
+        );
+    }
+    for s in &settlements {
+        let township = s["properties"]["township_code"].as_str().expect("township");
+        let (_, poly) = polygons.iter().find(|(c, _)| c == township).expect("its township");
+        let c = s["geometry"]["coordinates"].as_array().expect("point");
+        let p = Point::new(c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"));
+        assert!(poly.contains(&p), "{code}: settlement {} lies in its township", s["properties"]["code"]);
+    }
+
+    // locate at 1,000 random points inside the outline names the county and one of its townships.
+    let bbox = outline.bounding_rect().expect("bbox");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(code.parse().expect("code"));
+    let mut asked = 0;
+    let client = reqwest::Client::new();
+    while asked < 1000 {
+        let p = Point::new(rng.gen_range(bbox.min().x..bbox.max().x), rng.gen_range(bbox.min().y..bbox.max().y));
+        if !outline.contains(&p) {
+            continue;
+        }
+        asked += 1;
+        let url = format!("{base}/api/v1/locate?lon={}&lat={}", p.x(), p.y());
+        let body: Value = client.get(&url).send().await.expect("locate").json().await.expect("json");
+        let levels: Vec<(&str, &str)> = body["divisions"]
+            .as_array()
+            .expect("divisions")
+            .iter()
+            .map(|d| (d["level"].as_str().unwrap_or(""), d["code"].as_str().unwrap_or("")))
+            .collect();
+        assert!(levels.contains(&("county", code)), "{code}: {url} → {body}");
+        assert!(
+            levels.iter().any(|(l, c)| *l == "township" && towns.contains_key(*c)),
+            "{code}: {url} names one of the county's townships: {body}"
+        );
+    }
+    drop(served);
+
+    // A second run adds nothing and changes nothing.
+    let again = init(&url, code, &[]);
+    assert!(again.contains("新增 0"), "{again}");
+    let store = diming::store::SqliteStore::open(&url).await.expect("open");
+    use diming::store::prelude::*;
+    let first = towns.keys().next().expect("a township");
+    assert_eq!(store.history("division", first).await.expect("history").len(), 1, "{code}: not written twice");
+    let audit = store.audit("region", code).await.expect("audit");
+    assert_eq!(audit.iter().filter(|e| e.action == "init").count(), 1, "{code}: one audit entry for the county");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hutubi_county_xinjiang() {
+    check_county("652323", "呼图壁县").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chaoyang_district_beijing() {
+    check_county("110105", "朝阳区").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nanshan_district_shenzhen() {
+    check_county("440305", "南山区").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wuhua_district_kunming() {
+    check_county("530102", "五华区").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dongsheng_district_ordos() {
+    check_county("150602", "东胜区").await;
+}
+
+#[test]
+fn a_region_that_is_not_a_code_is_a_usage_error_and_an_unknown_one_names_itself() {
+    let dir = TempDir::new("region-bad");
+    let url = dir.sqlite_url("diming.db");
+    for bad in ["65232", "6523x4", "<script>", "全部", ""] {
+        let out = Command::new(env!("CARGO_BIN_EXE_diming"))
+            .args(["init", "--region", bad, "--database", &url])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{bad}: a usage error");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--region"), "{bad}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_diming"))
+        .args(["init", "--region", "99", "--database", &url])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("99"), "names the region");
+}
+
+/// `--region 6523` (Changji prefecture): seven county-level units, each answered
+/// on its own or all per county; a question that names none is refused with the
+/// choices, and hostile area values are refused naming their parameter.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prefecture_is_answered_per_county_and_a_question_must_name_its_county() {
+    let dir = TempDir::new("region-6523");
+    let url = dir.sqlite_url("diming.db");
+    let said = init(&url, "6523", &["--sample-facilities"]);
+    assert!(said.contains("新增 7"), "{said}");
+    let served = spawn_serve(&url, &[]).expect("serve");
+    let base = served.base.clone();
+
+    let (status, _, list) = common::get_json(&format!("{base}/api/v1/counties")).await;
+    assert_eq!(status, 200, "{list}");
+    let counties = list["counties"].as_array().expect("counties");
+    let codes: Vec<&str> = counties.iter().map(|c| c["code"].as_str().expect("code")).collect();
+    assert_eq!(codes, ["652301", "652302", "652323", "652324", "652325", "652327", "652328"]);
+    for c in counties {
+        assert_eq!((c["prefecture_name"].as_str(), c["province_code"].as_str()), (Some("昌吉回族自治州"), Some("65")));
+        assert!(c["bbox"].as_array().is_some_and(|b| b.len() == 4), "{c}");
+        assert!(c["townships"].as_u64() > Some(0) && c["facilities"].as_u64() > Some(0), "{c}");
+        assert_eq!(c["sample_data"]["township_boundaries"], true);
+    }
+    assert_eq!(list["sample_data"]["facilities"], true);
+    let (_, _, found) = common::get_json(&format!("{base}/api/v1/counties?q=%E7%8E%9B%E7%BA%B3%E6%96%AF")).await;
+    assert_eq!(found["counties"].as_array().map(|c| c.len()), Some(1), "q=玛纳斯: {found}");
+    let (_, _, none) = common::get_json(&format!("{base}/api/v1/counties?region=11")).await;
+    assert_eq!(none["counties"], serde_json::json!([]));
+
+    // No county named: a 400 naming the field and the choices.
+    let (status, _, refused) = common::get_json(&format!("{base}/api/v1/coverage?kind=care_home")).await;
+    assert_eq!(status, 400, "{refused}");
+    let text = refused.to_string();
+    assert!(
+        text.contains("\"county\"") && text.contains("652323 呼图壁县") && text.contains("652324 玛纳斯县"),
+        "{text}"
+    );
+    for q in ["coverage/gaps?kind=care_home", "coverage/siting?kind=community_service"] {
+        let (status, _, body) = common::get_json(&format!("{base}/api/v1/{q}")).await;
+        assert_eq!(status, 400, "{q}: {body}");
+    }
+
+    // The prefecture per county: seven rows that add up to the whole.
+    let (status, _, cov) =
+        common::get_json(&format!("{base}/api/v1/coverage?kind=community_service&region=6523")).await;
+    assert_eq!(status, 200, "{cov}");
+    let rows = cov["counties"].as_array().expect("county rows");
+    assert_eq!(rows.len(), 7, "{cov}");
+    let sum: u64 = rows.iter().map(|r| r["population"].as_u64().expect("population")).sum();
+    assert_eq!(Some(sum), cov["county"]["population"].as_u64());
+    assert_eq!(cov["area"], "6523");
+    let covered: u64 = rows.iter().map(|r| r["population_covered"].as_u64().expect("covered")).sum();
+    assert_eq!(Some(covered), cov["county"]["population_covered"].as_u64());
+
+    // One county: its townships only, and the same figures as its row above.
+    let (status, _, one) =
+        common::get_json(&format!("{base}/api/v1/coverage?kind=community_service&county=652323")).await;
+    assert_eq!(status, 200, "{one}");
+    let towns = one["townships"].as_array().expect("townships");
+    assert!(!towns.is_empty() && towns.iter().all(|t| t["code"].as_str().is_some_and(|c| c.starts_with("652323"))));
+    let row = rows.iter().find(|r| r["code"] == "652323").expect("its row");
+    assert_eq!(one["counties"].as_array().map(|c| c.len()), Some(1));
+    assert_eq!(one["counties"][0], *row, "a county alone answers as its row of the prefecture");
+    let body = serde_json::json!({"kind": "community_service", "county": "652323"});
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/v1/coverage/what-if"))
+        .json(&body)
+        .send()
+        .await
+        .expect("what-if");
+    assert_eq!(res.status(), 200);
+    let (status, _, gaps) =
+        common::get_json(&format!("{base}/api/v1/coverage/gaps?kind=community_service&county=652323")).await;
+    assert_eq!(status, 200);
+    assert!(gaps["features"]
+        .as_array()
+        .expect("gaps")
+        .iter()
+        .all(|g| g["properties"]["code"].as_str().is_some_and(|c| c.starts_with("652323"))));
+
+    // Listings of one county.
+    for (path, key) in [("divisions", "code"), ("settlements", "code"), ("facilities", "township_code")] {
+        let (status, _, page) = common::get_json(&format!("{base}/api/v1/{path}?county=652325&limit=10000")).await;
+        assert_eq!(status, 200, "{path}");
+        let f = page["features"].as_array().expect("features");
+        assert!(
+            !f.is_empty() && f.iter().all(|f| f["properties"][key].as_str().is_some_and(|c| c.starts_with("652325"))),
+            "{path}"
+        );
+    }
+
+    // What attackers and careless users send.
+    for q in [
+        "coverage?kind=care_home&county=65232",
+        "coverage?kind=care_home&county=6523",
+        "coverage?kind=care_home&county=%3Cscript%3E",
+        "coverage?kind=care_home&region=%EF%BC%96%EF%BC%95",
+        "coverage?kind=care_home&region=65%E2%80%AE",
+        "coverage?kind=care_home&county=652323&region=6524",
+        "coverage?kind=care_home&county=",
+        "coverage?kind=care_home&county=110105",
+        "coverage?kind=care_home&region=11",
+        "divisions?county=6523",
+        "counties?region=abc",
+        "counties?q=",
+    ] {
+        let (status, _, body) = common::get_json(&format!("{base}/api/v1/{q}")).await;
+        assert_eq!(status, 400, "{q}: {body}");
+        let field = if q.contains("region=") && !q.contains("county=") {
+            "region"
+        } else if q.contains("q=") {
+            "q"
+        } else {
+            "county"
+        };
+        assert!(body["errors"].to_string().contains(field), "{q} names {field}: {body}");
+    }
+    let long = "县".repeat(101);
+    let (status, _, _) = common::get_json(&format!("{base}/api/v1/counties?q={long}")).await;
+    assert_eq!(status, 400);
+}
