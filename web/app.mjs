@@ -30,7 +30,9 @@ const state = {
   radiusKm: null,
   xpcc: false,
   coverage: null, // the answer shown (real, or as-if)
-  townships: null, // township polygons
+  counties: [], // GET /api/v1/counties: every county-level unit of the registry
+  area: null, // { code, level: 'county' | 'prefecture' | 'province', name }
+  townships: null, // the choropleth's polygons: a county's townships, or a region's counties
   facilities: null,
   selected: null,
   user: null,
@@ -79,7 +81,7 @@ const map = new maplibregl.Map({
   },
   center: [86.2, 44.4],
   zoom: 7,
-  attributionControl: { customAttribution: '行政区划示意（非标准地图）· 示例数据' },
+  attributionControl: { customAttribution: '行政区划示意（非标准地图）' },
 });
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
@@ -158,25 +160,163 @@ function setData(id, data) {
 }
 
 // ---- data -----------------------------------------------------------------------
+// ---- the area shown ------------------------------------------------------------------
+const LEVEL_OF = { 2: 'province', 4: 'prefecture', 6: 'county' };
+const isCounty = () => state.area?.level === 'county';
+
+// The name of an area code among the registry's counties (a prefecture or province
+// is named by its counties' records).
+function areaName(code) {
+  for (const c of state.counties) {
+    if (c.code === code) return c.name;
+    if (c.prefecture_code === code) return c.prefecture_name || code;
+    if (c.province_code === code) return c.province_name || code;
+  }
+  return code;
+}
+
+function areaOf(code) {
+  return { code, level: LEVEL_OF[code.length], name: areaName(code) };
+}
+
+// The counties inside the area.
+const countiesIn = (code) => state.counties.filter((c) => c.code.startsWith(code));
+
+// What the page opens on: the area of `#region=CODE`, else the one county, else the
+// smallest prefecture or province holding them all, else the first province.
+function defaultArea() {
+  const codes = state.counties.map((c) => c.code);
+  const asked = new URLSearchParams(location.hash.slice(1)).get('region');
+  if (asked && /^(\d{2}|\d{4}|\d{6})$/.test(asked) && codes.some((c) => c.startsWith(asked))) return areaOf(asked);
+  if (codes.length === 1) return areaOf(codes[0]);
+  for (const len of [4, 2]) {
+    const head = codes[0]?.slice(0, len);
+    if (head && codes.every((c) => c.startsWith(head))) return areaOf(head);
+  }
+  return codes.length ? areaOf(codes[0].slice(0, 2)) : null;
+}
+
+async function loadCounties() {
+  const { data } = await api('/api/v1/counties');
+  state.counties = data.counties;
+  state.area = defaultArea();
+  renderPicker();
+}
+
+function option(value, label) {
+  return new Option(label, value);
+}
+
+// Province → prefecture → county, each list narrowed by the level above.
+function renderPicker() {
+  const picker = $('region-picker');
+  picker.hidden = state.counties.length <= 1;
+  if (picker.hidden || !state.area) return;
+  const code = state.area.code;
+  const uniq = (pairs) => [...new Map(pairs.filter(([c]) => c)).entries()];
+  const provinces = uniq(state.counties.map((c) => [c.province_code || c.code.slice(0, 2), c.province_name || c.code.slice(0, 2)]));
+  const prov = code.slice(0, 2);
+  const prefectures = uniq(countiesIn(prov).map((c) => [c.prefecture_code || c.code.slice(0, 4), c.prefecture_name || c.code.slice(0, 4)]));
+  const pref = code.length >= 4 ? code.slice(0, 4) : '';
+  const counties = pref ? countiesIn(pref) : [];
+  $('region-province').replaceChildren(...provinces.map(([c, n]) => option(c, n)));
+  $('region-province').value = prov;
+  $('region-prefecture').replaceChildren(option('', '（全省）'), ...prefectures.map(([c, n]) => option(c, n)));
+  $('region-prefecture').value = pref;
+  $('region-county').replaceChildren(option('', pref ? '（全州/市）' : '—'), ...counties.map((c) => option(c.code, c.name)));
+  $('region-county').value = code.length === 6 ? code : '';
+  $('region-county').disabled = !pref;
+  $('region-options').replaceChildren(
+    ...state.counties.map((c) => option(`${c.code} ${c.name}`, [c.province_name, c.prefecture_name].filter(Boolean).join(' · '))),
+  );
+}
+
+async function chooseArea(code) {
+  if (!code || code === state.area?.code) return;
+  state.area = areaOf(code);
+  state.selected = null;
+  state.whatIf = { add: [], remove: [] };
+  $('whatif-status').textContent = '';
+  history.replaceState(null, '', `#region=${code}`);
+  renderPicker();
+  await loadTownships();
+  await loadCoverage();
+}
+
+// `呼图壁`, `652323`, `652323 呼图壁县` or a prefecture's or province's name or code.
+function findArea(text) {
+  const t = text.trim();
+  if (!t) return null;
+  const head = t.split(/\s+/)[0];
+  if (/^(\d{2}|\d{4}|\d{6})$/.test(head) && state.counties.some((c) => c.code.startsWith(head))) return head;
+  const c = state.counties.find((x) => x.name.includes(t));
+  if (c) return c.code;
+  const p = state.counties.find((x) => x.prefecture_name?.includes(t));
+  if (p) return p.prefecture_code;
+  const v = state.counties.find((x) => x.province_name?.includes(t));
+  return v ? v.province_code : null;
+}
+
+// Which layers are sample data in the area shown: the badge and the note say so,
+// and only there.
+function renderSampleLabels() {
+  const s = { township_boundaries: false, village_points: false, populations: false, facilities: false };
+  for (const c of countiesIn(state.area?.code || '')) for (const k of Object.keys(s)) s[k] ||= !!c.sample_data?.[k];
+  const parts = [
+    s.township_boundaries && '乡镇边界',
+    s.village_points && '村（社区）位置',
+    s.populations && '人口',
+    s.facilities && '设施',
+  ].filter(Boolean);
+  $('sample-badge').hidden = parts.length === 0;
+  $('sample-badge').title = `${parts.join('、')}为合成数据，仅供演示 (synthetic sample data)`;
+  $('sample-note').hidden = parts.length === 0;
+  $('sample-note').textContent = `示例数据：${parts.join('、')}为合成数据（provenance: synthetic）；区划代码、名称与县界为公开数据。`;
+}
+
+function renderTitles() {
+  const name = state.area?.name || '';
+  $('area-title').textContent = `${name}民政设施覆盖`;
+  document.title = `地名 diming · ${name}民政设施覆盖`;
+  $('units-title').textContent = isCounty() ? `${name}各乡镇覆盖情况` : `${name}各县（市、区）覆盖情况`;
+  $('units-heading').textContent = isCounty() ? '乡镇' : '县（市、区）';
+  $('county-only').hidden = isCounty();
+  for (const el of document.querySelectorAll('.county-tools')) el.hidden = !isCounty();
+  if (!isCounty()) $('editor').hidden = true;
+  else $('editor').hidden = !canEdit();
+}
+
+function areaParam(q) {
+  if (!state.area) return q;
+  q.set(isCounty() ? 'county' : 'region', state.area.code);
+  return q;
+}
+
 function coverageQuery() {
-  const q = new URLSearchParams({ kind: state.kind });
+  const q = areaParam(new URLSearchParams({ kind: state.kind }));
   if (state.radiusKm) q.set('radius_m', String(Math.round(state.radiusKm * 1000)));
   if (state.xpcc) q.set('include_xpcc', 'true');
   return q;
 }
 
+// The choropleth's polygons: a county's townships, or the counties of a prefecture
+// or province; and the outline(s) drawn over them.
 async function loadTownships() {
+  const code = state.area?.code;
+  const q = (level) => `/api/v1/divisions?${new URLSearchParams({ level, limit: '10000', ...(code ? { region: code } : {}) })}`;
   const [{ data: towns }, { data: county }] = await Promise.all([
-    api('/api/v1/divisions?level=township'),
-    api('/api/v1/divisions?level=county'),
+    api(q(isCounty() || !code ? 'township' : 'county')),
+    api(q('county')),
   ]);
   state.townships = towns;
   setData('county', county);
+  renderTitles();
+  renderSampleLabels();
   const b = new maplibregl.LngLatBounds();
-  for (const f of county.features) for (const poly of f.geometry.coordinates) for (const p of poly[0]) b.extend(p);
+  for (const f of county.features) for (const poly of f.geometry?.coordinates || []) for (const p of poly[0]) b.extend(p);
   if (!b.isEmpty()) map.fitBounds(b, { padding: 24, duration: 0 });
   townLabels.forEach((m) => m.remove());
-  townLabels = towns.features.map((f) => {
+  townLabels = towns.features.filter((f) => f.geometry).map((f) => {
     const el = h('div', { class: 'town-label' }, f.properties.name);
     return new maplibregl.Marker({ element: el }).setLngLat(f.properties.seat || centroid(f)).addTo(map);
   });
@@ -199,10 +339,13 @@ async function loadCoverage() {
   // Proposed sites answer the previous question (or data): drop them.
   clearSites();
   const q = coverageQuery();
+  // A prefecture or province is shown per county: its points wait for a drill-down.
+  const none = Promise.resolve({ data: empty() });
+  const facilities = areaParam(new URLSearchParams({ kind: state.kind, status: 'open,planned', limit: '10000' }));
   const [{ data: cov }, { data: gaps }, { data: facs }] = await Promise.all([
     api(`/api/v1/coverage?${q}`),
-    api(`/api/v1/coverage/gaps?${q}`),
-    api(`/api/v1/facilities?${new URLSearchParams({ kind: state.kind, status: 'open,planned' })}`),
+    isCounty() ? api(`/api/v1/coverage/gaps?${q}`) : none,
+    isCounty() ? api(`/api/v1/facilities?${facilities}`) : none,
   ]);
   state.facilities = facs;
   state.realCoverage = cov;
@@ -218,13 +361,14 @@ async function loadCoverage() {
 
 async function runWhatIf() {
   const body = { kind: state.kind, include_xpcc: state.xpcc, add: state.whatIf.add, remove: state.whatIf.remove };
+  if (state.area) body[isCounty() ? 'county' : 'region'] = state.area.code;
   if (state.radiusKm) body.radius_m = state.radiusKm * 1000;
   try {
     const { data } = await api('/api/v1/coverage/what-if', { method: 'POST', body });
     state.coverage = data;
     const changed = data.what_if.townships_changed.map((t) => `${t.name} ${pct(t.coverage_ratio_before)}→${pct(t.coverage_ratio_after)}`);
     $('whatif-status').textContent =
-      `假设新增 ${state.whatIf.add.length} 处、撤除 ${state.whatIf.remove.length} 处：全县覆盖率 ${pct(data.what_if.county_before.coverage_ratio)} → ${pct(data.county.coverage_ratio)}` +
+      `假设新增 ${state.whatIf.add.length} 处、撤除 ${state.whatIf.remove.length} 处：${state.area?.name || '全县'}覆盖率 ${pct(data.what_if.county_before.coverage_ratio)} → ${pct(data.county.coverage_ratio)}` +
       (changed.length ? `；变化：${changed.join('，')}` : '；各乡镇无变化');
   } catch (e) {
     $('whatif-status').textContent = `假设分析失败：${e.message}`;
@@ -236,7 +380,7 @@ async function runWhatIf() {
 function render() {
   const cov = state.coverage;
   if (!cov || !state.townships) return;
-  const byCode = new Map(cov.townships.map((t) => [t.code, t]));
+  const byCode = new Map(units(cov).map((t) => [t.code, t]));
   setData('townships', {
     type: 'FeatureCollection',
     features: state.townships.features.map((f) => {
@@ -271,6 +415,11 @@ function render() {
   renderDetail();
 }
 
+// The rows of the choropleth and the table: a county's townships, or a region's counties.
+function units(cov) {
+  return isCounty() || !state.area ? cov.townships : cov.counties || [];
+}
+
 function renderRule(cov) {
   const r = cov.rule;
   const how = r.type === 'distance' ? `${(r.radius_m / 1000).toFixed(1)} 公里内有设施即为覆盖` : r.type === 'presence' ? (r.scope === 'village' ? '本村（社区）有设施即为覆盖' : '本乡镇有设施即为覆盖') : `每千名${r.per === 'elderly' ? '老年人' : '居民'} ${r.beds_per_1000} 张床位`;
@@ -281,9 +430,10 @@ function renderSummary(cov) {
   const c = cov.county;
   fill(
     $('county-summary'),
-    h('div', null, `全县${KINDS[cov.kind] || cov.kind}覆盖率`, cov.what_if && h('span', { class: 'asif' }, '（假设）')),
+    h('div', null, `${state.area?.name || '全县'}${KINDS[cov.kind] || cov.kind}覆盖率`, cov.what_if && h('span', { class: 'asif' }, '（假设）')),
     h('div', { class: 'big', id: 'county-ratio' }, pct(c.coverage_ratio)),
     h('div', null, `覆盖人口 ${num(c.population_covered)} / ${num(c.population)}；达标乡镇 ${c.townships_meeting_target} / ${c.townships}`),
+    !isCounty() && cov.counties && h('div', null, `达标县（市、区） ${cov.counties.filter((x) => x.meets_target).length} / ${cov.counties.length}`),
     cov.synthetic_data && h('div', { class: 'hint' }, '含示例数据（合成）'),
   );
 }
@@ -291,7 +441,7 @@ function renderSummary(cov) {
 function renderTable(cov) {
   const tbody = $('townships').querySelector('tbody');
   tbody.replaceChildren(
-    ...cov.townships.map((t) =>
+    ...units(cov).map((t) =>
       h(
         'tr',
         {
@@ -316,6 +466,11 @@ function renderTable(cov) {
 }
 
 function selectTownship(code) {
+  // In a prefecture or province, choosing a county drills down to it.
+  if (code && !isCounty()) {
+    chooseArea(code);
+    return;
+  }
   state.selected = code;
   map.setFilter('township-selected', ['==', ['get', 'code'], code || '']);
   renderTable(state.coverage);
@@ -402,7 +557,7 @@ function renderAccount() {
     $('user-name').textContent = state.user.display_name;
     $('user-role').textContent = ROLES[state.user.role] || state.user.role;
   }
-  $('editor').hidden = !canEdit();
+  $('editor').hidden = !canEdit() || !isCounty();
   if (!canEdit()) closeForm();
   if (!$('view-names').hidden) refreshNamesView();
 }
@@ -563,6 +718,17 @@ function wire() {
     await loadCoverage();
   });
   $('propose').addEventListener('click', propose);
+  $('region-province').addEventListener('change', (e) => chooseArea(e.target.value));
+  $('region-prefecture').addEventListener('change', (e) => chooseArea(e.target.value || $('region-province').value));
+  $('region-county').addEventListener('change', (e) => chooseArea(e.target.value || $('region-prefecture').value));
+  const go = () => {
+    const code = findArea($('region-search').value);
+    $('region-error').textContent = code ? '' : '没有找到该地区（请输入名称或 2、4、6 位代码）';
+    if (code) chooseArea(code);
+  };
+  $('region-go').addEventListener('click', go);
+  $('region-search').addEventListener('keydown', (e) => { if (e.key === 'Enter') go(); });
+  $('region-search').addEventListener('change', go);
   $('whatif-toggle').addEventListener('click', () => {
     state.whatIfOn = !state.whatIfOn;
     $('whatif-toggle').setAttribute('aria-pressed', String(state.whatIfOn));
@@ -653,6 +819,7 @@ const ready = new Promise((resolve, reject) => {
       renderLegend();
       await loadPageConfig();
       wire();
+      await loadCounties();
       await Promise.all([loadTownships(), restoreSession()]);
       await loadCoverage();
       await window.diming.wireNames();
@@ -666,7 +833,7 @@ const ready = new Promise((resolve, reject) => {
 });
 
 // For the browser tests and for people poking at the page from the console.
-window.diming = { map, state, ready, loadCoverage };
+window.diming = { map, state, ready, loadCoverage, chooseArea };
 
 // ---- officer view: place names -------------------------------------------------------
 const names = { categories: [], current: null, editing: null, mode: null, romanTouched: false, checkTimer: null };

@@ -78,7 +78,7 @@ pub async fn list_counties(
     operation_id = "list_divisions",
     summary = "行政区划列表 List divisions",
     description = "The counties, their townships and village-level units as a FeatureCollection, \
-        filtered by level, parent and county, in pages (`links` give the next and previous pages). \
+        filtered by level, parent, county and region, in pages (`links` give the next and previous pages). \
         Geometry: MultiPolygon for county and townships (null where unknown), Point for village seats.",
     params(super::openapi::DivisionsQuery, super::openapi::ListPage),
     responses(
@@ -91,6 +91,7 @@ pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery
     let level = p.level();
     let parent = p.code("parent");
     let county = p.county();
+    let region = p.region();
     let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
     let offset = p.integer("offset", 0, 0, usize::MAX);
     p.finish()?;
@@ -101,6 +102,7 @@ pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery
         .filter(|d| level.is_none_or(|l| d.division.level == l))
         .filter(|d| parent.as_ref().is_none_or(|c| d.division.parent_code.as_ref() == Some(c)))
         .filter(|d| county.is_none_or(|c| c.holds(d.division.code.as_str())))
+        .filter(|d| region.is_none_or(|r| r.holds(d.division.code.as_str())))
         .map(|d| d.feature_json.clone())
         .collect();
     Ok(paged("/api/v1/divisions", q.as_deref().unwrap_or(""), features, limit, offset))

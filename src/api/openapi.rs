@@ -613,6 +613,10 @@ mod params {
         /// 县级区划代码 Only records of this county-level unit (6-digit code; see `GET /counties`).
         #[param(pattern = r"^\d{6}$", example = "652324")]
         pub county: Option<String>,
+        /// 地区 Only divisions of this province (2 digits), prefecture (4) or county (6), e.g.
+        /// `level=county&region=6523` for a prefecture's county outlines.
+        #[param(pattern = r"^(\d{2}|\d{4}|\d{6})$", example = "6523")]
+        pub region: Option<String>,
     }
 
     /// `GET /settlements` filters.

@@ -64,6 +64,8 @@ try {
   check('township fills carry the care_home coverage', Object.values(careHome).every((t) => t.kind === 'care_home'), JSON.stringify(careHome));
   const text = await page.evaluate(() => document.body.innerText);
   check('synthetic data is marked as sample data', text.includes('示例数据'));
+  check('the titles name the county', text.includes('玛纳斯县民政设施覆盖') && text.includes('玛纳斯县各乡镇覆盖情况') && (await page.title()).includes('玛纳斯县'), text.slice(0, 200));
+  check('one county needs no region picker', await page.$eval('#region-picker', (e) => e.hidden));
   check('the legend explains the colours', text.includes('覆盖率 90%–100%'));
 
   // Changing the kind recolours the choropleth.
@@ -107,7 +109,7 @@ try {
   await page.waitForFunction(() => !!window.diming.state.coverage.what_if);
   const after = await page.evaluate(() => window.diming.state.coverage.county.coverage_ratio);
   const status = await page.$eval('#whatif-status', (e) => e.innerText);
-  check('what-if changes the numbers', after > before && status.includes('全县覆盖率'), `${before} → ${after}: ${status}`);
+  check('what-if changes the numbers', after > before && status.includes('玛纳斯县覆盖率'), `${before} → ${after}: ${status}`);
   await shot('05-what-if');
   await page.click('#whatif-reset');
   await page.click('#whatif-toggle');

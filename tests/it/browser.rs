@@ -49,3 +49,42 @@ async fn the_planner_map_and_facility_editing_work_in_chromium() {
     assert_eq!(report["ok"], true);
     assert!(report["checks"].as_array().is_some_and(|c| c.len() >= 48), "{report}");
 }
+
+/// The region picker, a prefecture's county choropleth and the drill-down to two
+/// counties (呼图壁县, 朝阳区), over a registry `diming init --region` built:
+/// tests/browser/region.mjs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_region_picker_shows_a_prefecture_per_county_and_each_county_in_chromium() {
+    let tmp = common::TempDir::new("browser-region");
+    let url = tmp.sqlite_url("diming.db");
+    for region in ["6523", "110105"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_diming"))
+            .args(["init", "--region", region, "--sample-facilities", "--database", &url])
+            .current_dir(common::manifest_dir())
+            .output()
+            .expect("diming init");
+        assert!(out.status.success(), "init {region}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let served = common::spawn_serve(&url, &[]).expect("serve");
+    let dir = common::manifest_dir();
+    let artifacts = dir.join("artifacts/browser");
+    let base = served.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(dir.join("tests/browser/region.mjs"))
+            .current_dir(dir.join("tests/browser"))
+            .env("DIMING_BASE", base)
+            .env("DIMING_ARTIFACTS", &artifacts)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("node (scripts/test.sh installs it with Chromium and puppeteer-core)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(out.status.success(), "browser checks failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.trim().lines().last().unwrap_or("{}")).expect("json report");
+    assert_eq!(report["ok"], true);
+    assert!(report["checks"].as_array().is_some_and(|c| c.len() >= 18), "{report}");
+}
