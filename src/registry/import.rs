@@ -917,9 +917,124 @@ impl Plan<'_> {
                 }
             }
         }
+        self.repartition(&snap, &mut planned);
         // Parents before children.
         planned.sort_by_key(|(level, _)| *level);
         self.ops.extend(planned.into_iter().map(|(_, op)| op));
+    }
+}
+
+impl Plan<'_> {
+    /// An imported township boundary replaces a synthetic one: the county's remaining
+    /// synthetic township polygons are made again so that, with every real or
+    /// registered one, they still partition the county outline — the Voronoi cells
+    /// of their seats over the outline less the non-synthetic polygons. A cell far
+    /// from the change is unchanged; the neighbours are clipped, and take over what
+    /// the old synthetic polygon covered beyond the imported one.
+    fn repartition(&mut self, snap: &crate::spatial::Snapshot, planned: &mut Vec<(DivisionLevel, ImportOp)>) {
+        use geo::{Area, BooleanOps, InteriorPoint, Intersects};
+        let synthetic = Some(Provenance::Synthetic);
+        // The townships this import gives a non-synthetic polygon, by county, with their rows.
+        let mut counties: HashMap<String, usize> = HashMap::new();
+        let mut imported: HashMap<String, Division> = HashMap::new();
+        for (level, op) in planned.iter() {
+            if let (DivisionLevel::Township, ImportOp::PutDivision { division: d, .. }) = (level, op) {
+                let was = snap.division(d.code.as_str()).and_then(|b| b.division.geometry_provenance);
+                if d.geometry.is_some() && d.geometry_provenance != synthetic && was == synthetic {
+                    let row = self.report.changes.iter().find(|c| c.id == d.code.as_str()).map_or(0, |c| c.row);
+                    counties.entry(d.code.as_str().get(..6).unwrap_or_default().to_string()).or_insert(row);
+                }
+                imported.insert(d.code.to_string(), d.clone());
+            }
+        }
+        for (county, row) in counties {
+            let Some(Geometry::MultiPolygon(outline)) =
+                snap.division(&county).and_then(|c| c.division.geometry.clone())
+            else {
+                continue;
+            };
+            // What changes: the old and new polygons of the county's imported townships.
+            let mut changed = MultiPolygon::<f64>(Vec::new());
+            for d in imported.values().filter(|d| d.code.as_str().starts_with(county.as_str())) {
+                let old = snap.division(d.code.as_str()).and_then(|e| e.division.geometry.as_ref());
+                for g in [old, d.geometry.as_ref()].into_iter().flatten() {
+                    if let Geometry::MultiPolygon(m) = g {
+                        changed.0.extend(m.0.iter().cloned());
+                    }
+                }
+            }
+            let mut fixed = MultiPolygon::<f64>(Vec::new());
+            let mut redo: Vec<(&Division, geo_types::Coord<f64>)> = Vec::new();
+            for e in snap.divisions().iter().filter(|e| {
+                e.division.level == DivisionLevel::Township && e.division.code.as_str().starts_with(county.as_str())
+            }) {
+                let d = imported.get(e.division.code.as_str()).unwrap_or(&e.division);
+                let poly = match &d.geometry {
+                    Some(Geometry::MultiPolygon(m)) => m.clone(),
+                    _ => continue,
+                };
+                // Only the synthetic polygons that touch the change are made again.
+                let near = d.geometry_provenance == synthetic
+                    && !imported.contains_key(d.code.as_str())
+                    && poly.intersects(&changed);
+                if near {
+                    let seat = d
+                        .properties
+                        .get("seat")
+                        .and_then(|s| s.as_array())
+                        .and_then(|a| Some(geo_types::Coord { x: a.first()?.as_f64()?, y: a.get(1)?.as_f64()? }));
+                    let Some(seat) = seat.or_else(|| poly.interior_point().map(|p| p.0)) else { continue };
+                    redo.push((&e.division, seat));
+                } else {
+                    fixed = fixed.union(&poly);
+                }
+            }
+            if redo.is_empty() {
+                continue;
+            }
+            let free = outline.difference(&fixed);
+            let seats: Vec<_> = redo.iter().map(|(_, s)| *s).collect();
+            let cells = crate::spatial::partition::voronoi_cells(&free, &seats);
+            let mut clipped = Vec::new();
+            for ((d, _), cell) in redo.into_iter().zip(cells) {
+                // A seat covered by the imported polygon: what is left of the old one.
+                // The cut snaps to a 1e-7° grid: take the kept polygons out once more, in
+                // floating point, so that no cell overlaps them.
+                let cell = match (cell.0.is_empty(), &d.geometry) {
+                    (true, Some(Geometry::MultiPolygon(old))) => old.difference(&fixed),
+                    _ => cell.difference(&fixed),
+                };
+                // A cell the change does not reach comes out of the new cut the same but for
+                // its vertices' order and last bits: it is kept as it was.
+                let same = match &d.geometry {
+                    Some(Geometry::MultiPolygon(old)) => old.xor(&cell).unsigned_area() < 1e-10,
+                    _ => cell.0.is_empty(),
+                };
+                if same {
+                    continue;
+                }
+                let geometry = (!cell.0.is_empty()).then_some(Geometry::MultiPolygon(cell));
+                let after = Division { geometry, ..d.clone() };
+                self.report.updated += 1;
+                self.report.changes.push(RowChange { row, id: d.code.to_string(), fields: vec!["geometry".into()] });
+                clipped.push(d.name.clone());
+                planned.push((
+                    DivisionLevel::Township,
+                    ImportOp::PutDivision { division: after, expected_version: Some(d.version) },
+                ));
+            }
+            if !clipped.is_empty() {
+                self.report.warnings.push(RowError::new(
+                    row,
+                    "geometry",
+                    format!(
+                        "为保持乡镇边界无缝无叠，重新生成了 {} 个合成（示例）乡镇边界：{} (synthetic township polygons redrawn so the county stays partitioned)",
+                        clipped.len(),
+                        clipped.join("、")
+                    ),
+                ));
+            }
+        }
     }
 }
 

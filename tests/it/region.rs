@@ -338,3 +338,89 @@ async fn a_prefecture_is_answered_per_county_and_a_question_must_name_its_county
     let (status, _, _) = common::get_json(&format!("{base}/api/v1/counties?q={long}")).await;
     assert_eq!(status, 400);
 }
+
+/// An officer's real boundary for one township replaces its synthetic polygon: the
+/// neighbouring synthetic polygons are clipped (and fill what the old one covered
+/// beyond the new one) so the townships still partition the county; the imported
+/// township's geometry is `registered` while its NBS name stays `real`, and a
+/// synthetic township away from it is untouched.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_imported_township_boundary_replaces_its_synthetic_polygon_and_the_partition_stays_exact() {
+    let dir = TempDir::new("region-boundary");
+    let url = dir.sqlite_url("diming.db");
+    init(&url, "652323", &[]);
+    let outline = china::counties().into_iter().find(|c| c.adcode == "652323").expect("outline").polygon;
+    let townships_now = |base: String| async move {
+        let f = features(&base, "divisions?level=township&limit=10000").await;
+        f.into_iter()
+            .filter_map(|t| {
+                Some((t["properties"]["code"].as_str()?.to_string(), (geometry(&t)?, t["properties"].clone())))
+            })
+            .collect::<BTreeMap<String, (MultiPolygon<f64>, Value)>>()
+    };
+    let served = spawn_serve(&url, &[]).expect("serve");
+    let before = townships_now(served.base.clone()).await;
+    drop(served);
+
+    // The township with the most neighbours; its new boundary takes the left 60 % of
+    // its own and its neighbours' bounding box out of their union.
+    let touches = |a: &MultiPolygon<f64>, b: &MultiPolygon<f64>| {
+        use geo::Intersects;
+        a.intersects(b)
+    };
+    let (code, (poly, props)) = before
+        .iter()
+        .max_by_key(|(c, (p, _))| before.iter().filter(|(d, (q, _))| d != c && touches(p, q)).count())
+        .expect("a township");
+    let neighbours: Vec<&String> =
+        before.iter().filter(|(d, (q, _))| *d != code && touches(poly, q)).map(|(d, _)| d).collect();
+    let union = neighbours.iter().fold(poly.clone(), |u, n| u.union(&before[*n].0));
+    let far =
+        before.iter().find(|(_, (q, _))| !touches(q, &union)).map(|(d, _)| d.clone()).expect("a township away from it");
+    let b = poly.bounding_rect().expect("bbox");
+    let cut = geo_types::Rect::new((b.min().x - 0.5, b.min().y - 0.5), (b.min().x + 0.6 * b.width(), b.max().y + 0.5));
+    let new = union.intersection(&MultiPolygon(vec![cut.to_polygon()]));
+    let file = dir.path().join("boundary.geojson");
+    let feature = serde_json::json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "properties": {"code": code, "name": props["name"]},
+        "geometry": serde_json::to_value(geojson::Geometry::from(&Geometry::MultiPolygon(new.clone()))).expect("json")}]});
+    std::fs::write(&file, feature.to_string()).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_diming"))
+        .args(["import", file.to_str().expect("path"), "--layer", "divisions", "--database", &url])
+        .current_dir(common::manifest_dir())
+        .output()
+        .expect("import");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("重新生成了"), "the report names the redrawn synthetic townships: {said}");
+
+    let served = spawn_serve(&url, &[]).expect("serve");
+    let after = townships_now(served.base.clone()).await;
+    let (got, p) = &after[code];
+    assert!((got.unsigned_area() - new.unsigned_area()).abs() < 1e-9, "{code}: the imported boundary is stored");
+    assert_eq!((&p["provenance"], &p["geometry_provenance"]), (&"real".into(), &"registered".into()));
+    let changed: Vec<&String> = neighbours.iter().copied().filter(|n| after[*n].0 != before[*n].0).collect();
+    assert!(!changed.is_empty(), "some neighbour was clipped");
+    for n in &changed {
+        assert_eq!(after[*n].1["geometry_provenance"], "synthetic", "{n} stays sample data");
+    }
+    assert_eq!(after[&far].0, before[&far].0, "{far}, away from the change, is untouched");
+
+    // Still a partition of the outline.
+    let total: f64 = after.values().map(|(p, _)| p.orient(Direction::Default).geodesic_area_unsigned()).sum();
+    let want = outline.orient(Direction::Default).geodesic_area_unsigned();
+    assert!((total - want).abs() / want < 1e-3, "townships {total} m² vs county {want} m²");
+    // Overlaps only of residue: the redrawn cells are cut on a 1e-7° grid and the kept
+    // polygons taken out again in floating point, which leaves below 1e-9 deg² (about
+    // 12 m², along borders tens of kilometres long) where a real overlap is km².
+    let polys: Vec<(&String, &MultiPolygon<f64>)> = after.iter().map(|(c, (p, _))| (c, p)).collect();
+    for (i, (a, pa)) in polys.iter().enumerate() {
+        for (b, pb) in polys.iter().skip(i + 1) {
+            let overlap = pa.intersection(*pb).unsigned_area();
+            assert!(overlap < 1e-9, "{a} and {b} overlap by {overlap} deg²");
+        }
+    }
+    // The page's layer labels follow: township boundaries are still partly sample data.
+    let (_, _, list) = common::get_json(&format!("{}/api/v1/counties", served.base)).await;
+    assert_eq!(list["counties"][0]["sample_data"]["township_boundaries"], true);
+}
