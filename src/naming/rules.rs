@@ -64,13 +64,19 @@ fn list(text: &str) -> Vec<String> {
 static PERSON_NAMES: LazyLock<Vec<String>> = LazyLock::new(|| list(include_str!("../../data/naming/person_names.txt")));
 static FOREIGN_NAMES: LazyLock<Vec<String>> =
     LazyLock::new(|| list(include_str!("../../data/naming/foreign_names.txt")));
-/// Real township-level names of Xinjiang (NBS 2023), for the province-wide rule.
+/// Every real township-level name of China (NBS 2023, the 41,352 rows of
+/// `data/china/nbs2023_streets.csv.gz`, built into the binary), for the
+/// province-wide rule: whatever province a registry is in, its scope is checked
+/// against the national reference.
 static PROVINCE_TOWNSHIPS: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
-    include_str!("../../data/naming/xinjiang_townships_nbs2023.csv")
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_once(',').map(|(c, n)| (c.to_string(), n.to_string())))
-        .collect()
+    use std::io::Read;
+    let mut text = String::new();
+    let gz = include_bytes!("../../data/china/nbs2023_streets.csv.gz");
+    if flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut text).is_err() {
+        return Vec::new();
+    }
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    rows.records().filter_map(Result::ok).filter_map(|r| Some((r.get(0)?.to_string(), r.get(1)?.to_string()))).collect()
 });
 
 /// The 8,105 characters of the 通用规范汉字表 (State Council, 2013), from the npm

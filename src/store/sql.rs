@@ -147,6 +147,57 @@ where
         Self::audit(tx, &c, actor).await
     }
 
+    /// Every record of a dataset, parents before children (so foreign keys hold row by
+    /// row), each with its history row as `action`; with an audit entry each when
+    /// `audit_each`, else the caller audits the whole.
+    async fn insert_dataset(
+        tx: &mut Tx<DB>,
+        ds: &crate::store::Dataset,
+        action: &str,
+        at: &str,
+        actor: &Actor,
+        audit_each: bool,
+    ) -> StoreResult<()> {
+        let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
+        divisions.sort_by_key(|d| (d.level, d.code.clone()));
+        for d in divisions {
+            Self::insert_division(tx, d).await?;
+            let after = division_json(d);
+            Self::kept(tx, Change::new("division", d.code.as_str(), d.version, action, &after, at), actor, audit_each)
+                .await?;
+        }
+        for s in &ds.settlements {
+            Self::insert_settlement(tx, s).await?;
+            let after = settlement_json(s);
+            Self::kept(
+                tx,
+                Change::new("settlement", s.code.as_str(), s.version, action, &after, at),
+                actor,
+                audit_each,
+            )
+            .await?;
+        }
+        for f in &ds.facilities {
+            Self::insert_facility(tx, f).await?;
+            let after = facility_json(f);
+            Self::kept(tx, Change::new("facility", &f.id, f.version, action, &after, at), actor, audit_each).await?;
+        }
+        for p in &ds.places {
+            Self::insert_place(tx, p).await?;
+            let after = place_json(p);
+            Self::kept(tx, Change::new("place", &p.id, p.version, action, &after, at), actor, audit_each).await?;
+        }
+        Ok(())
+    }
+
+    async fn kept(tx: &mut Tx<DB>, c: Change<'_>, actor: &Actor, audit: bool) -> StoreResult<()> {
+        if audit {
+            Self::record(tx, c, actor).await
+        } else {
+            Self::history(tx, &c, actor).await
+        }
+    }
+
     /// The history row of a change (its record as it became).
     async fn history(tx: &mut Tx<DB>, c: &Change<'_>, actor: &Actor) -> StoreResult<()> {
         sqlx::query(HISTORY_INSERT)

@@ -3,7 +3,7 @@
 // facilities and place names is only ever shown as text (stored XSS). Run by tests/it/browser.rs:
 //   node tests/browser/planner.mjs   (env: DIMING_BASE, DIMING_ARTIFACTS, DIMING_EDITOR, DIMING_VIEWER, DIMING_PASSWORD)
 // Prints one JSON line; exits non-zero on the first failed check.
-import puppeteer from 'puppeteer-core';
+import { checks, consoleErrors, check, launch, newPage } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -12,36 +12,10 @@ const artifacts = process.env.DIMING_ARTIFACTS || 'artifacts';
 const password = process.env.DIMING_PASSWORD;
 fs.mkdirSync(artifacts, { recursive: true });
 
-const checks = [];
-const consoleErrors = [];
-function check(name, ok, detail = '') {
-  checks.push({ name, ok, detail });
-  if (!ok) throw new Error(`${name}: ${detail}`);
-}
-
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--enable-unsafe-swiftshader',
-    '--disable-gpu-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-    '--lang=zh-CN',
-  ],
-});
+const browser = await launch();
 let page;
 try {
-  page = await browser.newPage();
-  await page.setViewport({ width: 1366, height: 860 });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  page = await newPage(browser);
   const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
 
   const mainResponse = await page.goto(`${base}/`, { waitUntil: 'load' });

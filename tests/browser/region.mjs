@@ -5,7 +5,7 @@
 // every title names the area shown. Run by tests/it/browser.rs:
 //   node tests/browser/region.mjs   (env: DIMING_BASE, DIMING_ARTIFACTS)
 // Prints one JSON line; exits non-zero on the first failed check.
-import puppeteer from 'puppeteer-core';
+import { checks, consoleErrors, check, launch, newPage } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -13,25 +13,10 @@ const base = process.env.DIMING_BASE;
 const artifacts = process.env.DIMING_ARTIFACTS || 'artifacts';
 fs.mkdirSync(artifacts, { recursive: true });
 
-const checks = [];
-const consoleErrors = [];
-function check(name, ok, detail = '') {
-  checks.push({ name, ok, detail });
-  if (!ok) throw new Error(`${name}: ${detail}`);
-}
-
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--disable-gpu-sandbox', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--lang=zh-CN'],
-});
+const browser = await launch();
 let page;
 try {
-  page = await browser.newPage();
-  await page.setViewport({ width: 1366, height: 860 });
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  page = await newPage(browser);
   const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
   const idle = () => page.evaluate(() => new Promise((r) => { const m = window.diming.map; m.once('idle', r); m.triggerRepaint(); }));
   // What MapLibre drew in the choropleth layer, by code.

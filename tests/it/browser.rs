@@ -22,32 +22,37 @@ async fn the_planner_map_and_facility_editing_work_in_chromium() {
         };
         app.state.store().create_user(&new, &diming::store::Actor::system("test")).await.expect("user");
     }
+    let env = [
+        ("DIMING_VIEWER", "planner_viewer"),
+        ("DIMING_EDITOR", "zoning_editor"),
+        ("DIMING_APPROVER", "section_chief"),
+        ("DIMING_PASSWORD", PASSWORD),
+    ];
+    run_script("planner.mjs", &app.base, &env, 48).await;
+}
+
+/// Runs a script of tests/browser against `base`; it must pass at least `min_checks`.
+async fn run_script(script: &str, base: &str, env: &[(&'static str, &'static str)], min_checks: usize) {
     let dir = common::manifest_dir();
     let artifacts = dir.join("artifacts/browser");
-    let base = app.base.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(dir.join("tests/browser/planner.mjs"))
-            .current_dir(dir.join("tests/browser"))
-            .env("DIMING_BASE", base)
-            .env("DIMING_ARTIFACTS", &artifacts)
-            .env("DIMING_VIEWER", "planner_viewer")
-            .env("DIMING_EDITOR", "zoning_editor")
-            .env("DIMING_APPROVER", "section_chief")
-            .env("DIMING_PASSWORD", PASSWORD)
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("node (scripts/test.sh installs it with Chromium and puppeteer-core)");
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(dir.join("tests/browser").join(script))
+        .current_dir(dir.join("tests/browser"))
+        .env("DIMING_BASE", base)
+        .env("DIMING_ARTIFACTS", &artifacts)
+        .envs(env.iter().copied());
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("node (scripts/test.sh installs it with Chromium and puppeteer-core)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
-    assert!(out.status.success(), "browser checks failed:\n{stdout}\n{stderr}");
+    assert!(out.status.success(), "{script}: browser checks failed:\n{stdout}\n{stderr}");
     let report: serde_json::Value =
         serde_json::from_str(stdout.trim().lines().last().unwrap_or("{}")).expect("json report");
     assert_eq!(report["ok"], true);
-    assert!(report["checks"].as_array().is_some_and(|c| c.len() >= 48), "{report}");
+    assert!(report["checks"].as_array().is_some_and(|c| c.len() >= min_checks), "{report}");
 }
 
 /// The region picker, a prefecture's county choropleth and the drill-down to two
@@ -66,25 +71,5 @@ async fn the_region_picker_shows_a_prefecture_per_county_and_each_county_in_chro
         assert!(out.status.success(), "init {region}: {}", String::from_utf8_lossy(&out.stderr));
     }
     let served = common::spawn_serve(&url, &[]).expect("serve");
-    let dir = common::manifest_dir();
-    let artifacts = dir.join("artifacts/browser");
-    let base = served.base.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(dir.join("tests/browser/region.mjs"))
-            .current_dir(dir.join("tests/browser"))
-            .env("DIMING_BASE", base)
-            .env("DIMING_ARTIFACTS", &artifacts)
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("node (scripts/test.sh installs it with Chromium and puppeteer-core)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(out.status.success(), "browser checks failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let report: serde_json::Value =
-        serde_json::from_str(stdout.trim().lines().last().unwrap_or("{}")).expect("json report");
-    assert_eq!(report["ok"], true);
-    assert!(report["checks"].as_array().is_some_and(|c| c.len() >= 18), "{report}");
+    run_script("region.mjs", &served.base, &[], 18).await;
 }

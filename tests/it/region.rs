@@ -424,3 +424,36 @@ async fn an_imported_township_boundary_replaces_its_synthetic_polygon_and_the_pa
     let (_, _, list) = common::get_json(&format!("{}/api/v1/counties", served.base)).await;
     assert_eq!(list["counties"][0]["sample_data"]["township_boundaries"], true);
 }
+
+/// The province-wide naming rule reads the national reference: in a Beijing
+/// registry, a township named like one of another Beijing district is a duplicate
+/// in scope, and the same name in a Xinjiang scope is not.
+#[tokio::test(flavor = "multi_thread")]
+async fn township_names_are_checked_against_the_whole_province_in_any_province() {
+    let dir = TempDir::new("region-naming");
+    let url = dir.sqlite_url("diming.db");
+    init(&url, "110105", &[]);
+    let served = spawn_serve(&url, &[]).expect("serve");
+    let check = |division: &'static str| {
+        let base = served.base.clone();
+        async move {
+            let body = serde_json::json!({"name": "东华门街道", "category": "township", "division_code": division});
+            let res = reqwest::Client::new()
+                .post(format!("{base}/api/v1/places/check"))
+                .json(&body)
+                .send()
+                .await
+                .expect("check");
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.expect("json")
+        }
+    };
+    let v = check("110105001").await;
+    let dup = v["findings"].as_array().expect("findings").iter().find(|f| f["rule"] == "duplicate_in_scope");
+    assert!(
+        dup.is_some_and(|f| f["conflicts"].as_array().is_some_and(|c| c.iter().any(|x| x == "nbs:110101001"))),
+        "东华门街道 is 东城区's (110101001): {v}"
+    );
+    let v = check("652324102").await;
+    assert!(v["findings"].as_array().expect("findings").iter().all(|f| f["rule"] != "duplicate_in_scope"), "{v}");
+}

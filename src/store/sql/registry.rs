@@ -3,7 +3,7 @@
 
 use super::{Backend, Change, Column, Numbers, SqlStore, PLACE_COLUMNS};
 use crate::domain::{Division, Facility, NewFacility, Place, Settlement};
-use crate::store::records::{division_json, facility_json, place_json, settlement_json};
+use crate::store::records::place_json;
 use crate::store::{
     now_rfc3339, Actor, AuditEntry, Dataset, HistoryRow, ImportOp, LoadOutcome, PlaceChange, RegistryStore, StoreError,
     StoreResult,
@@ -42,30 +42,8 @@ where
             return Ok(false);
         }
         let at = now_rfc3339();
-        let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
-        divisions.sort_by_key(|d| (d.level, d.code.clone()));
-        for d in divisions {
-            Self::insert_division(&mut tx, d).await?;
-            let after = division_json(d);
-            Self::history(&mut tx, &Change::new("division", d.code.as_str(), d.version, "init", &after, &at), actor)
-                .await?;
-        }
-        for s in &ds.settlements {
-            Self::insert_settlement(&mut tx, s).await?;
-            let after = settlement_json(s);
-            Self::history(&mut tx, &Change::new("settlement", s.code.as_str(), s.version, "init", &after, &at), actor)
-                .await?;
-        }
-        for f in &ds.facilities {
-            Self::insert_facility(&mut tx, f).await?;
-            let after = facility_json(f);
-            Self::history(&mut tx, &Change::new("facility", &f.id, f.version, "init", &after, &at), actor).await?;
-        }
-        for p in &ds.places {
-            Self::insert_place(&mut tx, p).await?;
-            let after = place_json(p);
-            Self::history(&mut tx, &Change::new("place", &p.id, p.version, "init", &after, &at), actor).await?;
-        }
+        // One audit entry for the county, below; a history row per record.
+        Self::insert_dataset(&mut tx, ds, "init", &at, actor, false).await?;
         let summary = serde_json::json!({
             "dataset": ds.id, "divisions": ds.divisions.len(), "settlements": ds.settlements.len(),
             "facilities": ds.facilities.len(), "places": ds.places.len(),
@@ -88,31 +66,7 @@ where
             return Ok(LoadOutcome::AlreadyLoaded { dataset });
         }
         let at = now_rfc3339();
-        // Parents before children, so foreign keys hold row by row.
-        let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
-        divisions.sort_by_key(|d| (d.level, d.code.clone()));
-        for d in divisions {
-            Self::insert_division(&mut tx, d).await?;
-            let after = division_json(d);
-            Self::record(&mut tx, Change::new("division", d.code.as_str(), d.version, "load", &after, &at), actor)
-                .await?;
-        }
-        for s in &ds.settlements {
-            Self::insert_settlement(&mut tx, s).await?;
-            let after = settlement_json(s);
-            Self::record(&mut tx, Change::new("settlement", s.code.as_str(), s.version, "load", &after, &at), actor)
-                .await?;
-        }
-        for f in &ds.facilities {
-            Self::insert_facility(&mut tx, f).await?;
-            let after = facility_json(f);
-            Self::record(&mut tx, Change::new("facility", &f.id, f.version, "load", &after, &at), actor).await?;
-        }
-        for p in &ds.places {
-            Self::insert_place(&mut tx, p).await?;
-            let after = place_json(p);
-            Self::record(&mut tx, Change::new("place", &p.id, p.version, "load", &after, &at), actor).await?;
-        }
+        Self::insert_dataset(&mut tx, ds, "load", &at, actor, true).await?;
         sqlx::query("INSERT INTO meta (key, value) VALUES ('dataset', $1), ('dataset_loaded_at', $2)")
             .bind(&ds.id)
             .bind(&at)
