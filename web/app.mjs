@@ -252,9 +252,9 @@ function findArea(text) {
   const c = state.counties.find((x) => x.name.includes(t));
   if (c) return c.code;
   const p = state.counties.find((x) => x.prefecture_name?.includes(t));
-  if (p) return p.prefecture_code;
+  if (p) return p.prefecture_code || p.code.slice(0, 4);
   const v = state.counties.find((x) => x.province_name?.includes(t));
-  return v ? v.province_code : null;
+  return v ? v.province_code || v.code.slice(0, 2) : null;
 }
 
 // Which layers are sample data in the area shown: the badge and the note say so,

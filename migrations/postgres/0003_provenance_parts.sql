@@ -14,7 +14,19 @@ ALTER TABLE settlements ADD COLUMN population_provenance TEXT
 -- code and name (data/README.md), so those are real; the old label moves to the
 -- geometry, the point and the population.
 UPDATE divisions SET geometry_provenance = provenance WHERE geometry IS NOT NULL;
+-- A record an officer imported kept the old label: its parts are the officer's, never
+-- to be redrawn or relabelled as sample data.
+UPDATE divisions SET geometry_provenance = 'registered'
+    WHERE geometry IS NOT NULL AND code IN (SELECT entity_id FROM history WHERE entity = 'division' AND action = 'import');
 UPDATE divisions SET provenance = 'real' WHERE provenance = 'synthetic';
 UPDATE settlements SET location_provenance = provenance,
     population_provenance = CASE WHEN population IS NULL AND population_60plus IS NULL THEN NULL ELSE provenance END;
+UPDATE settlements SET location_provenance = 'registered',
+    population_provenance = CASE WHEN population IS NULL AND population_60plus IS NULL THEN NULL ELSE 'registered' END
+    WHERE code IN (SELECT entity_id FROM history WHERE entity = 'settlement' AND action = 'import');
 UPDATE settlements SET provenance = 'real' WHERE provenance = 'synthetic';
+-- The seeded standard names of townships and villages: real NBS names at synthetic places.
+UPDATE places SET provenance = 'real',
+    attributes = (attributes::jsonb || '{"geometry_provenance": "synthetic"}'::jsonb)::text
+    WHERE provenance = 'synthetic' AND category IN ('township', 'village');
+

@@ -153,8 +153,13 @@ pub fn site(
             if uncovered.len() <= GRID_MAX_UNCOVERED {
                 candidates.extend(grid_around(&uncovered, radius_m).into_iter().map(|p| (p, "grid".to_string())));
             }
-            let allowed =
-                |p: [f64; 2]| snap.township_at(p[0], p[1]).is_some_and(|d| opts.include_xpcc || !d.division.is_xpcc);
+            // A proposed site lies in a township of the area asked about.
+            let allowed = |p: [f64; 2]| {
+                snap.township_at(p[0], p[1]).is_some_and(|d| {
+                    (opts.include_xpcc || !d.division.is_xpcc)
+                        && opts.area.is_none_or(|a| a.holds(d.division.code.as_str()))
+                })
+            };
             let covers: Vec<Vec<u32>> = parallel_map(&candidates, |(p, label)| {
                 if label == "grid" && !allowed(*p) {
                     return Vec::new();

@@ -148,7 +148,7 @@ fn resolve_area(snap: &Snapshot, ask: &Ask) -> RegistryResult<Option<RegionCode>
     let (field, area) = match (ask.county, ask.region) {
         // Both: the county, which must lie in the region.
         (Some(c), Some(r)) if !r.holds(c.as_str()) => {
-            return Err(RegistryError::invalid(
+            return Err(RegistryError::refused(
                 "county",
                 format!("县 {c} 不在地区 {r} 内 (the county is not in the region)"),
             ))
@@ -159,7 +159,8 @@ fn resolve_area(snap: &Snapshot, ask: &Ask) -> RegistryResult<Option<RegionCode>
     };
     match area {
         Some(a) if counties.iter().any(|c| a.holds(&c.code)) => Ok(Some(a)),
-        Some(a) => Err(RegistryError::invalid(
+        // A well-formed code the registry does not hold: refused, as an unknown division is.
+        Some(a) => Err(RegistryError::refused(
             field,
             format!("登记中没有地区 {a} 的县级单位；可选 (no county of the registry lies in {a}; choices): {}", choices(counties)),
         )),

@@ -315,10 +315,7 @@ async fn a_prefecture_is_answered_per_county_and_a_question_must_name_its_county
         "coverage?kind=care_home&county=%3Cscript%3E",
         "coverage?kind=care_home&region=%EF%BC%96%EF%BC%95",
         "coverage?kind=care_home&region=65%E2%80%AE",
-        "coverage?kind=care_home&county=652323&region=6524",
         "coverage?kind=care_home&county=",
-        "coverage?kind=care_home&county=110105",
-        "coverage?kind=care_home&region=11",
         "divisions?county=6523",
         "counties?region=abc",
         "counties?q=",
@@ -332,6 +329,19 @@ async fn a_prefecture_is_answered_per_county_and_a_question_must_name_its_county
         } else {
             "county"
         };
+        assert!(body["errors"].to_string().contains(field), "{q} names {field}: {body}");
+    }
+    // Well-formed codes the registry does not hold, or a county outside the region:
+    // refused (422) naming the field, as an unknown division is.
+    for q in [
+        "coverage?kind=care_home&county=110105",
+        "coverage?kind=care_home&county=000000",
+        "coverage?kind=care_home&region=11",
+        "coverage?kind=care_home&county=652323&region=6524",
+    ] {
+        let (status, _, body) = common::get_json(&format!("{base}/api/v1/{q}")).await;
+        assert_eq!(status, 422, "{q}: {body}");
+        let field = if q.contains("county=") { "county" } else { "region" };
         assert!(body["errors"].to_string().contains(field), "{q} names {field}: {body}");
     }
     let long = "县".repeat(101);
