@@ -77,16 +77,18 @@ impl Collection {
     fn description(self) -> &'static str {
         match self {
             Collection::Divisions => {
-                "县级与乡级行政区划面（MultiPolygon）。代码与名称为国家统计局 2023 年区划代码；乡镇边界为合成数据（provenance: synthetic）。\
-                 County and township polygons; codes and names are real (NBS 2023), township boundaries are synthetic."
+                "县级与乡级行政区划面（MultiPolygon）。代码与名称为国家统计局 2023 年区划代码（provenance）；\
+                 每条记录的边界来源见 geometry_provenance（synthetic 为合成示例数据）。\
+                 County and township polygons; codes and names are real (NBS 2023), and each polygon says where it comes from in geometry_provenance."
             }
             Collection::Facilities => {
                 "社区服务、养老、殡葬等民政服务设施（Point），含规划与已关闭设施（status）。合成数据（provenance: synthetic）。\
                  Community service centres, care homes, cemeteries and other facilities, all statuses."
             }
             Collection::Settlements => {
-                "村级单位驻地点（Point）及人口，为覆盖分析的需求点。代码与名称真实；位置与人口为合成数据。\
-                 Village-level units as demand points; codes and names real, points and populations synthetic."
+                "村级单位驻地点（Point）及人口，为覆盖分析的需求点。代码与名称真实；位置与人口的来源见 \
+                 location_provenance、population_provenance（synthetic 为合成示例数据）。\
+                 Village-level units as demand points; codes and names real, points and populations labelled by location_provenance and population_provenance."
             }
             Collection::Places => {
                 "标准地名及其审批状态；几何类型混合（点、线、面，或无几何）。\

@@ -240,7 +240,18 @@ pub(crate) fn validate(snap: &Snapshot, input: FacilityInput, base: Option<&Faci
 
 /// "Where it fell": outside every township, and how far from the county outline.
 fn outside_message(snap: &Snapshot, p: LonLat) -> String {
-    let county = snap.divisions().iter().find(|d| d.division.level == crate::domain::DivisionLevel::County);
+    // The county nearest the point by its bounding box (a registry may hold many).
+    let gap = |b: &[f64; 4]| {
+        let dx = (b[0] - p.lon()).max(p.lon() - b[2]).max(0.0);
+        let dy = (b[1] - p.lat()).max(p.lat() - b[3]).max(0.0);
+        dx * dx + dy * dy
+    };
+    let county = snap
+        .counties()
+        .iter()
+        .filter_map(|c| Some((gap(c.bbox.as_ref()?), c)))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .and_then(|(_, c)| snap.division(&c.code));
     let (name, dist_km) = match county.and_then(|c| c.division.geometry.as_ref().map(|g| (c, g))) {
         Some((c, geo_types::Geometry::MultiPolygon(mp))) => {
             let d =

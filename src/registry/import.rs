@@ -939,8 +939,10 @@ impl Plan<'_> {
         let mut imported: HashMap<String, Division> = HashMap::new();
         for (level, op) in planned.iter() {
             if let (DivisionLevel::Township, ImportOp::PutDivision { division: d, .. }) = (level, op) {
-                let was = snap.division(d.code.as_str()).and_then(|b| b.division.geometry_provenance);
-                if d.geometry.is_some() && d.geometry_provenance != synthetic && was == synthetic {
+                // Any township polygon this import changes that is not synthetic itself.
+                let old = snap.division(d.code.as_str()).and_then(|b| b.division.geometry.as_ref());
+                let moved = d.geometry.as_ref().is_some_and(|new| !old.is_some_and(|o| same_geometry(o, new)));
+                if moved && d.geometry_provenance != synthetic {
                     let row = self.report.changes.iter().find(|c| c.id == d.code.as_str()).map_or(0, |c| c.row);
                     counties.entry(d.code.as_str().get(..6).unwrap_or_default().to_string()).or_insert(row);
                 }
@@ -999,11 +1001,9 @@ impl Plan<'_> {
             for ((d, _), cell) in redo.into_iter().zip(cells) {
                 // A seat covered by the imported polygon: what is left of the old one.
                 // The cut snaps to a 1e-7° grid: take the kept polygons out once more, in
-                // floating point, so that no cell overlaps them.
-                let cell = match (cell.0.is_empty(), &d.geometry) {
-                    (true, Some(Geometry::MultiPolygon(old))) => old.difference(&fixed),
-                    _ => cell.difference(&fixed),
-                };
+                // floating point, so that no cell overlaps them. A seat the kept polygons
+                // cover gets no cell: that township is left without a polygon, and said so.
+                let cell = cell.difference(&fixed);
                 // A cell the change does not reach comes out of the new cut the same but for
                 // its vertices' order and last bits: it is kept as it was.
                 let same = match &d.geometry {
@@ -1014,7 +1014,18 @@ impl Plan<'_> {
                     continue;
                 }
                 let geometry = (!cell.0.is_empty()).then_some(Geometry::MultiPolygon(cell));
-                let after = Division { geometry, ..d.clone() };
+                if geometry.is_none() {
+                    self.report.warnings.push(RowError::new(
+                        row,
+                        "geometry",
+                        format!(
+                            "{}（{}）的合成边界已被导入的边界完全覆盖，现无边界 (its synthetic polygon is wholly covered by imported ones and is removed)",
+                            d.name, d.code
+                        ),
+                    ));
+                }
+                let geometry_provenance = geometry.as_ref().and(d.geometry_provenance);
+                let after = Division { geometry, geometry_provenance, ..d.clone() };
                 self.report.updated += 1;
                 self.report.changes.push(RowChange { row, id: d.code.to_string(), fields: vec!["geometry".into()] });
                 clipped.push(d.name.clone());
