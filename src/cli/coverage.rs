@@ -76,37 +76,36 @@ pub async fn run(o: Options, args: &RegistryArgs) -> anyhow::Result<()> {
                 "目标",
                 "达标",
             ];
+            // One line per township, per county of a prefecture or province, then the area.
+            let line =
+                |code: &str, name: String, n: [usize; 2], p: [u64; 2], ratio: f64, target: String, met: String| {
+                    [
+                        code.to_string(),
+                        name,
+                        n[0].to_string(),
+                        n[1].to_string(),
+                        p[0].to_string(),
+                        p[1].to_string(),
+                        format!("{:.1}%", ratio * 100.0),
+                        target,
+                        met,
+                    ]
+                };
+            let pct = |t: f64| format!("{:.0}%", t * 100.0);
             let mut rows: Vec<[String; 9]> = cov
                 .townships
                 .iter()
                 .map(|t| {
-                    [
-                        t.code.clone(),
-                        t.name.clone(),
-                        t.settlements.to_string(),
-                        t.settlements_covered.to_string(),
-                        t.population.to_string(),
-                        t.population_covered.to_string(),
-                        format!("{:.1}%", t.coverage_ratio * 100.0),
-                        format!("{:.0}%", t.target * 100.0),
-                        if t.meets_target { "是".into() } else { "否".into() },
-                    ]
+                    let met = if t.meets_target { "是" } else { "否" };
+                    let (n, p) = ([t.settlements, t.settlements_covered], [t.population, t.population_covered]);
+                    line(&t.code, t.name.clone(), n, p, t.coverage_ratio, pct(t.target), met.into())
                 })
                 .collect();
-            // A row per county of a prefecture or province, then the whole area.
             if cov.counties.len() > 1 {
                 for c in &cov.counties {
-                    rows.push([
-                        c.code.clone(),
-                        format!("{}（全县）", c.name),
-                        c.settlements.to_string(),
-                        c.settlements_covered.to_string(),
-                        c.population.to_string(),
-                        c.population_covered.to_string(),
-                        format!("{:.1}%", c.coverage_ratio * 100.0),
-                        format!("{:.0}%", c.target * 100.0),
-                        format!("{}/{}", c.townships_meeting_target, c.townships),
-                    ]);
+                    let (n, p) = ([c.settlements, c.settlements_covered], [c.population, c.population_covered]);
+                    let met = format!("{}/{}", c.townships_meeting_target, c.townships);
+                    rows.push(line(&c.code, format!("{}（全县）", c.name), n, p, c.coverage_ratio, pct(c.target), met));
                 }
             }
             let c = &cov.county;
@@ -116,17 +115,9 @@ pub async fn run(o: Options, args: &RegistryArgs) -> anyhow::Result<()> {
                 (None, [only]) => (only.code.clone(), "全县 county".to_string()),
                 (None, _) => (String::new(), "全部 all".to_string()),
             };
-            rows.push([
-                area_code,
-                area_name,
-                c.settlements.to_string(),
-                c.settlements_covered.to_string(),
-                c.population.to_string(),
-                c.population_covered.to_string(),
-                format!("{:.1}%", c.coverage_ratio * 100.0),
-                String::new(),
-                format!("{}/{}", c.townships_meeting_target, c.townships),
-            ]);
+            let (n, p) = ([c.settlements, c.settlements_covered], [c.population, c.population_covered]);
+            let met = format!("{}/{}", c.townships_meeting_target, c.townships);
+            rows.push(line(&area_code, area_name, n, p, c.coverage_ratio, String::new(), met));
             print_table(&mut out, &header, &rows)?;
         }
     }

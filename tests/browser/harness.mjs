@@ -39,3 +39,16 @@ export async function newPage(browser) {
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   return page;
 }
+
+// The report of a run that got through: no console errors, then one JSON line.
+export function passed() {
+  check('no console errors', consoleErrors.length === 0, consoleErrors.join('\n'));
+  console.log(JSON.stringify({ ok: true, checks }));
+}
+
+// The report of a run that stopped: a screenshot of where, then one JSON line.
+export async function failed(e, page, screenshot) {
+  if (page) await page.screenshot({ path: screenshot }).catch(() => {});
+  console.log(JSON.stringify({ ok: false, error: String(e), checks, consoleErrors }));
+  process.exitCode = 1;
+}

@@ -3,7 +3,7 @@
 // facilities and place names is only ever shown as text (stored XSS). Run by tests/it/browser.rs:
 //   node tests/browser/planner.mjs   (env: DIMING_BASE, DIMING_ARTIFACTS, DIMING_EDITOR, DIMING_VIEWER, DIMING_PASSWORD)
 // Prints one JSON line; exits non-zero on the first failed check.
-import { checks, consoleErrors, check, launch, newPage } from './harness.mjs';
+import { check, launch, newPage, passed, failed } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -362,12 +362,9 @@ try {
 
   const csp = mainResponse.headers()['content-security-policy'] || '';
   check('the page carries a strict Content-Security-Policy', /script-src 'self'/.test(csp) && /object-src 'none'/.test(csp) && !/unsafe-inline|unsafe-eval/.test(csp), csp || '(no content-security-policy header)');
-  check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));
-  console.log(JSON.stringify({ ok: true, checks }));
+  passed();
 } catch (e) {
-  if (page) await page.screenshot({ path: path.join(artifacts, 'failure.png') }).catch(() => {});
-  console.log(JSON.stringify({ ok: false, error: String(e), checks, consoleErrors }));
-  process.exitCode = 1;
+  await failed(e, page, path.join(artifacts, 'failure.png'));
 } finally {
   await browser.close();
 }

@@ -5,7 +5,7 @@
 // every title names the area shown. Run by tests/it/browser.rs:
 //   node tests/browser/region.mjs   (env: DIMING_BASE, DIMING_ARTIFACTS)
 // Prints one JSON line; exits non-zero on the first failed check.
-import { checks, consoleErrors, check, launch, newPage } from './harness.mjs';
+import { check, launch, newPage, passed, failed } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -86,12 +86,9 @@ try {
   await page.waitForFunction(() => document.querySelector('#region-error').textContent.length > 0);
   check('an unknown area is an error, and nothing changes', (await page.evaluate(() => window.diming.state.area.code)) === '110105' && (await page.$$('#region-error img')).length === 0);
 
-  check('no console errors', consoleErrors.length === 0, consoleErrors.join('\n'));
-  console.log(JSON.stringify({ ok: true, checks }));
+  passed();
 } catch (e) {
-  if (page) await page.screenshot({ path: path.join(artifacts, 'region-failure.png') }).catch(() => {});
-  console.log(JSON.stringify({ ok: false, error: String(e), checks, consoleErrors }));
-  process.exitCode = 1;
+  await failed(e, page, path.join(artifacts, 'region-failure.png'));
 } finally {
   await browser.close();
 }

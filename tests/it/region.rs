@@ -201,7 +201,9 @@ async fn dongsheng_district_ordos() {
 fn a_region_that_is_not_a_code_is_a_usage_error_and_an_unknown_one_names_itself() {
     let dir = TempDir::new("region-bad");
     let url = dir.sqlite_url("diming.db");
-    for bad in ["65232", "6523x4", "<script>", "全部", ""] {
+    let huge = "6".repeat(120_000);
+    let bad = ["65232", "6523x4", "<script>", "全部", "", "６５", "65\u{202e}", "\u{1b}[31m65", "ALL", &huge];
+    for bad in bad {
         let out = Command::new(env!("CARGO_BIN_EXE_diming"))
             .args(["init", "--region", bad, "--database", &url])
             .output()
@@ -209,6 +211,15 @@ fn a_region_that_is_not_a_code_is_a_usage_error_and_an_unknown_one_names_itself(
         assert_eq!(out.status.code(), Some(2), "{bad}: a usage error");
         assert!(String::from_utf8_lossy(&out.stderr).contains("--region"), "{bad}");
     }
+    for bad in ["65232x", "6523", "６５２３２３", "<b>652323</b>", "652323\u{202e}"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_diming"))
+            .args(["coverage", "--kind", "care_home", "--county", bad, "--database", &url])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "--county {bad}: a usage error");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--county"), "{bad}");
+    }
+    assert!(!dir.path().join("diming.db").exists(), "no usage error opened the database");
     let out = Command::new(env!("CARGO_BIN_EXE_diming"))
         .args(["init", "--region", "99", "--database", &url])
         .output()
@@ -344,6 +355,30 @@ async fn a_prefecture_is_answered_per_county_and_a_question_must_name_its_county
         let field = if q.contains("county=") { "county" } else { "region" };
         assert!(body["errors"].to_string().contains(field), "{q} names {field}: {body}");
     }
+    // Hostile what-if bodies: malformed areas are 400 naming the field, nothing written.
+    let client = reqwest::Client::new();
+    for body in [
+        serde_json::json!({"kind": "care_home", "county": "<script>alert(1)</script>"}),
+        serde_json::json!({"kind": "care_home", "county": "６５２３２３"}),
+        serde_json::json!({"kind": "care_home", "county": "6523"}),
+        serde_json::json!({"kind": "care_home", "region": "65\u{202e}"}),
+        serde_json::json!({"kind": "care_home", "region": "\u{0}\u{1b}"}),
+        serde_json::json!({"kind": "care_home", "county": 652323}),
+        serde_json::json!({"kind": "care_home", "region": "6".repeat(100_000)}),
+    ] {
+        let res = client.post(format!("{base}/api/v1/coverage/what-if")).json(&body).send().await.expect("what-if");
+        assert_eq!(res.status(), 400, "{body}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+    }
+    // Text search for counties treats markup and control characters as text: no match.
+    for q in ["%3Cscript%3E", "%E2%80%AE", "%27%20OR%201%3D1"] {
+        let (status, _, found) = common::get_json(&format!("{base}/api/v1/counties?q={q}")).await;
+        assert_eq!((status, &found["counties"]), (200, &serde_json::json!([])), "q={q}");
+    }
+    // Control characters are refused at the boundary, naming the parameter.
+    let (status, _, refused) = common::get_json(&format!("{base}/api/v1/counties?q=%00%1B%5B31m")).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["errors"].to_string().contains("\"q\""), "{refused}");
     let long = "县".repeat(101);
     let (status, _, _) = common::get_json(&format!("{base}/api/v1/counties?q={long}")).await;
     assert_eq!(status, 400);
