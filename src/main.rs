@@ -10,7 +10,8 @@ use cli::args::{AuditCommand, Cli, Command, UserCommand};
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DIMING_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("DIMING_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,sqlx::query=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -43,11 +44,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Coverage { kind, radius_m, rule, include_xpcc, county, format, registry } => {
             coverage::run(coverage::Options { kind, radius_m, rule, include_xpcc, county, format }, &registry).await
         }
-        Command::Import { file, layer, crs, format, dry_run, registry } => {
-            interop::import(interop::ImportOptions { file: &file, layer, crs, format, dry_run }, &registry).await
+        Command::Import { file, layer, crs, format, dry_run, county, registry } => {
+            interop::import(interop::ImportOptions { file: &file, layer, crs, format, dry_run, county }, &registry)
+                .await
         }
-        Command::Export { layer, format, crs, encoding, output, registry } => {
-            let o = interop::ExportOptions { layer, format, crs, encoding, output: output.as_deref() };
+        Command::Export { layer, format, crs, encoding, output, county, registry } => {
+            let o = interop::ExportOptions { layer, format, crs, encoding, output: output.as_deref(), region: county };
             interop::export(o, &registry).await
         }
         Command::MigrateDb { from, to } => interop::migrate_db(&from, &to).await,

@@ -33,6 +33,10 @@ pub struct Counties {
 pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
+    /// The change sequence applied: the number of the last committed write this
+    /// instance's answers include.
+    #[schema(minimum = 0, example = 4711)]
+    pub sequence: i64,
 }
 
 /// What the page needs from the server's settings and vocabularies.

@@ -24,7 +24,9 @@ use axum::Json;
         single-record endpoints and every problem is reported as `errors: [{row, field, message}]` (CSV rows \
         numbered as a spreadsheet shows them, header = 1; GeoJSON features from 1) before anything is written; \
         then one transaction, all or nothing, with history and audit. A row with the `id`/`code` of a record \
-        updates it if its `version` (when given) is current. Facilities and places need an editor, divisions \
+        updates it if its `version` (when given) is current. With `county`, every row must be a record of \
+        that county (by its code or township), else the row is refused: a county's file cannot change another's \
+        records. Facilities and places need an editor, divisions \
         and settlements an approver.",
     params(super::openapi::ImportQuery),
     request_body(description = "The file: CSV (UTF-8 or GBK) or GeoJSON", content(
@@ -80,12 +82,13 @@ pub async fn import(
             false
         }
     };
+    let county = p.county();
     p.finish()?;
     let Some(layer) = layer else { return Err(Problem::invalid_field("layer", "required")) };
     state.may_import(&caller, layer)?;
     // Read here with the import's own limit (the JSON endpoints keep axum's 2 MB).
     let bytes = axum::body::to_bytes(body, super::IMPORT_MAX_BYTES).await.map_err(|_| Problem::too_large())?;
-    let req = ImportRequest { layer, format, crs, dry_run };
+    let req = ImportRequest { layer, format, crs, dry_run, county };
     let report = state.import(&caller, &bytes, &req, &|_| ()).await?;
     Ok(Json(report))
 }

@@ -14,11 +14,20 @@ use axum::response::{IntoResponse, Response};
 const LIST_DEFAULT: usize = 1000;
 const LIST_MAX: usize = 10_000;
 
-fn paged(path: &str, query: &str, features: Vec<String>, limit: usize, offset: usize) -> Collection {
-    let total = features.len();
+/// A page of `matched`, only its features rendered (`render`): a page costs what it
+/// returns, not what matched.
+fn paged<T>(
+    path: &str,
+    query: &str,
+    matched: Vec<T>,
+    limit: usize,
+    offset: usize,
+    render: impl Fn(T) -> String,
+) -> Collection {
+    let total = matched.len();
     let (range, next, prev) = page(path, query, total, limit, offset);
     // `page` keeps the range within 0..total.
-    let features = features.into_iter().skip(range.start).take(range.len()).collect();
+    let features = matched.into_iter().skip(range.start).take(range.len()).map(render).collect();
     Collection { features, number_matched: Some(total), next, prev }
 }
 
@@ -96,16 +105,16 @@ pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery
     let offset = p.integer("offset", 0, 0, usize::MAX);
     p.finish()?;
     let snap = state.snapshot_guard();
-    let features: Vec<String> = snap
+    let matched: Vec<&crate::spatial::DivisionEntry> = snap
         .divisions()
         .iter()
         .filter(|d| level.is_none_or(|l| d.division.level == l))
         .filter(|d| parent.as_ref().is_none_or(|c| d.division.parent_code.as_ref() == Some(c)))
         .filter(|d| county.is_none_or(|c| c.holds(d.division.code.as_str())))
         .filter(|d| region.is_none_or(|r| r.holds(d.division.code.as_str())))
-        .map(|d| d.feature_json.clone())
         .collect();
-    Ok(paged("/api/v1/divisions", q.as_deref().unwrap_or(""), features, limit, offset))
+    let render = |d: &crate::spatial::DivisionEntry| d.feature_json.clone();
+    Ok(paged("/api/v1/divisions", q.as_deref().unwrap_or(""), matched, limit, offset, render))
 }
 
 /// `GET /api/v1/divisions/{code}`
@@ -153,14 +162,14 @@ pub async fn list_settlements(State(state): State<AppState>, RawQuery(q): RawQue
     let offset = p.integer("offset", 0, 0, usize::MAX);
     p.finish()?;
     let snap = state.snapshot_guard();
-    let features: Vec<String> = snap
+    let matched: Vec<&crate::spatial::SettlementEntry> = snap
         .settlements()
         .iter()
         .filter(|s| township.as_ref().is_none_or(|t| &s.settlement.township_code == t))
         .filter(|s| county.is_none_or(|c| c.holds(s.settlement.code.as_str())))
-        .map(|s| s.feature_json.clone())
         .collect();
-    Ok(paged("/api/v1/settlements", q.as_deref().unwrap_or(""), features, limit, offset))
+    let render = |s: &crate::spatial::SettlementEntry| s.feature_json.clone();
+    Ok(paged("/api/v1/settlements", q.as_deref().unwrap_or(""), matched, limit, offset, render))
 }
 
 /// `GET /api/v1/settlements/{code}`
@@ -211,23 +220,21 @@ pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuer
     let offset = p.integer("offset", 0, 0, usize::MAX);
     p.finish()?;
     let snap = state.snapshot_guard();
-    let idx: Vec<u32> = match bbox {
-        Some(b) => snap.facilities_in_bbox(b, kind, statuses),
-        None => (0..snap.facilities().len() as u32)
-            .filter(|&i| {
-                let f = &snap.facility_at(i).facility;
-                kind.is_none_or(|k| f.kind == k) && statuses.contains(f.status.bit())
-            })
-            .collect(),
+    let wanted = |f: &&crate::spatial::FacilityEntry| {
+        let f = &f.facility;
+        kind.is_none_or(|k| f.kind == k)
+            && statuses.contains(f.status.bit())
+            && township.as_ref().is_none_or(|t| &f.township_code == t)
+            && county.is_none_or(|c| c.holds(f.township_code.as_str()))
     };
-    let features: Vec<String> = idx
-        .into_iter()
-        .map(|i| snap.facility_at(i))
-        .filter(|f| township.as_ref().is_none_or(|t| &f.facility.township_code == t))
-        .filter(|f| county.is_none_or(|c| c.holds(f.facility.township_code.as_str())))
-        .map(|f| f.feature_json())
-        .collect();
-    Ok(paged("/api/v1/facilities", q.as_deref().unwrap_or(""), features, limit, offset))
+    let matched: Vec<&crate::spatial::FacilityEntry> = match bbox {
+        Some(b) => {
+            snap.facilities_in_bbox(b, kind, statuses).into_iter().map(|i| snap.facility_at(i)).filter(wanted).collect()
+        }
+        None => snap.facilities().filter(wanted).collect(),
+    };
+    let render = |f: &crate::spatial::FacilityEntry| f.feature_json();
+    Ok(paged("/api/v1/facilities", q.as_deref().unwrap_or(""), matched, limit, offset, render))
 }
 
 /// `GET /api/v1/facilities/{id}`, with its version as the `ETag`.

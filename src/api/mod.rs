@@ -28,7 +28,7 @@ pub use problem::Problem;
 use crate::coverage::Rules;
 use crate::registry::Registry;
 use crate::store::{Store, StoreResult};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use std::path::PathBuf;
@@ -258,11 +258,13 @@ async fn page_config(axum::extract::State(state): axum::extract::State<AppState>
     tag = "service",
     operation_id = "health",
     summary = "健康检查 Health",
-    description = "Answers `{\"status\": \"ok\"}` while the service runs.",
+    description = "Answers `{\"status\": \"ok\", \"sequence\": N}` while the service runs: `sequence` is the \
+        registry's change sequence this instance has applied (every committed write takes the next number; an \
+        instance behind a load balancer has caught up with a write once its `sequence` reaches the write's).",
     responses((status = 200, description = "The service is up", body = openapi::Health)),
 )]
-async fn health() -> impl IntoResponse {
-    Json(answers::Health { status: "ok" })
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    Json(answers::Health { status: "ok", sequence: state.applied_sequence() })
 }
 
 async fn not_found(req: Request) -> Problem {

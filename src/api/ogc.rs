@@ -329,6 +329,8 @@ struct Candidate<'a> {
     geom: GeomRef<'a>,
     /// Values of the collection's queryables, in `Collection::filters` order.
     props: [Option<&'a str>; 3],
+    /// The division code that places the feature in a county (`county=`, `region=`).
+    area_code: Option<&'a str>,
 }
 
 fn candidates<'a>(c: Collection, snap: &'a Snapshot, places: &'a [Place]) -> Vec<Candidate<'a>> {
@@ -342,11 +344,11 @@ fn candidates<'a>(c: Collection, snap: &'a Snapshot, places: &'a [Place]) -> Vec
                 source: Source::Json(&d.feature_json),
                 geom: d.division.geometry.as_ref().map_or(GeomRef::Empty, GeomRef::Shape),
                 props: [Some(d.division.level.as_str()), d.division.parent_code.as_ref().map(|c| c.as_str()), None],
+                area_code: Some(d.division.code.as_str()),
             })
             .collect(),
         Collection::Facilities => snap
             .facilities()
-            .iter()
             .map(|f| Candidate {
                 id: &f.facility.id,
                 source: Source::Facility(f),
@@ -356,6 +358,7 @@ fn candidates<'a>(c: Collection, snap: &'a Snapshot, places: &'a [Place]) -> Vec
                     Some(f.facility.status.as_str()),
                     Some(f.facility.township_code.as_str()),
                 ],
+                area_code: Some(f.facility.township_code.as_str()),
             })
             .collect(),
         Collection::Settlements => snap
@@ -366,6 +369,7 @@ fn candidates<'a>(c: Collection, snap: &'a Snapshot, places: &'a [Place]) -> Vec
                 source: Source::Json(&s.feature_json),
                 geom: GeomRef::Point(s.settlement.location.lon(), s.settlement.location.lat()),
                 props: [Some(s.settlement.township_code.as_str()), None, None],
+                area_code: Some(s.settlement.code.as_str()),
             })
             .collect(),
         Collection::Places => places
@@ -379,6 +383,7 @@ fn candidates<'a>(c: Collection, snap: &'a Snapshot, places: &'a [Place]) -> Vec
                     Some(p.status.as_str()),
                     p.division_code.as_ref().map(|c| c.as_str()),
                 ],
+                area_code: p.division_code.as_ref().map(|c| c.as_str()),
             })
             .collect(),
     }
@@ -515,7 +520,9 @@ fn property_filters(p: &mut Params, c: Collection) -> [Option<String>; 3] {
     summary = "要素 Features of a collection",
     description = "A page of features with `numberMatched`, `numberReturned`, `timeStamp` and `self`/`next`/`prev` \
         links. Queryables as filters: `kind`, `status`, `township_code` (facilities); `level`, `parent_code` \
-        (divisions); `township_code` (settlements); `category`, `status`, `division_code` (places). Coordinates \
+        (divisions); `township_code` (settlements); `category`, `status`, `division_code` (places); and on every \
+        collection `county` (6 digits) and `region` (2, 4 or 6 digits) for the features of a county, prefecture or \
+        province. Coordinates \
         in the authority axis order of `crs` (lat/lon for EPSG:4490 and 4326, northing/easting for EPSG:4538); \
         `Content-Crs` names the CRS.",
     params(
@@ -560,7 +567,9 @@ async fn items(
     // No feature here has a time; `datetime` is accepted and selects them all.
     let _ = p.raw("datetime");
     let filters = property_filters(&mut p, c);
-    let mut known = vec!["f", "limit", "offset", "crs", "bbox", "bbox-crs", "datetime"];
+    let county = p.county();
+    let region = p.region();
+    let mut known = vec!["f", "limit", "offset", "crs", "bbox", "bbox-crs", "datetime", "county", "region"];
     known.extend_from_slice(c.filters());
     p.reject_unknown(&known);
     p.finish()?;
@@ -573,6 +582,7 @@ async fn items(
         .filter(|cand| {
             filters.iter().zip(cand.props.iter()).all(|(want, have)| want.is_none() || want.as_deref() == *have)
         })
+        .filter(|cand| [county, region].iter().flatten().all(|r| cand.area_code.is_some_and(|code| r.holds(code))))
         .filter(|cand| match (&area, &area_rect) {
             (Some(a), Some(r)) => cand.geom.intersects(a, r),
             _ => true,

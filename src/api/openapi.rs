@@ -536,6 +536,10 @@ mod params {
         /// `true`: check and report everything, write nothing.
         #[param(default = false)]
         pub dry_run: Option<bool>,
+        /// 县级区划代码 Every row must be a record of this county-level unit (6-digit code); rows of
+        /// another county are refused (422).
+        #[param(pattern = r"^\d{6}$", example = "652324")]
+        pub county: Option<String>,
     }
 
     /// `GET /export` parameters.
@@ -551,6 +555,12 @@ mod params {
         pub crs: Option<String>,
         /// CSV only: `utf-8` (default; with a BOM) or `gbk` (GB18030). GeoJSON is always UTF-8 (RFC 7946).
         pub encoding: Option<String>,
+        /// 县级区划代码 Only the records of this county-level unit (6-digit code).
+        #[param(pattern = r"^\d{6}$", example = "652324")]
+        pub county: Option<String>,
+        /// 地区 Only the records of this province (2 digits), prefecture (4) or county (6).
+        #[param(pattern = r"^(\d{2}|\d{4}|\d{6})$", example = "6523")]
+        pub region: Option<String>,
     }
 
     /// OGC API Features `items` parameters (the collection's queryables are accepted too).
@@ -574,6 +584,13 @@ mod params {
         pub datetime: Option<String>,
         /// `json` or `geojson` (the only encodings).
         pub f: Option<String>,
+        /// 县级区划代码 Only features of this county-level unit (6-digit code; see `GET /api/v1/counties`):
+        /// the county and its townships, the facilities and settlements of its townships, the names in it.
+        #[param(pattern = r"^\d{6}$", example = "652324")]
+        pub county: Option<String>,
+        /// 地区 Only features of this province (2 digits), prefecture (4) or county (6).
+        #[param(pattern = r"^(\d{2}|\d{4}|\d{6})$", example = "6523")]
+        pub region: Option<String>,
     }
 
     /// `limit` and `offset` of the registry's collections.

@@ -45,6 +45,8 @@ problems! {
     NamingRefused = (422, "A naming rule refuses the name: `errors` and `findings` say which");
     /// The coverage question's values conflict.
     CoverageRefused = (422, "Neither `kind` nor `rule` is given, the rule is for another kind, or the kind has no default rule; `errors` names the field");
+    /// `county` and `region` name areas that do not overlap.
+    AreaRefused = (422, "`county` is not within `region`: no record could match; `errors` names the field");
     /// A change to an existing record without `If-Match`.
     IfMatchMissing = (428, "`If-Match` is missing");
 }

@@ -123,6 +123,10 @@ pub enum Command {
         /// Check everything and report, write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Every row must be a record of this county (6-digit code): a file cannot
+        /// change another county's records.
+        #[arg(long, value_parser = county)]
+        county: Option<diming::domain::RegionCode>,
         #[command(flatten)]
         registry: RegistryArgs,
     },
@@ -143,6 +147,9 @@ pub enum Command {
         /// Write here instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Only the records of this county (6-digit code).
+        #[arg(long, value_parser = county)]
+        county: Option<diming::domain::RegionCode>,
         #[command(flatten)]
         registry: RegistryArgs,
     },

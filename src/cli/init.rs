@@ -82,14 +82,36 @@ pub async fn add_region(
     drop(tx);
     let actor = Actor::system(&format!("init --region {region}"));
     let mut s = Summary { counties: total, ..Summary::default() };
-    while let Some((code, dataset)) = rx.recv().await {
-        if store.add_county(&code, &dataset, &actor).await? {
-            s.added += 1;
-            s.divisions += dataset.divisions.len();
-            s.settlements += dataset.settlements.len();
-            s.facilities += dataset.facilities.len();
+    // Counties are written in batches of about `BATCH_RECORDS` records, one
+    // transaction each: a county is never half there, and the commits (each waits
+    // for the disk) number in the hundreds, not thousands.
+    const BATCH_RECORDS: usize = 20_000;
+    let mut batch: Vec<(String, diming::store::Dataset)> = Vec::new();
+    let mut records = 0;
+    loop {
+        let next = rx.recv().await;
+        let done = next.is_none();
+        if let Some((code, dataset)) = next {
+            records += dataset.divisions.len() + dataset.settlements.len() + dataset.facilities.len();
+            batch.push((code, dataset));
         }
-        bar.inc(1);
+        if !batch.is_empty() && (done || records >= BATCH_RECORDS) {
+            let added = store.add_counties(&batch, &actor).await?;
+            for ((_, dataset), added) in batch.iter().zip(added) {
+                if added {
+                    s.added += 1;
+                    s.divisions += dataset.divisions.len();
+                    s.settlements += dataset.settlements.len();
+                    s.facilities += dataset.facilities.len();
+                }
+            }
+            bar.inc(batch.len() as u64);
+            batch.clear();
+            records = 0;
+        }
+        if done {
+            break;
+        }
     }
     bar.finish_and_clear();
     for h in handles {

@@ -21,6 +21,7 @@ pub struct ImportOptions<'a> {
     pub crs: Option<Crs>,
     pub format: Option<Format>,
     pub dry_run: bool,
+    pub county: Option<diming::domain::RegionCode>,
 }
 
 pub async fn import(o: ImportOptions<'_>, args: &RegistryArgs) -> anyhow::Result<()> {
@@ -53,7 +54,7 @@ pub async fn import(o: ImportOptions<'_>, args: &RegistryArgs) -> anyhow::Result
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let req = ImportRequest { layer: o.layer, format, crs: o.crs, dry_run: o.dry_run };
+    let req = ImportRequest { layer: o.layer, format, crs: o.crs, dry_run: o.dry_run, county: o.county };
     let outcome = registry.import(&who, &bytes, &req, &progress).await;
     bar.finish_and_clear();
     let mut err = std::io::stderr().lock();
@@ -104,12 +105,19 @@ pub struct ExportOptions<'a> {
     pub crs: Option<Crs>,
     pub encoding: Encoding,
     pub output: Option<&'a Path>,
+    /// Only the records of this county, prefecture or province.
+    pub region: Option<diming::domain::RegionCode>,
 }
 
 pub async fn export(o: ExportOptions<'_>, args: &RegistryArgs) -> anyhow::Result<()> {
     let registry = super::open_registry(args).await?;
-    let req =
-        ExportRequest { layer: o.layer, format: o.format, crs: o.crs.unwrap_or(Crs::Crs84), encoding: o.encoding };
+    let req = ExportRequest {
+        layer: o.layer,
+        format: o.format,
+        crs: o.crs.unwrap_or(Crs::Crs84),
+        encoding: o.encoding,
+        region: o.region,
+    };
     let bytes = registry.export(req)?;
     match o.output {
         Some(path) => {

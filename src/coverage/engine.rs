@@ -144,7 +144,6 @@ fn ratio(covered: u64, total: u64, s_covered: usize, s_total: usize) -> f64 {
 /// The facilities a rule counts in this snapshot, before any what-if change.
 pub fn supplies(snap: &Snapshot, rule: &Rule, opts: &CoverageOptions) -> Vec<Supply> {
     snap.facilities()
-        .iter()
         .map(|e| &e.facility)
         .filter(|f| f.kind == rule.kind && opts.statuses.contains(f.status.bit()))
         .filter(|f| rule.where_.iter().all(|(k, v)| f.attributes.get(k) == Some(v)))

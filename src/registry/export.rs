@@ -9,7 +9,7 @@
 //! GBK. What `export` writes, `import` reads back unchanged.
 
 use super::Registry;
-use crate::domain::Place;
+use crate::domain::{Place, RegionCode};
 use crate::import::read::Format;
 use crate::import::Layer;
 use crate::spatial::crs::{transform_geojson, Crs, Transformer};
@@ -43,17 +43,44 @@ pub struct ExportRequest {
     pub format: Format,
     pub crs: Crs,
     pub encoding: Encoding,
+    /// Only the records of this county, prefecture or province (`None`: all).
+    pub region: Option<RegionCode>,
 }
 
-/// Every record of the layer as a GeoJSON Feature in CRS84, in code/id order.
-fn features(snap: &Snapshot, places: &[Place], layer: Layer) -> Vec<Value> {
+impl ExportRequest {
+    /// The file's name without its extension, e.g. `diming_652324_facilities`.
+    pub fn file_stem(&self) -> String {
+        let area = self.region.as_ref().map_or("all", RegionCode::as_str);
+        format!("diming_{area}_{}", self.layer.as_str())
+    }
+}
+
+/// Every record of the layer (in `region`, if given) as a GeoJSON Feature in CRS84,
+/// in code/id order.
+fn features(snap: &Snapshot, places: &[Place], layer: Layer, region: Option<RegionCode>) -> Vec<Value> {
     let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
+    let inside = |code: Option<&str>| region.is_none_or(|r| code.is_some_and(|c| r.holds(c)));
     match layer {
-        Layer::Divisions => snap.divisions().iter().map(|d| parse(&d.feature_json)).collect(),
-        Layer::Facilities => snap.facilities().iter().map(|f| parse(&f.feature_json())).collect(),
-        Layer::Settlements => snap.settlements().iter().map(|s| parse(&s.feature_json)).collect(),
+        Layer::Divisions => snap
+            .divisions()
+            .iter()
+            .filter(|d| inside(Some(d.division.code.as_str())))
+            .map(|d| parse(&d.feature_json))
+            .collect(),
+        Layer::Facilities => snap
+            .facilities()
+            .filter(|f| inside(Some(f.facility.township_code.as_str())))
+            .map(|f| parse(&f.feature_json()))
+            .collect(),
+        Layer::Settlements => snap
+            .settlements()
+            .iter()
+            .filter(|s| inside(Some(s.settlement.code.as_str())))
+            .map(|s| parse(&s.feature_json))
+            .collect(),
         Layer::Places => places
             .iter()
+            .filter(|p| inside(p.division_code.as_ref().map(|c| c.as_str())))
             .map(|p| {
                 let name =
                     p.division_code.as_ref().and_then(|c| snap.division(c.as_str())).map(|d| d.division.name.as_str());
@@ -65,7 +92,7 @@ fn features(snap: &Snapshot, places: &[Place], layer: Layer) -> Vec<Value> {
 
 /// The file's bytes.
 pub fn export(snap: &Snapshot, places: &[Place], req: ExportRequest) -> Result<Vec<u8>, String> {
-    let mut feats = features(snap, places, req.layer);
+    let mut feats = features(snap, places, req.layer, req.region);
     if req.crs != Crs::Crs84 {
         Transformer::with(Crs::Crs84, req.crs, |t| feats.iter_mut().try_for_each(|f| transform_geojson(f, t, false)))
             .and_then(|r| r)
@@ -75,7 +102,7 @@ pub fn export(snap: &Snapshot, places: &[Place], req: ExportRequest) -> Result<V
         Format::GeoJson => {
             let mut fc = Map::new();
             fc.insert("type".into(), Value::from("FeatureCollection"));
-            fc.insert("name".into(), Value::from(format!("manas_{}", req.layer.as_str())));
+            fc.insert("name".into(), Value::from(req.file_stem()));
             if req.crs != Crs::Crs84 {
                 let name = match req.crs {
                     Crs::Gcj02 => "GCJ-02".to_string(),

@@ -10,7 +10,8 @@ use super::places::{apply_rules, merge, PlaceInput};
 use super::{is_iso_date, Registry, RegistryError, RegistryResult};
 use crate::accounts::{Caller, Denied};
 use crate::domain::{
-    Division, DivisionCode, DivisionLevel, FacilityKind, LonLat, NewFacility, PlaceStatus, Provenance, Role, Settlement,
+    Division, DivisionCode, DivisionLevel, FacilityKind, LonLat, NewFacility, PlaceStatus, Provenance, RegionCode,
+    Role, Settlement,
 };
 use crate::import::read::{read, Format, Record, RowError};
 use crate::import::Layer;
@@ -33,6 +34,9 @@ pub struct ImportRequest {
     /// CRS84 (CGCS2000 lon/lat) when `None`, or what a GeoJSON file declares.
     pub crs: Option<Crs>,
     pub dry_run: bool,
+    /// When given, every row must be a record of this county (or region): an
+    /// officer's file cannot touch another county's records.
+    pub county: Option<RegionCode>,
 }
 
 /// The outcome: counts, and every row problem.
@@ -159,7 +163,7 @@ async fn run(
         report.errors.push(RowError::new(0, "file", "文件中没有记录 (the file holds no rows)"));
     }
     let ops = {
-        let mut plan = Plan { registry, who, report: &mut report, ops: Vec::new() };
+        let mut plan = Plan { registry, who, report: &mut report, ops: Vec::new(), county: req.county };
         match req.layer {
             Layer::Facilities => plan.facilities(input.records),
             Layer::Places => plan.places(input.records),
@@ -186,6 +190,8 @@ struct Plan<'a> {
     who: &'a Caller,
     report: &'a mut ImportReport,
     ops: Vec<ImportOp>,
+    /// Only records of this county may change (`ImportRequest::county`).
+    county: Option<RegionCode>,
 }
 
 /// A string field, trimmed; numbers are taken as their text.
@@ -332,6 +338,25 @@ impl Plan<'_> {
         self.report.errors.push(RowError::new(row, field, message));
     }
 
+    /// Whether the record a row changes, placed by `code` in `field`, is inside the
+    /// import's county; if not, the row's error is noted.
+    fn in_county(&mut self, row: usize, field: &str, code: Option<&str>) -> bool {
+        let Some(county) = self.county else { return true };
+        if code.is_some_and(|c| county.holds(c)) {
+            return true;
+        }
+        let what = code.map_or_else(|| "（无）".to_string(), str::to_string);
+        self.error(
+            row,
+            field,
+            format!(
+                "{what} 不在 {} 内：本次导入只可改动该县的记录 (this import may change only that county's records)",
+                county.as_str()
+            ),
+        );
+        false
+    }
+
     /// A row refused by a record's own rules: each field it names, at this row.
     fn problem(&mut self, row: usize, e: RegistryError) {
         for e in e.into_field_errors() {
@@ -465,6 +490,9 @@ impl Plan<'_> {
                     {
                         self.report.unchanged += 1
                     }
+                    Some(b)
+                        if !(self.in_county(row, "township_code", Some(b.township_code.as_str()))
+                            && self.in_county(row, "township_code", Some(fields.township_code.as_str()))) => {}
                     Some(b) => {
                         self.report.updated += 1;
                         let after = b.with_fields(&fields, b.version, &b.updated_at);
@@ -477,6 +505,7 @@ impl Plan<'_> {
                             fields,
                         });
                     }
+                    None if !self.in_county(row, "township_code", Some(fields.township_code.as_str())) => {}
                     None => {
                         self.report.created += 1;
                         let fields = NewFacility { provenance: Provenance::Registered, ..fields };
@@ -615,6 +644,9 @@ impl Plan<'_> {
                 p.approving_body = Some(body);
                 p.document_no = Some(doc);
                 p.decided_on = Some(on);
+            }
+            if !self.in_county(row, "division_code", p.division_code.as_ref().map(|c| c.as_str())) {
+                continue;
             }
             self.report.created += 1;
             self.ops.push(ImportOp::CreatePlace(Box::new(p)));
@@ -756,6 +788,7 @@ impl Plan<'_> {
             };
             match base {
                 Some(b) if *b == s => self.report.unchanged += 1,
+                _ if !self.in_county(row, "code", Some(s.code.as_str())) => {}
                 Some(b) => {
                     self.report.updated += 1;
                     let diff = changed_fields(&crate::store::settlement_json(b), &crate::store::settlement_json(&s));
@@ -905,6 +938,7 @@ impl Plan<'_> {
             };
             match base {
                 Some(b) if *b == d => self.report.unchanged += 1,
+                _ if !self.in_county(row, "code", Some(d.code.as_str())) => {}
                 Some(b) => {
                     self.report.updated += 1;
                     let diff = changed_fields(&crate::store::division_json(b), &crate::store::division_json(&d));

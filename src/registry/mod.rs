@@ -48,10 +48,15 @@ struct Inner {
     seen_places: AtomicI64,
     /// Serialises rebuilds so a slower, older rebuild never replaces a newer one.
     rebuild: tokio::sync::Mutex<()>,
+    /// A background merge of the facility delta is running.
+    merging: std::sync::atomic::AtomicBool,
     rules: Arc<Rules>,
     /// Coverage answers of one snapshot generation, by question.
     coverage_cache: std::sync::Mutex<GenerationCache<Arc<Coverage>>>,
 }
+
+/// Changes a catch-up applies one by one at most; more are rebuilt from the store.
+const CATCH_UP_MAX: usize = 2_000;
 
 /// Coverage answers of one snapshot generation, by question: at most
 /// `COVERAGE_CACHE_ENTRIES`, the oldest dropped first, so a client asking for ever
@@ -101,6 +106,7 @@ impl Registry {
                 seen_snapshot: AtomicI64::new(marker),
                 seen_places: AtomicI64::new(marker),
                 rebuild: tokio::sync::Mutex::new(()),
+                merging: std::sync::atomic::AtomicBool::new(false),
                 rules: Arc::new(rules),
                 coverage_cache: std::sync::Mutex::new(GenerationCache::default()),
             }),
@@ -148,15 +154,84 @@ impl Registry {
         self.refresh_places().await
     }
 
-    /// Rebuild only the spatial snapshot (divisions, settlements, facilities):
-    /// what a facility write changes.
+    /// Bring the spatial snapshot up to the store's change sequence. The facilities
+    /// changed since the last change applied are read and written into the snapshot
+    /// one by one, sharing everything else (`Snapshot::with_facility`): a facility
+    /// write costs what it touched, on the instance that made it and on every
+    /// follower alike. A change to divisions or settlements (an import, `init`), a
+    /// change this code does not know, or more than `CATCH_UP_MAX` changes at once
+    /// rebuild the snapshot from the store instead.
     pub async fn refresh_snapshot(&self) -> StoreResult<()> {
         let _guard = self.inner.rebuild.lock().await;
-        self.note_marker(&self.inner.seen_snapshot).await?;
-        let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let snapshot = build_snapshot(self.inner.store.as_ref(), generation).await?;
-        self.inner.snapshot.store(Arc::new(snapshot));
+        let seen = self.inner.seen_snapshot.load(Ordering::SeqCst);
+        let changes = self.inner.store.changes_after(seen, CATCH_UP_MAX as i64 + 1).await?;
+        let Some(last) = changes.last().map(|c| c.seq) else { return Ok(()) };
+        let rebuild = changes.len() > CATCH_UP_MAX
+            || changes
+                .iter()
+                .any(|c| !matches!(c.entity.as_str(), "facility" | "place" | "user" | "session" | "api_token"));
+        if rebuild {
+            self.note_marker(&self.inner.seen_snapshot).await?;
+            let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
+            let snapshot = build_snapshot(self.inner.store.as_ref(), generation).await?;
+            self.inner.snapshot.store(Arc::new(snapshot));
+            return Ok(());
+        }
+        let mut ids: Vec<&str> =
+            changes.iter().filter(|c| c.entity == "facility").map(|c| c.entity_id.as_str()).collect();
+        let mut seen_ids = std::collections::HashSet::new();
+        ids.retain(|id| seen_ids.insert(*id));
+        if !ids.is_empty() {
+            let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
+            let mut snap = self.snapshot();
+            for id in ids {
+                // The record as it is now: a later change in this batch is included too.
+                if let Some(f) = self.inner.store.facility(id).await? {
+                    snap = Arc::new(snap.with_facility(generation, f));
+                }
+            }
+            let merge = snap.facility_layer().delta_len() >= crate::spatial::facility_layer::MERGE_AT;
+            self.inner.snapshot.store(snap);
+            if merge {
+                self.merge_facilities();
+            }
+        }
+        self.inner.seen_snapshot.fetch_max(last, Ordering::SeqCst);
+        // The names were current at `seen` and none changed since: current at `last` too.
+        if self.inner.seen_places.load(Ordering::SeqCst) >= seen && changes.iter().all(|c| c.entity != "place") {
+            self.inner.seen_places.fetch_max(last, Ordering::SeqCst);
+        }
         Ok(())
+    }
+
+    /// Fold the facility delta into a new base in the background (seconds at national
+    /// scale, off every write); the writes made meanwhile are applied again on top.
+    fn merge_facilities(&self) {
+        if self.inner.merging.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let from = registry.snapshot();
+            let layer = from.facility_layer().clone();
+            let built = tokio::task::spawn_blocking(move || {
+                std::sync::Arc::new(crate::spatial::facility_layer::FacilityBase::new(layer.merged_entries()))
+            })
+            .await;
+            if let Ok(base) = built {
+                let _guard = registry.inner.rebuild.lock().await;
+                let now = registry.snapshot();
+                if let Some(layer) = now.facility_layer().rebased(from.facility_layer(), base) {
+                    registry.inner.snapshot.store(Arc::new(now.with_facility_layer(layer)));
+                }
+            }
+            registry.inner.merging.store(false, Ordering::SeqCst);
+        });
+    }
+
+    /// The change sequence this instance has applied to its snapshot and names.
+    pub fn applied_sequence(&self) -> i64 {
+        self.inner.seen_snapshot.load(Ordering::SeqCst).min(self.inner.seen_places.load(Ordering::SeqCst))
     }
 
     /// Rebuild only the place-name registry and its search index: what a name write changes.

@@ -66,6 +66,22 @@ pub struct CountySummary {
     pub population: u64,
     /// Which of its layers still hold sample data.
     pub sample_data: SampleLayers,
+    /// Its synthetic facilities (what `sample_data.facilities` says), kept so one
+    /// facility write updates the summary without a recount.
+    #[serde(skip)]
+    pub synthetic_facilities: usize,
+}
+
+/// Count one facility in (`delta` 1) or out (`delta` -1) of its county's summary.
+pub fn count_facility(counties: &mut [CountySummary], f: &Facility, delta: isize) {
+    let code = county_of(f.township_code.as_str());
+    let Ok(i) = counties.binary_search_by(|c| c.code.as_str().cmp(code)) else { return };
+    let Some(c) = counties.get_mut(i) else { return };
+    c.facilities = c.facilities.saturating_add_signed(delta);
+    if f.provenance == Provenance::Synthetic {
+        c.synthetic_facilities = c.synthetic_facilities.saturating_add_signed(delta);
+    }
+    c.sample_data.facilities = c.synthetic_facilities > 0;
 }
 
 fn prop(d: &Division, key: &str) -> Option<String> {
@@ -117,6 +133,7 @@ pub fn summarize<'a>(
                     facilities: 0,
                     population: 0,
                     sample_data: SampleLayers::default(),
+                    synthetic_facilities: 0,
                 },
             );
         } else {
@@ -150,7 +167,10 @@ pub fn summarize<'a>(
     for f in facilities {
         let Some(c) = out.get_mut(county_of(f.township_code.as_str())) else { continue };
         c.facilities += 1;
-        c.sample_data.facilities |= f.provenance == Provenance::Synthetic;
+        if f.provenance == Provenance::Synthetic {
+            c.synthetic_facilities += 1;
+        }
+        c.sample_data.facilities = c.synthetic_facilities > 0;
     }
     for (code, b) in held_bbox {
         if let Some(c) = out.get_mut(&code).filter(|c| c.bbox.is_none()) {

@@ -9,6 +9,7 @@
 
 pub mod counties;
 pub mod crs;
+pub mod facility_layer;
 pub mod features;
 pub mod gcj02;
 pub mod geodesic;

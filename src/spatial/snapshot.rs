@@ -3,12 +3,14 @@
 //! `spatial::features`), swapped in whole after every committed write (readers
 //! hold an `Arc` and never wait).
 
+use super::facility_layer::{FacilityBase, FacilityLayer};
 use super::features::{DivisionFeature, FacilityFeature, SettlementFeature};
-use super::points::{Hit, PointIndex, StatusSet};
+use super::points::{Hit, StatusSet};
 use super::polygons::{PolygonIndex, RingEdges};
 use crate::domain::{Division, DivisionLevel, Facility, FacilityKind, Settlement};
 use geo_types::{Geometry, MultiPolygon};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub struct DivisionEntry {
     pub division: Division,
@@ -41,8 +43,19 @@ impl FacilityEntry {
 }
 
 pub struct Snapshot {
-    /// Increases with every rebuild; caches derived from a snapshot key on it.
+    /// Increases with every change; caches derived from a snapshot key on it.
     pub generation: u64,
+    /// The change sequence (audit id) this snapshot includes.
+    pub sequence: i64,
+    /// Divisions and settlements: shared by every snapshot until one of them changes.
+    areas: Arc<Areas>,
+    /// Facilities: a base and the writes since (`facility_layer`).
+    facilities: FacilityLayer,
+    counties_held: Arc<Vec<super::counties::CountySummary>>,
+}
+
+/// What only a division or settlement change (an import, `init`) rebuilds.
+struct Areas {
     divisions: Vec<DivisionEntry>,
     division_by_code: HashMap<String, usize>,
     counties: PolygonIndex,
@@ -51,11 +64,6 @@ pub struct Snapshot {
     township_div: Vec<usize>,
     settlements: Vec<SettlementEntry>,
     settlement_by_code: HashMap<String, usize>,
-    facilities: Vec<FacilityEntry>,
-    facility_by_id: HashMap<String, usize>,
-    all_facilities: PointIndex,
-    by_kind: Vec<PointIndex>,
-    counties_held: Vec<super::counties::CountySummary>,
 }
 
 impl Snapshot {
@@ -110,41 +118,63 @@ impl Snapshot {
         let facilities: Vec<FacilityEntry> = facilities
             .into_iter()
             .map(|f| {
-                let (feature_head, feature_tail) = render_facility(&f, &names);
+                let (feature_head, feature_tail) = render_facility(&f, names.get(f.township_code.as_str()));
                 FacilityEntry { facility: f, feature_head, feature_tail }
-            })
-            .collect();
-        let facility_by_id = facilities.iter().enumerate().map(|(i, f)| (f.facility.id.clone(), i)).collect();
-        let point = |(i, f): (usize, &FacilityEntry)| {
-            (i as u32, [f.facility.location.lon(), f.facility.location.lat()], f.facility.status.bit())
-        };
-        let all_facilities = PointIndex::new(facilities.len(), facilities.iter().enumerate().map(point));
-        let by_kind = FacilityKind::ALL
-            .iter()
-            .map(|k| {
-                PointIndex::new(
-                    facilities.len(),
-                    facilities.iter().enumerate().filter(|(_, f)| f.facility.kind == *k).map(point),
-                )
             })
             .collect();
 
         Self {
             generation,
-            divisions,
-            division_by_code,
-            counties: PolygonIndex::new(county_polys),
-            county_div,
-            townships: PolygonIndex::new(township_polys),
-            township_div,
-            settlements,
-            settlement_by_code,
-            facilities,
-            facility_by_id,
-            all_facilities,
-            by_kind,
-            counties_held,
+            sequence: 0,
+            areas: Arc::new(Areas {
+                divisions,
+                division_by_code,
+                counties: PolygonIndex::new(county_polys),
+                county_div,
+                townships: PolygonIndex::new(township_polys),
+                township_div,
+                settlements,
+                settlement_by_code,
+            }),
+            facilities: FacilityLayer::new(FacilityBase::new(facilities)),
+            counties_held: Arc::new(counties_held),
         }
+    }
+
+    /// This snapshot with one facility written (created, or changed in place of the
+    /// one with its id): costs what the facility delta holds, not the registry.
+    pub fn with_facility(&self, generation: u64, f: Facility) -> Snapshot {
+        let mut counties = (*self.counties_held).clone();
+        if let Some(old) = self.facility(&f.id) {
+            super::counties::count_facility(&mut counties, &old.facility, -1);
+        }
+        super::counties::count_facility(&mut counties, &f, 1);
+        let name = self.division(f.township_code.as_str()).map(|d| &d.division.name);
+        let (feature_head, feature_tail) = render_facility(&f, name);
+        Snapshot {
+            generation,
+            sequence: self.sequence,
+            areas: self.areas.clone(),
+            facilities: self.facilities.with(FacilityEntry { facility: f, feature_head, feature_tail }),
+            counties_held: Arc::new(counties),
+        }
+    }
+
+    /// The same picture with another facility layer (a merge's new base) and the
+    /// same generation: every answer is unchanged.
+    pub fn with_facility_layer(&self, facilities: FacilityLayer) -> Snapshot {
+        Snapshot {
+            generation: self.generation,
+            sequence: self.sequence,
+            areas: self.areas.clone(),
+            facilities,
+            counties_held: self.counties_held.clone(),
+        }
+    }
+
+    /// The facilities, for a merge.
+    pub fn facility_layer(&self) -> &FacilityLayer {
+        &self.facilities
     }
 
     /// The county-level units held, in code order.
@@ -156,44 +186,36 @@ impl Snapshot {
     }
 
     pub fn divisions(&self) -> &[DivisionEntry] {
-        &self.divisions
+        &self.areas.divisions
     }
     pub fn division(&self, code: &str) -> Option<&DivisionEntry> {
-        self.division_by_code.get(code).and_then(|&i| self.divisions.get(i))
+        self.areas.division_by_code.get(code).and_then(|&i| self.areas.divisions.get(i))
     }
     pub fn settlements(&self) -> &[SettlementEntry] {
-        &self.settlements
+        &self.areas.settlements
     }
     pub fn settlement(&self, code: &str) -> Option<&SettlementEntry> {
-        self.settlement_by_code.get(code).and_then(|&i| self.settlements.get(i))
+        self.areas.settlement_by_code.get(code).and_then(|&i| self.areas.settlements.get(i))
     }
-    pub fn facilities(&self) -> &[FacilityEntry] {
-        &self.facilities
+    /// Every facility, in id order.
+    pub fn facilities(&self) -> impl Iterator<Item = &FacilityEntry> + '_ {
+        self.facilities.iter()
+    }
+    /// How many facilities.
+    pub fn facility_count(&self) -> usize {
+        self.facilities.len()
     }
     pub fn facility(&self, id: &str) -> Option<&FacilityEntry> {
-        self.facility_by_id.get(id).and_then(|&i| self.facilities.get(i))
+        self.facilities.get(id)
     }
-    /// The facility behind a `Hit` or an index from this snapshot's point indexes.
+    /// The facility behind a `Hit` or a slot from this snapshot's queries.
     ///
     /// # Panics
-    /// If `idx` is not below `facilities().len()`.
-    #[expect(
-        clippy::indexing_slicing,
-        reason = "callers pass indices from this snapshot's own point indexes, built over `facilities` by enumerate()"
-    )]
+    /// If `idx` is not a slot of this snapshot's facilities (a caller's bug: slots
+    /// come from this snapshot's own queries).
+    #[expect(clippy::expect_used, reason = "slots come from this snapshot's own queries")]
     pub fn facility_at(&self, idx: u32) -> &FacilityEntry {
-        &self.facilities[idx as usize]
-    }
-
-    #[expect(
-        clippy::indexing_slicing,
-        reason = "by_kind has one index per FacilityKind::ALL, in order, and k.index() is k's position there"
-    )]
-    fn index(&self, kind: Option<FacilityKind>) -> &PointIndex {
-        match kind {
-            Some(k) => &self.by_kind[k.index()],
-            None => &self.all_facilities,
-        }
+        self.facilities.at(idx).expect("a slot of this snapshot")
     }
 
     /// The `limit` nearest facilities (of `kind` if given), exact geodesic order.
@@ -205,22 +227,22 @@ impl Snapshot {
         max_distance_m: Option<f64>,
         statuses: StatusSet,
     ) -> Vec<Hit> {
-        self.index(kind).nearest(at, limit, max_distance_m, statuses)
+        self.facilities.nearest(at, kind, limit, max_distance_m, statuses)
     }
 
     /// Every facility (of `kind` if given) within `radius_m`, nearest first.
     pub fn within(&self, at: [f64; 2], kind: Option<FacilityKind>, radius_m: f64, statuses: StatusSet) -> Vec<Hit> {
-        self.index(kind).within(at, radius_m, statuses)
+        self.facilities.within(at, kind, radius_m, statuses)
     }
 
     /// Facilities inside a lon/lat box, in id order.
     pub fn facilities_in_bbox(&self, bbox: [f64; 4], kind: Option<FacilityKind>, statuses: StatusSet) -> Vec<u32> {
-        self.index(kind).in_bbox(bbox, statuses)
+        self.facilities.in_bbox(bbox, kind, statuses)
     }
 
     /// The brute-force oracle over one kind's facilities (tests only).
     pub fn nearest_brute_force(&self, at: [f64; 2], kind: Option<FacilityKind>, statuses: StatusSet) -> Vec<Hit> {
-        self.index(kind).brute_force(at, statuses)
+        self.facilities.brute_force(at, kind, statuses)
     }
 
     /// Divisions containing the point, largest first: the county, then the
@@ -231,7 +253,7 @@ impl Snapshot {
         let township = self.township_at(lon, lat);
         let county = match township.and_then(|t| t.division.parent_code.as_ref()) {
             Some(parent) => self.division(parent.as_str()),
-            None => self.counties.locate(lon, lat).and_then(|i| self.division_of(&self.county_div, i)),
+            None => self.areas.counties.locate(lon, lat).and_then(|i| self.division_of(&self.areas.county_div, i)),
         };
         out.extend(county);
         out.extend(township);
@@ -240,18 +262,18 @@ impl Snapshot {
 
     /// The township containing the point, by the same rule as `locate`.
     pub fn township_at(&self, lon: f64, lat: f64) -> Option<&DivisionEntry> {
-        self.townships.locate(lon, lat).and_then(|i| self.division_of(&self.township_div, i))
+        self.areas.townships.locate(lon, lat).and_then(|i| self.division_of(&self.areas.township_div, i))
     }
 
     /// The division of polygon `i` of `counties` or `townships` (`polygon_div` is
     /// the matching `county_div` or `township_div`).
     fn division_of(&self, polygon_div: &[usize], i: usize) -> Option<&DivisionEntry> {
-        polygon_div.get(i).and_then(|&d| self.divisions.get(d))
+        polygon_div.get(i).and_then(|&d| self.areas.divisions.get(d))
     }
 
     /// The oracle for `township_at`: every township polygon, every edge.
     pub fn township_at_brute_force(&self, lon: f64, lat: f64) -> Option<&DivisionEntry> {
-        self.townships.locate_brute_force(lon, lat).and_then(|i| self.division_of(&self.township_div, i))
+        self.areas.townships.locate_brute_force(lon, lat).and_then(|i| self.division_of(&self.areas.township_div, i))
     }
 }
 
@@ -271,6 +293,6 @@ fn render_settlement(s: &Settlement, names: &HashMap<String, String>) -> String 
     SettlementFeature::new(s, names.get(s.township_code.as_str()).map(String::as_str)).to_json()
 }
 
-fn render_facility(f: &Facility, names: &HashMap<String, String>) -> (String, String) {
-    FacilityFeature::new(f, names.get(f.township_code.as_str()).map(String::as_str)).split()
+fn render_facility(f: &Facility, township_name: Option<&String>) -> (String, String) {
+    FacilityFeature::new(f, township_name.map(String::as_str)).split()
 }

@@ -82,6 +82,14 @@ pub struct HistoryRow {
     pub action: String,
 }
 
+/// One committed change of the sequence: which record, not what it became.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRef {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+}
+
 /// One audited action, with the record before and after.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
@@ -113,12 +121,13 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// process) finds the marker and loads nothing.
     async fn load_dataset(&self, dataset: &Dataset, actor: &Actor) -> StoreResult<LoadOutcome>;
 
-    /// Add one county-level unit's records (`dataset` holds that county and what lies
-    /// in it) unless a division with the county's code is already there, in one
-    /// transaction: every record with its history row (action `init`) and one audit
-    /// entry for the county (entity `region`). Existing records are never touched.
-    /// Returns whether the county was added.
-    async fn add_county(&self, county: &str, dataset: &Dataset, actor: &Actor) -> StoreResult<bool>;
+    /// Add county-level units' records (each dataset holds one county, by its code,
+    /// and what lies in it), skipping every county whose division is already there,
+    /// in one transaction: every record with its history row (action `init`) and one
+    /// audit entry per county (entity `region`). Existing records are never touched.
+    /// Returns, per county, whether it was added. (Several counties per transaction:
+    /// a commit waits for the disk, and the country has 2,978 of them.)
+    async fn add_counties(&self, counties: &[(String, Dataset)], actor: &Actor) -> StoreResult<Vec<bool>>;
 
     async fn divisions(&self) -> StoreResult<Vec<Division>>;
     async fn settlements(&self) -> StoreResult<Vec<Settlement>>;
@@ -168,6 +177,12 @@ pub trait RegistryStore: Send + Sync + 'static {
 
     /// Grows with every committed write, whichever process made it (the newest audit id).
     async fn change_marker(&self) -> StoreResult<i64>;
+
+    /// The change sequence after `after`: up to `limit` committed changes in order,
+    /// each its sequence number (the audit id) and the record it changed. Writes
+    /// hold the write lock while they take their number, so numbers commit in order
+    /// and a reader that has applied up to `n` has missed nothing below it.
+    async fn changes_after(&self, after: i64, limit: i64) -> StoreResult<Vec<ChangeRef>>;
 
     /// Signals that another process may have written: PostgreSQL's LISTEN/NOTIFY, or
     /// for SQLite a cheap poll of `change_marker`. A signal may be spurious; compare

@@ -107,12 +107,99 @@ fn parse_json_map(s: &str, what: &str) -> StoreResult<serde_json::Map<String, Va
     }
 }
 
-const PLACE_COLUMNS: &str = "id, name, specific_term, generic_term, category, division_code, geometry, romanization, \
-     romanization_source, origin, alternate_names, historic_names, minority_form, status, proposed_by, decided_by, \
-     approving_body, document_no, decided_on, predecessor_id, successor_id, attributes, provenance, version, updated_at";
+/// A place's columns, in the order `bind_place` binds them.
+macro_rules! place_columns {
+    () => {
+        "id, name, specific_term, generic_term, category, division_code, geometry, romanization, \
+         romanization_source, origin, alternate_names, historic_names, minority_form, status, proposed_by, \
+         decided_by, approving_body, document_no, decided_on, predecessor_id, successor_id, attributes, \
+         provenance, version, updated_at"
+    };
+}
+
+const PLACE_COLUMNS: &str = place_columns!();
 
 const HISTORY_INSERT: &str = "INSERT INTO history (entity, entity_id, version, data, changed_at, actor, action) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// The history table as a multi-row insert, in the order `insert_history` binds.
+const HISTORY_ROWS: Insert = Insert {
+    head: "INSERT INTO history (entity, entity_id, version, data, changed_at, actor, action) VALUES ",
+    columns: 7,
+};
+
+const DIVISION_INSERT: Insert = Insert {
+    head: "INSERT INTO divisions (code, level, name, pinyin, parent_code, geometry, is_xpcc, provenance, valid_from, \
+           valid_to, properties, version, geometry_provenance) VALUES ",
+    columns: 13,
+};
+
+const SETTLEMENT_INSERT: Insert = Insert {
+    head: "INSERT INTO settlements (code, name, short_name, township_code, village_kind, lon, lat, population, \
+           population_60plus, is_xpcc, provenance, version, location_provenance, population_provenance) VALUES ",
+    columns: 14,
+};
+
+const FACILITY_INSERT: Insert = Insert {
+    head: "INSERT INTO facilities (id, name, kind, township_code, lon, lat, status, capacity_beds, operator, \
+           attributes, provenance, version, updated_at) VALUES ",
+    columns: 13,
+};
+
+const PLACE_INSERT: Insert =
+    Insert { head: concat!("INSERT INTO places (", place_columns!(), ") VALUES "), columns: 25 };
+
+/// Parameters bound in one statement at most. Far under SQLite's limit (32,766)
+/// and PostgreSQL's (65,535) on purpose: binding looks each parameter's name up in
+/// a list (`sqlite3_bind_parameter_name`), so a statement's binding cost grows with
+/// the square of its parameters — 25,000 took 1–2 s, 1,000 take well under 1 ms.
+const MAX_PARAMETERS: usize = 1_000;
+
+/// Rows in one statement at most, so that a statement's text stays small.
+const MAX_ROWS: usize = 1_000;
+
+/// A multi-row `INSERT`: the text up to `VALUES` and the parameters of a row.
+#[derive(Clone, Copy)]
+struct Insert {
+    head: &'static str,
+    columns: usize,
+}
+
+impl Insert {
+    fn rows_per_statement(self) -> usize {
+        (MAX_PARAMETERS / self.columns.max(1)).clamp(1, MAX_ROWS)
+    }
+
+    /// The statement for `rows` rows: `head ($1, …, $c), ($c+1, …), …`.
+    fn sql(self, rows: usize) -> String {
+        use std::fmt::Write;
+        let mut sql = String::with_capacity(self.head.len() + rows * self.columns * 6);
+        sql.push_str(self.head);
+        let mut n = 0;
+        for r in 0..rows {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..self.columns {
+                n += 1;
+                let _ = write!(sql, "{}${n}", if c == 0 { "" } else { ", " });
+            }
+            sql.push(')');
+        }
+        sql
+    }
+}
+
+/// A history row to insert with others of the same write.
+struct HistoryIn<'a> {
+    entity: &'static str,
+    entity_id: String,
+    version: i64,
+    data: String,
+    at: &'a str,
+    actor: &'a str,
+    action: &'a str,
+}
+
+type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
 
 const AUDIT_INSERT: &str =
     "INSERT INTO audit (id, at, actor, action, entity, entity_id, before, after, prev_hash, hash) \
@@ -160,42 +247,59 @@ where
     ) -> StoreResult<()> {
         let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
         divisions.sort_by_key(|d| (d.level, d.code.clone()));
-        for d in divisions {
-            Self::insert_division(tx, d).await?;
-            let after = division_json(d);
-            Self::kept(tx, Change::new("division", d.code.as_str(), d.version, action, &after, at), actor, audit_each)
+        if audit_each {
+            // Each record its own link of the audit chain, in order.
+            for d in divisions {
+                Self::insert_division(tx, d).await?;
+                Self::record(
+                    tx,
+                    Change::new("division", d.code.as_str(), d.version, action, &division_json(d), at),
+                    actor,
+                )
                 .await?;
+            }
+            for s in &ds.settlements {
+                Self::insert_settlement(tx, s).await?;
+                let after = settlement_json(s);
+                Self::record(tx, Change::new("settlement", s.code.as_str(), s.version, action, &after, at), actor)
+                    .await?;
+            }
+            for f in &ds.facilities {
+                Self::insert_facility(tx, f).await?;
+                Self::record(tx, Change::new("facility", &f.id, f.version, action, &facility_json(f), at), actor)
+                    .await?;
+            }
+            for p in &ds.places {
+                Self::insert_place(tx, p).await?;
+                Self::record(tx, Change::new("place", &p.id, p.version, action, &place_json(p), at), actor).await?;
+            }
+            return Ok(());
         }
-        for s in &ds.settlements {
-            Self::insert_settlement(tx, s).await?;
-            let after = settlement_json(s);
-            Self::kept(
-                tx,
-                Change::new("settlement", s.code.as_str(), s.version, action, &after, at),
-                actor,
-                audit_each,
-            )
-            .await?;
-        }
-        for f in &ds.facilities {
-            Self::insert_facility(tx, f).await?;
-            let after = facility_json(f);
-            Self::kept(tx, Change::new("facility", &f.id, f.version, action, &after, at), actor, audit_each).await?;
-        }
-        for p in &ds.places {
-            Self::insert_place(tx, p).await?;
-            let after = place_json(p);
-            Self::kept(tx, Change::new("place", &p.id, p.version, action, &after, at), actor, audit_each).await?;
-        }
-        Ok(())
-    }
-
-    async fn kept(tx: &mut Tx<DB>, c: Change<'_>, actor: &Actor, audit: bool) -> StoreResult<()> {
-        if audit {
-            Self::record(tx, c, actor).await
-        } else {
-            Self::history(tx, &c, actor).await
-        }
+        // The caller audits the whole: rows and history rows in multi-row statements.
+        let row = |entity: &'static str, entity_id: &str, version: i64, data: Value| HistoryIn {
+            entity,
+            entity_id: entity_id.to_string(),
+            version,
+            data: data.to_string(),
+            at,
+            actor: &actor.0,
+            action,
+        };
+        Self::insert_divisions(tx, &divisions).await?;
+        let history: Vec<HistoryIn> =
+            divisions.iter().map(|d| row("division", d.code.as_str(), d.version, division_json(d))).collect();
+        Self::insert_history(tx, &history).await?;
+        Self::insert_rows(tx, SETTLEMENT_INSERT, &ds.settlements, Self::bind_settlement).await?;
+        let history: Vec<HistoryIn> =
+            ds.settlements.iter().map(|s| row("settlement", s.code.as_str(), s.version, settlement_json(s))).collect();
+        Self::insert_history(tx, &history).await?;
+        Self::insert_rows(tx, FACILITY_INSERT, &ds.facilities, Self::bind_facility).await?;
+        let history: Vec<HistoryIn> =
+            ds.facilities.iter().map(|f| row("facility", &f.id, f.version, facility_json(f))).collect();
+        Self::insert_history(tx, &history).await?;
+        Self::insert_rows(tx, PLACE_INSERT, &ds.places, Self::bind_place).await?;
+        let history: Vec<HistoryIn> = ds.places.iter().map(|p| row("place", &p.id, p.version, place_json(p))).collect();
+        Self::insert_history(tx, &history).await
     }
 
     /// The history row of a change (its record as it became).
@@ -483,86 +587,102 @@ where
     }
 
     async fn insert_division(tx: &mut Tx<DB>, d: &Division) -> StoreResult<()> {
-        let geometry = d.geometry.as_ref().map(|g| geojson::Geometry::from(g).to_string());
-        sqlx::query(
-            "INSERT INTO divisions (code, level, name, pinyin, parent_code, geometry, is_xpcc, provenance, valid_from, \
-             valid_to, properties, version, geometry_provenance)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(d.code.as_str())
-        .bind(d.level.as_str())
-        .bind(&d.name)
-        .bind(&d.pinyin)
-        .bind(d.parent_code.as_ref().map(|c| c.as_str()))
-        .bind(geometry)
-        .bind(d.is_xpcc)
-        .bind(d.provenance.as_str())
-        .bind(&d.valid_from)
-        .bind(&d.valid_to)
-        .bind(Value::Object(d.properties.clone()).to_string())
-        .bind(d.version)
-        .bind(d.geometry_provenance.map(Provenance::as_str))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        Self::insert_divisions(tx, std::slice::from_ref(&d)).await
     }
 
     async fn insert_settlement(tx: &mut Tx<DB>, s: &Settlement) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO settlements (code, name, short_name, township_code, village_kind, lon, lat, population, \
-             population_60plus, is_xpcc, provenance, version, location_provenance, population_provenance)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(s.code.as_str())
-        .bind(&s.name)
-        .bind(&s.short_name)
-        .bind(s.township_code.as_str())
-        .bind(&s.village_kind)
-        .bind(s.location.lon())
-        .bind(s.location.lat())
-        .bind(s.population.map(|p| p as i64))
-        .bind(s.population_60plus.map(|p| p as i64))
-        .bind(s.is_xpcc)
-        .bind(s.provenance.as_str())
-        .bind(s.version)
-        .bind(s.location_provenance.as_str())
-        .bind(s.population_provenance.map(Provenance::as_str))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        Self::insert_rows(tx, SETTLEMENT_INSERT, std::slice::from_ref(s), Self::bind_settlement).await
     }
 
     async fn insert_facility(tx: &mut Tx<DB>, f: &Facility) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO facilities (id, name, kind, township_code, lon, lat, status, capacity_beds, operator, \
-             attributes, provenance, version, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&f.id)
-        .bind(&f.name)
-        .bind(f.kind.as_str())
-        .bind(f.township_code.as_str())
-        .bind(f.location.lon())
-        .bind(f.location.lat())
-        .bind(f.status.as_str())
-        .bind(f.capacity_beds.map(i64::from))
-        .bind(&f.operator)
-        .bind(Value::Object(f.attributes.clone()).to_string())
-        .bind(f.provenance.as_str())
-        .bind(f.version)
-        .bind(&f.updated_at)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        Self::insert_rows(tx, FACILITY_INSERT, std::slice::from_ref(f), Self::bind_facility).await
     }
 
     async fn insert_place(tx: &mut Tx<DB>, p: &Place) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO places ({PLACE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
-        );
-        Self::bind_place(sqlx::query(sqlx::AssertSqlSafe(sql)), p).execute(&mut **tx).await?;
+        Self::insert_rows(tx, PLACE_INSERT, std::slice::from_ref(p), Self::bind_place).await
+    }
+
+    /// Divisions in the given order (parents first, for the foreign keys).
+    async fn insert_divisions(tx: &mut Tx<DB>, divisions: &[&Division]) -> StoreResult<()> {
+        Self::insert_rows(tx, DIVISION_INSERT, divisions, |q, d| Self::bind_division(q, d)).await
+    }
+
+    /// Rows of one table in as few statements as the databases' parameter limits
+    /// allow (`INSERT … VALUES (…), (…)`), each row bound by `bind` in the order of
+    /// the statement's columns. A large load costs a few hundred statements, not
+    /// one per row.
+    async fn insert_rows<T: Sync>(
+        tx: &mut Tx<DB>,
+        insert: Insert,
+        rows: &[T],
+        bind: for<'q> fn(Query<'q, DB>, &T) -> Query<'q, DB>,
+    ) -> StoreResult<()> {
+        for chunk in rows.chunks(insert.rows_per_statement()) {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(insert.sql(chunk.len())));
+            for row in chunk {
+                q = bind(q, row);
+            }
+            q.execute(&mut **tx).await?;
+        }
         Ok(())
+    }
+
+    /// History rows of records written together (`action` at `at` by `actor`).
+    async fn insert_history(tx: &mut Tx<DB>, rows: &[HistoryIn<'_>]) -> StoreResult<()> {
+        Self::insert_rows(tx, HISTORY_ROWS, rows, |q, h| {
+            q.bind(h.entity).bind(&h.entity_id).bind(h.version).bind(&h.data).bind(h.at).bind(h.actor).bind(h.action)
+        })
+        .await
+    }
+
+    fn bind_division<'q>(q: Query<'q, DB>, d: &Division) -> Query<'q, DB> {
+        let geometry = d.geometry.as_ref().map(|g| geojson::Geometry::from(g).to_string());
+        q.bind(d.code.as_str())
+            .bind(d.level.as_str())
+            .bind(&d.name)
+            .bind(&d.pinyin)
+            .bind(d.parent_code.as_ref().map(|c| c.as_str()))
+            .bind(geometry)
+            .bind(d.is_xpcc)
+            .bind(d.provenance.as_str())
+            .bind(&d.valid_from)
+            .bind(&d.valid_to)
+            .bind(Value::Object(d.properties.clone()).to_string())
+            .bind(d.version)
+            .bind(d.geometry_provenance.map(Provenance::as_str))
+    }
+
+    fn bind_settlement<'q>(q: Query<'q, DB>, s: &Settlement) -> Query<'q, DB> {
+        q.bind(s.code.as_str())
+            .bind(&s.name)
+            .bind(&s.short_name)
+            .bind(s.township_code.as_str())
+            .bind(&s.village_kind)
+            .bind(s.location.lon())
+            .bind(s.location.lat())
+            .bind(s.population.map(|p| p as i64))
+            .bind(s.population_60plus.map(|p| p as i64))
+            .bind(s.is_xpcc)
+            .bind(s.provenance.as_str())
+            .bind(s.version)
+            .bind(s.location_provenance.as_str())
+            .bind(s.population_provenance.map(Provenance::as_str))
+    }
+
+    fn bind_facility<'q>(q: Query<'q, DB>, f: &Facility) -> Query<'q, DB> {
+        q.bind(&f.id)
+            .bind(&f.name)
+            .bind(f.kind.as_str())
+            .bind(f.township_code.as_str())
+            .bind(f.location.lon())
+            .bind(f.location.lat())
+            .bind(f.status.as_str())
+            .bind(f.capacity_beds.map(i64::from))
+            .bind(&f.operator)
+            .bind(Value::Object(f.attributes.clone()).to_string())
+            .bind(f.provenance.as_str())
+            .bind(f.version)
+            .bind(&f.updated_at)
     }
 
     /// A place's columns, in the order of `PLACE_COLUMNS`.

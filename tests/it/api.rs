@@ -10,7 +10,9 @@ async fn health_answers_ok() {
     let app = common::start_in_process().await;
     let (status, _, body) = get_json(&format!("{}/health", app.base)).await;
     assert_eq!(status, 200);
-    assert_eq!(body, serde_json::json!({"status": "ok"}));
+    let marker = app.state.store().change_marker().await.expect("marker");
+    assert!(marker > 0, "the loaded dataset is audited");
+    assert_eq!(body, serde_json::json!({"status": "ok", "sequence": marker}));
 }
 
 #[tokio::test]

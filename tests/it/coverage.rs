@@ -165,7 +165,7 @@ fn closed_and_planned_facilities_count_only_when_asked() {
     let mut snapf = fixture();
     let divisions: Vec<Division> = snapf.divisions().iter().map(|d| d.division.clone()).collect();
     let settlements: Vec<Settlement> = snapf.settlements().iter().map(|s| s.settlement.clone()).collect();
-    let mut facilities: Vec<Facility> = snapf.facilities().iter().map(|f| f.facility.clone()).collect();
+    let mut facilities: Vec<Facility> = snapf.facilities().map(|f| f.facility.clone()).collect();
     facilities[1].status = FacilityStatus::Planned;
     snapf = Snapshot::build(2, divisions, settlements, facilities);
     let r = rule("[care_home]\ntype = \"distance\"\nradius_m = 5000\n");

@@ -14,6 +14,7 @@ mod coverage;
 mod crash;
 mod dataset;
 mod facility_write;
+mod incremental;
 mod interop;
 mod parsers;
 mod places;

@@ -319,6 +319,70 @@ async fn a_prefecture_is_answered_per_county_and_a_question_must_name_its_county
         );
     }
 
+    // OGC collections, export and import of one county.
+    for (collection, rest) in [("divisions", "divisions"), ("facilities", "facilities"), ("settlements", "settlements")]
+    {
+        let (_, _, page) = common::get_json(&format!("{base}/api/v1/{rest}?county=652325&limit=10000")).await;
+        // OGC `divisions` holds the county and its townships (village seats are `settlements`).
+        let expected = page["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .filter(|f| collection != "divisions" || f["properties"]["level"] != "village")
+            .count();
+        let (status, _, ogc) =
+            common::get_json(&format!("{base}/ogc/collections/{collection}/items?county=652325&limit=10000")).await;
+        assert_eq!(status, 200, "{collection}: {ogc}");
+        let f = ogc["features"].as_array().expect("features");
+        assert_eq!((ogc["numberMatched"].as_u64(), f.len()), (Some(expected as u64), expected), "{collection}");
+        let code = |f: &Value| {
+            let p = &f["properties"];
+            p["township_code"].as_str().or(p["code"].as_str()).unwrap_or_default().to_string()
+        };
+        assert!(f.iter().all(|f| code(f).starts_with("652325")), "{collection}");
+        let (_, _, all) =
+            common::get_json(&format!("{base}/ogc/collections/{collection}/items?region=6523&limit=1")).await;
+        let (_, _, none) = common::get_json(&format!("{base}/ogc/collections/{collection}/items?region=11")).await;
+        assert!(all["numberMatched"].as_u64() > Some(expected as u64), "{collection}: {all}");
+        assert_eq!(none["numberMatched"], 0, "{collection}");
+        for bad in ["county=6523", "county=%3Cscript%3E", "region=6%E2%80%AE5", "county="] {
+            let (status, _, body) = common::get_json(&format!("{base}/ogc/collections/{collection}/items?{bad}")).await;
+            assert_eq!(status, 400, "{collection}?{bad}: {body}");
+        }
+    }
+    let res = reqwest::get(format!("{base}/api/v1/export?layer=facilities&county=652325")).await.expect("export");
+    assert_eq!(res.status(), 200);
+    let disposition = res.headers()["content-disposition"].to_str().expect("ascii").to_string();
+    assert!(disposition.contains("diming_652325_facilities_"), "{disposition}");
+    let exported: Value = res.json().await.expect("geojson");
+    let (_, _, listed) = common::get_json(&format!("{base}/api/v1/facilities?county=652325&limit=10000")).await;
+    assert_eq!(exported["features"].as_array().map(Vec::len), listed["features"].as_array().map(Vec::len));
+    assert_eq!(exported["name"], "diming_652325_facilities");
+    let (status, _, mismatch) =
+        common::get_json(&format!("{base}/api/v1/export?layer=facilities&county=652325&region=6524")).await;
+    assert_eq!(status, 422, "{mismatch}");
+    // An import limited to one county refuses a row of another, naming it; nothing is written.
+    let other = &listed["features"][0];
+    let row = |name: &str| {
+        serde_json::json!({"type": "Feature", "geometry": other["geometry"], "properties": {
+            "name": name, "kind": "care_home", "township_code": other["properties"]["township_code"]}})
+    };
+    let file = dir.path().join("other-county.geojson");
+    let fc = serde_json::json!({"type": "FeatureCollection", "features": [row("县外养老院")]});
+    std::fs::write(&file, fc.to_string()).expect("write");
+    let run = |county: &str| {
+        Command::new(env!("CARGO_BIN_EXE_diming"))
+            .args(["import", file.to_str().expect("path"), "--layer", "facilities", "--dry-run"])
+            .args(["--county", county, "--database", &url])
+            .output()
+            .expect("run diming import")
+    };
+    let refused = run("652323");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && said.contains("不在 652323 内"), "{said}");
+    let accepted = run("652325");
+    assert!(accepted.status.success(), "{}", String::from_utf8_lossy(&accepted.stderr));
+
     // What attackers and careless users send.
     for q in [
         "coverage?kind=care_home&county=65232",

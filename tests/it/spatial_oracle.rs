@@ -35,7 +35,7 @@ fn random_points(n: usize, seed: u64) -> Vec<[f64; 2]> {
 async fn nearest_k_equals_a_brute_force_geodesic_scan_for_10000_points() {
     let snap = manas_snapshot().await;
     let g = grs80();
-    let facilities: Vec<_> = snap.facilities().iter().map(|f| f.facility.clone()).collect();
+    let facilities: Vec<_> = snap.facilities().map(|f| f.facility.clone()).collect();
     let kinds: Vec<Option<FacilityKind>> =
         std::iter::once(None).chain(FacilityKind::ALL.iter().copied().map(Some)).collect();
     for (i, p) in random_points(10_000, 1).into_iter().enumerate() {
@@ -71,7 +71,6 @@ async fn within_radius_equals_a_brute_force_scan() {
             .collect();
         let mut expect: Vec<(f64, &str)> = snap
             .facilities()
-            .iter()
             .map(|f| {
                 (oracle_distance(&g, p, [f.facility.location.lon(), f.facility.location.lat()]), f.facility.id.as_str())
             })

@@ -9,7 +9,7 @@ use crate::store::{
     StoreResult,
 };
 use async_trait::async_trait;
-use sqlx::{ColumnIndex, Encode, Executor, Type};
+use sqlx::{ColumnIndex, Encode, Executor, Row, Type};
 
 #[async_trait]
 impl<DB> RegistryStore for SqlStore<DB>
@@ -31,30 +31,40 @@ where
         Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dataset'").fetch_optional(&self.pool).await?)
     }
 
-    async fn add_county(&self, county: &str, ds: &Dataset, actor: &Actor) -> StoreResult<bool> {
+    async fn add_counties(&self, counties: &[(String, Dataset)], actor: &Actor) -> StoreResult<Vec<bool>> {
         let mut tx = self.begin_write().await?;
-        let there: Option<String> = sqlx::query_scalar("SELECT code FROM divisions WHERE code = $1")
-            .bind(county)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if there.is_some() {
-            tx.rollback().await?;
-            return Ok(false);
-        }
         let at = now_rfc3339();
-        // One audit entry for the county, below; a history row per record.
-        Self::insert_dataset(&mut tx, ds, "init", &at, actor, false).await?;
-        let summary = serde_json::json!({
-            "dataset": ds.id, "divisions": ds.divisions.len(), "settlements": ds.settlements.len(),
-            "facilities": ds.facilities.len(), "places": ds.places.len(),
-        });
-        Self::audit(&mut tx, &Change::new("region", county, 1, "init", &summary, &at), actor).await?;
-        sqlx::query("INSERT INTO meta (key, value) SELECT 'dataset', $1 WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'dataset')")
+        let mut added = Vec::with_capacity(counties.len());
+        for (county, ds) in counties {
+            let there: Option<String> = sqlx::query_scalar("SELECT code FROM divisions WHERE code = $1")
+                .bind(county.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if there.is_some() {
+                added.push(false);
+                continue;
+            }
+            // One audit entry for the county, below; a history row per record.
+            Self::insert_dataset(&mut tx, ds, "init", &at, actor, false).await?;
+            let summary = serde_json::json!({
+                "dataset": ds.id, "divisions": ds.divisions.len(), "settlements": ds.settlements.len(),
+                "facilities": ds.facilities.len(), "places": ds.places.len(),
+            });
+            Self::audit(&mut tx, &Change::new("region", county, 1, "init", &summary, &at), actor).await?;
+            added.push(true);
+        }
+        if added.iter().any(|a| *a) {
+            sqlx::query(
+                "INSERT INTO meta (key, value) SELECT 'dataset', $1 WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'dataset')",
+            )
             .bind("nbs2023-regions")
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(true)
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(added)
     }
 
     async fn load_dataset(&self, ds: &Dataset, actor: &Actor) -> StoreResult<LoadOutcome> {
@@ -250,6 +260,23 @@ where
 
     async fn change_marker(&self) -> StoreResult<i64> {
         Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM audit").fetch_one(&self.pool).await?.unwrap_or(0))
+    }
+
+    async fn changes_after(&self, after: i64, limit: i64) -> StoreResult<Vec<crate::store::ChangeRef>> {
+        let rows = sqlx::query("SELECT id, entity, entity_id FROM audit WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::store::ChangeRef {
+                    seq: r.try_get("id")?,
+                    entity: r.try_get("entity")?,
+                    entity_id: r.try_get("entity_id")?,
+                })
+            })
+            .collect()
     }
 
     fn watch(&self) -> tokio::sync::mpsc::Receiver<()> {
