@@ -55,6 +55,11 @@ impl SqliteStore {
             // FULL: a commit is on the disk before it is acknowledged, power loss included.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // 64 MiB of page cache per connection (SQLite's default is 2 MiB): a load
+            // of the whole country inserts into indexes in random key order (names,
+            // history keys), and with a small cache every such insert evicts a dirty
+            // page that must be written to the WAL again.
+            .pragma("cache_size", "-65536")
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(open_err)?;
         let store = SqliteStore { pool, url: target.clone() };
