@@ -95,8 +95,29 @@ impl Registry {
     /// Read the registry and build the first snapshot and name registry.
     pub async fn open(store: Arc<dyn Store>, rules: Rules) -> StoreResult<Self> {
         let marker = store.change_marker().await?;
-        let snapshot = build_snapshot(store.as_ref(), 1).await?;
-        let places = PlaceRegistry::build(store.places().await?);
+        let started = std::time::Instant::now();
+        // The snapshot and the name registry are read and built side by side (two
+        // connections, two cores).
+        let names = tokio::spawn({
+            let store = store.clone();
+            async move {
+                let places = store.places().await?;
+                tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, rss_mb = rss_mb(), "places read");
+                tokio::task::spawn_blocking(move || PlaceRegistry::build(places))
+                    .await
+                    .map_err(|e| crate::store::StoreError::Corrupt(format!("name registry build failed: {e}")))
+            }
+        });
+        let snapshot = build_snapshot(&store, 1).await;
+        let places = names
+            .await
+            .map_err(|e| crate::store::StoreError::Corrupt(format!("name registry build failed: {e}")))??;
+        let snapshot = snapshot?;
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            rss_mb = rss_mb(),
+            "snapshot and names built"
+        );
         Ok(Registry {
             inner: Arc::new(Inner {
                 store,
@@ -173,7 +194,7 @@ impl Registry {
         if rebuild {
             self.note_marker(&self.inner.seen_snapshot).await?;
             let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
-            let snapshot = build_snapshot(self.inner.store.as_ref(), generation).await?;
+            let snapshot = build_snapshot(&self.inner.store, generation).await?;
             self.inner.snapshot.store(Arc::new(snapshot));
             return Ok(());
         }
@@ -285,10 +306,27 @@ impl Registry {
     }
 }
 
-async fn build_snapshot(store: &dyn Store, generation: u64) -> StoreResult<Snapshot> {
-    let divisions = store.divisions().await?;
-    let settlements = store.settlements().await?;
-    let facilities = store.facilities().await?;
+/// Resident memory of this process, MB (Linux; `None` elsewhere), for start-up logs.
+fn rss_mb() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096 / 1_000_000)
+}
+
+async fn build_snapshot(store: &Arc<dyn Store>, generation: u64) -> StoreResult<Snapshot> {
+    let started = std::time::Instant::now();
+    let (divisions, settlements, facilities) = {
+        // Each read maps its rows on its own task (and core).
+        let s = store.clone();
+        let divisions = tokio::spawn(async move { s.divisions().await });
+        let s = store.clone();
+        let settlements = tokio::spawn(async move { s.settlements().await });
+        let facilities = store.facilities().await;
+        let joined =
+            |e: tokio::task::JoinError| crate::store::StoreError::Corrupt(format!("snapshot read failed: {e}"));
+        (divisions.await.map_err(joined)??, settlements.await.map_err(joined)??, facilities?)
+    };
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, rss_mb = rss_mb(), "records read");
     // CPU work (parsing, indexing, rendering) off the async workers.
     let built = tokio::task::spawn_blocking(move || Snapshot::build(generation, divisions, settlements, facilities))
         .await

@@ -80,40 +80,44 @@ impl Snapshot {
         let names: HashMap<String, String> =
             divisions.iter().map(|d| (d.code.as_str().to_string(), d.name.clone())).collect();
 
+        // Parsing outlines, their areas and edge indexes, and rendering are per
+        // division: done in as many contiguous slices as there are cores.
+        let prepared = in_parallel(divisions, |d| {
+            let mp = as_multipolygon(d.geometry.as_ref());
+            let area_km2 = mp.as_ref().map(super::geodesic::multipolygon_area_km2);
+            let edges = match d.level {
+                DivisionLevel::County | DivisionLevel::Township => mp.as_ref().map(RingEdges::new),
+                DivisionLevel::Village => None,
+            };
+            (DivisionEntry { feature_json: render_division(&d, area_km2), division: d, area_km2 }, edges)
+        });
         let mut county_polys = Vec::new();
         let mut county_div = Vec::new();
         let mut township_polys = Vec::new();
         let mut township_div = Vec::new();
-        let divisions: Vec<DivisionEntry> = divisions
-            .into_iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let mp = as_multipolygon(d.geometry.as_ref());
-                let area_km2 = mp.as_ref().map(super::geodesic::multipolygon_area_km2);
-                if let Some(mp) = &mp {
-                    match d.level {
-                        DivisionLevel::County => {
-                            county_polys.push(RingEdges::new(mp));
-                            county_div.push(i);
-                        }
-                        DivisionLevel::Township => {
-                            township_polys.push(RingEdges::new(mp));
-                            township_div.push(i);
-                        }
-                        DivisionLevel::Village => {}
-                    }
+        let mut divisions = Vec::with_capacity(prepared.len());
+        for (i, (entry, edges)) in prepared.into_iter().enumerate() {
+            if let Some(edges) = edges {
+                if entry.division.level == DivisionLevel::County {
+                    county_polys.push(edges);
+                    county_div.push(i);
+                } else {
+                    township_polys.push(edges);
+                    township_div.push(i);
                 }
-                DivisionEntry { feature_json: render_division(&d, area_km2), division: d, area_km2 }
-            })
-            .collect();
+            }
+            divisions.push(entry);
+        }
         let division_by_code = divisions.iter().enumerate().map(|(i, d)| (d.division.code.to_string(), i)).collect();
+        tracing::debug!("divisions rendered");
 
-        let settlements: Vec<SettlementEntry> = settlements
-            .into_iter()
-            .map(|s| SettlementEntry { feature_json: render_settlement(&s, &names), settlement: s })
-            .collect();
+        let settlements: Vec<SettlementEntry> = in_parallel(settlements, |s| SettlementEntry {
+            feature_json: render_settlement(&s, &names),
+            settlement: s,
+        });
         let settlement_by_code =
             settlements.iter().enumerate().map(|(i, s)| (s.settlement.code.to_string(), i)).collect();
+        tracing::debug!("settlements rendered");
 
         let facilities: Vec<FacilityEntry> = facilities
             .into_iter()
@@ -275,6 +279,38 @@ impl Snapshot {
     pub fn township_at_brute_force(&self, lon: f64, lat: f64) -> Option<&DivisionEntry> {
         self.areas.townships.locate_brute_force(lon, lat).and_then(|i| self.division_of(&self.areas.township_div, i))
     }
+}
+
+/// `f` over `items` on every core (contiguous slices, one scoped thread each), the
+/// results in the items' order.
+fn in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    if threads < 2 || items.len() < 1_000 {
+        return items.into_iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let mut slices: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut rest = items.into_iter();
+    loop {
+        let slice: Vec<T> = rest.by_ref().take(per).collect();
+        if slice.is_empty() {
+            break;
+        }
+        slices.push(slice);
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            slices.into_iter().map(|slice| scope.spawn(move || slice.into_iter().map(f).collect::<Vec<R>>())).collect();
+        let mut out = Vec::new();
+        for h in handles {
+            match h.join() {
+                Ok(part) => out.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
 }
 
 fn as_multipolygon(g: Option<&Geometry<f64>>) -> Option<MultiPolygon<f64>> {

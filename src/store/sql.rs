@@ -225,8 +225,16 @@ where
     }
 
     /// Every row of a query, mapped.
+    /// Every row of `sql`, each mapped as it arrives: the rows are never all held
+    /// at once beside what they map to (at national scale that was gigabytes).
     async fn all<T: Send>(&self, sql: &'static str, map: fn(&DB::Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
-        sqlx::query(sql).fetch_all(&self.pool).await?.iter().map(map).collect()
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query(sql).fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            out.push(map(&row)?);
+        }
+        Ok(out)
     }
 
     async fn record(tx: &mut Tx<DB>, c: Change<'_>, actor: &Actor) -> StoreResult<()> {
