@@ -165,6 +165,20 @@ pub fn page(
     (start..end, next, prev)
 }
 
+/// The link to the page after the feature keyed `after` (a keyset page): the
+/// query without its `offset`, `limit` and `after`, then those of the next page.
+pub fn cursor_link(path: &str, query: &str, limit: usize, after: &str) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if k != "offset" && k != "limit" && k != "after" {
+            s.append_pair(&k, &v);
+        }
+    }
+    s.append_pair("limit", &limit.to_string());
+    s.append_pair("after", after);
+    format!("{path}?{}", s.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

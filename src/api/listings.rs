@@ -1,6 +1,6 @@
 //! Divisions, settlements and facilities as GeoJSON, with filters and paging.
 
-use super::geojson_out::{geo_json, page, Collection};
+use super::geojson_out::{geo_json, Collection};
 use super::params::Params;
 use super::problem::Problem;
 use super::AppState;
@@ -14,21 +14,64 @@ use axum::response::{IntoResponse, Response};
 const LIST_DEFAULT: usize = 1000;
 const LIST_MAX: usize = 10_000;
 
-/// A page of `matched`, only its features rendered (`render`): a page costs what it
-/// returns, not what matched.
+/// Which page of a listing: `limit`, `offset` (features to skip) and the keyset
+/// cursor `after` (the code or id the previous page ended with; `offset` then
+/// skips from there).
+struct Page {
+    limit: usize,
+    offset: usize,
+    after: Option<String>,
+}
+
+impl Page {
+    /// `limit`, `offset` and `after` of a listing whose cursor is `after`'s value as
+    /// `cursor` parses it (a code, an id).
+    fn parse(p: &mut Params, cursor: impl FnOnce(&mut Params) -> Option<String>) -> Page {
+        let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
+        let offset = p.integer("offset", 0, 0, usize::MAX);
+        let after = cursor(p);
+        Page { limit, offset, after }
+    }
+}
+
+/// A page of a listing, only its features rendered (`render`): `total` features
+/// match in all; `items` are the matching ones in key order, from the cursor on
+/// when `after` is given. A page costs what it returns (and `offset` what it
+/// skips), not what matched.
 fn paged<T>(
     path: &str,
     query: &str,
-    matched: Vec<T>,
-    limit: usize,
-    offset: usize,
+    total: usize,
+    items: impl Iterator<Item = T>,
+    page: Page,
+    key: impl Fn(&T) -> String,
     render: impl Fn(T) -> String,
 ) -> Collection {
-    let total = matched.len();
-    let (range, next, prev) = page(path, query, total, limit, offset);
-    // `page` keeps the range within 0..total.
-    let features = matched.into_iter().skip(range.start).take(range.len()).map(render).collect();
-    Collection { features, number_matched: Some(total), next, prev }
+    match page.after {
+        None => {
+            let (range, next, prev) = super::geojson_out::page(path, query, total, page.limit, page.offset);
+            // `page` keeps the range within 0..total.
+            let features = items.skip(range.start).take(range.len()).map(render).collect();
+            Collection { features, number_matched: Some(total), next, prev }
+        }
+        Some(_) => {
+            let mut items = items.skip(page.offset).take(page.limit + 1).collect::<Vec<T>>();
+            let more = items.len() > page.limit;
+            items.truncate(page.limit);
+            let next = if more {
+                items.last().map(|last| super::geojson_out::cursor_link(path, query, page.limit, &key(last)))
+            } else {
+                None
+            };
+            let features = items.into_iter().map(render).collect();
+            Collection { features, number_matched: Some(total), next, prev: None }
+        }
+    }
+}
+
+/// The `after` cursor of a listing keyed by division code.
+fn code_cursor(p: &mut Params) -> Option<String> {
+    p.code("after").map(|c| c.as_str().to_string())
 }
 
 /// `GET /api/v1/counties?region=&q=`
@@ -101,20 +144,21 @@ pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery
     let parent = p.code("parent");
     let county = p.county();
     let region = p.region();
-    let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
-    let offset = p.integer("offset", 0, 0, usize::MAX);
+    let page = Page::parse(&mut p, code_cursor);
     p.finish()?;
     let snap = state.snapshot_guard();
-    let matched: Vec<&crate::spatial::DivisionEntry> = snap
-        .divisions()
-        .iter()
-        .filter(|d| level.is_none_or(|l| d.division.level == l))
-        .filter(|d| parent.as_ref().is_none_or(|c| d.division.parent_code.as_ref() == Some(c)))
-        .filter(|d| county.is_none_or(|c| c.holds(d.division.code.as_str())))
-        .filter(|d| region.is_none_or(|r| r.holds(d.division.code.as_str())))
-        .collect();
+    let wanted = |d: &&crate::spatial::DivisionEntry| {
+        level.is_none_or(|l| d.division.level == l)
+            && parent.as_ref().is_none_or(|c| d.division.parent_code.as_ref() == Some(c))
+            && county.is_none_or(|c| c.holds(d.division.code.as_str()))
+            && region.is_none_or(|r| r.holds(d.division.code.as_str()))
+    };
+    let filtered = level.is_some() || parent.is_some() || county.is_some() || region.is_some();
+    let total = if filtered { snap.divisions().iter().filter(wanted).count() } else { snap.divisions().len() };
+    let items = snap.divisions_after(page.after.as_deref()).iter().filter(wanted);
+    let key = |d: &&crate::spatial::DivisionEntry| d.division.code.to_string();
     let render = |d: &crate::spatial::DivisionEntry| d.feature_json.clone();
-    Ok(paged("/api/v1/divisions", q.as_deref().unwrap_or(""), matched, limit, offset, render))
+    Ok(paged("/api/v1/divisions", q.as_deref().unwrap_or(""), total, items, page, key, render))
 }
 
 /// `GET /api/v1/divisions/{code}`
@@ -158,18 +202,19 @@ pub async fn list_settlements(State(state): State<AppState>, RawQuery(q): RawQue
     let mut p = Params::parse(q.as_deref());
     let township = p.code("township");
     let county = p.county();
-    let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
-    let offset = p.integer("offset", 0, 0, usize::MAX);
+    let page = Page::parse(&mut p, code_cursor);
     p.finish()?;
     let snap = state.snapshot_guard();
-    let matched: Vec<&crate::spatial::SettlementEntry> = snap
-        .settlements()
-        .iter()
-        .filter(|s| township.as_ref().is_none_or(|t| &s.settlement.township_code == t))
-        .filter(|s| county.is_none_or(|c| c.holds(s.settlement.code.as_str())))
-        .collect();
+    let wanted = |s: &&crate::spatial::SettlementEntry| {
+        township.as_ref().is_none_or(|t| &s.settlement.township_code == t)
+            && county.is_none_or(|c| c.holds(s.settlement.code.as_str()))
+    };
+    let filtered = township.is_some() || county.is_some();
+    let total = if filtered { snap.settlements().iter().filter(wanted).count() } else { snap.settlements().len() };
+    let items = snap.settlements_after(page.after.as_deref()).iter().filter(wanted);
+    let key = |s: &&crate::spatial::SettlementEntry| s.settlement.code.to_string();
     let render = |s: &crate::spatial::SettlementEntry| s.feature_json.clone();
-    Ok(paged("/api/v1/settlements", q.as_deref().unwrap_or(""), matched, limit, offset, render))
+    Ok(paged("/api/v1/settlements", q.as_deref().unwrap_or(""), total, items, page, key, render))
 }
 
 /// `GET /api/v1/settlements/{code}`
@@ -216,8 +261,7 @@ pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuer
     let county = p.county();
     let bbox = p.bbox();
     let statuses = p.statuses(StatusSet::ANY);
-    let limit = p.integer("limit", LIST_DEFAULT, 1, LIST_MAX);
-    let offset = p.integer("offset", 0, 0, usize::MAX);
+    let page = Page::parse(&mut p, |p| p.cursor("after"));
     p.finish()?;
     let snap = state.snapshot_guard();
     let wanted = |f: &&crate::spatial::FacilityEntry| {
@@ -227,14 +271,31 @@ pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuer
             && township.as_ref().is_none_or(|t| &f.township_code == t)
             && county.is_none_or(|c| c.holds(f.township_code.as_str()))
     };
-    let matched: Vec<&crate::spatial::FacilityEntry> = match bbox {
-        Some(b) => {
-            snap.facilities_in_bbox(b, kind, statuses).into_iter().map(|i| snap.facility_at(i)).filter(wanted).collect()
-        }
-        None => snap.facilities().filter(wanted).collect(),
-    };
+    let key = |f: &&crate::spatial::FacilityEntry| f.facility.id.clone();
     let render = |f: &crate::spatial::FacilityEntry| f.feature_json();
-    Ok(paged("/api/v1/facilities", q.as_deref().unwrap_or(""), matched, limit, offset, render))
+    let query = q.as_deref().unwrap_or("");
+    let after = page.after.clone();
+    let after = after.as_deref();
+    Ok(match bbox {
+        Some(b) => {
+            // The spatial index answers in id order.
+            let matched: Vec<&crate::spatial::FacilityEntry> = snap
+                .facilities_in_bbox(b, kind, statuses)
+                .into_iter()
+                .map(|i| snap.facility_at(i))
+                .filter(wanted)
+                .collect();
+            let total = matched.len();
+            let items = matched.into_iter().filter(|f| after.is_none_or(|a| f.facility.id.as_str() > a));
+            paged("/api/v1/facilities", query, total, items, page, key, render)
+        }
+        None => {
+            let filtered = kind.is_some() || township.is_some() || county.is_some() || statuses != StatusSet::ANY;
+            let total = if filtered { snap.facilities().filter(wanted).count() } else { snap.facility_count() };
+            let items = snap.facilities_after(after).filter(wanted);
+            paged("/api/v1/facilities", query, total, items, page, key, render)
+        }
+    })
 }
 
 /// `GET /api/v1/facilities/{id}`, with its version as the `ETag`.

@@ -600,7 +600,8 @@ mod params {
         /// Page size: 1..=10000, default 1000 (a whole county's layer in one answer).
         #[param(minimum = 1, maximum = 10000, default = 1000)]
         pub limit: Option<u32>,
-        /// Features to skip, from 0; default 0. `links` give the next and previous pages.
+        /// Features to skip, from 0; default 0 (with `after`: skipped after the cursor). `links` give
+        /// the next and previous pages (a keyset page, `after=`, links only the next).
         #[param(minimum = 0, default = 0)]
         pub offset: Option<u64>,
     }
@@ -634,6 +635,10 @@ mod params {
         /// `level=county&region=6523` for a prefecture's county outlines.
         #[param(pattern = r"^(\d{2}|\d{4}|\d{6})$", example = "6523")]
         pub region: Option<String>,
+        /// 游标 Keyset page: only records whose code sorts after this one (the last code of the
+        /// previous page; the `next` link carries it). Costs what the page returns at any depth.
+        #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$", example = "652324101")]
+        pub after: Option<String>,
     }
 
     /// `GET /settlements` filters.
@@ -646,6 +651,10 @@ mod params {
         /// 县级区划代码 Only records of this county-level unit (6-digit code; see `GET /counties`).
         #[param(pattern = r"^\d{6}$", example = "652324")]
         pub county: Option<String>,
+        /// 游标 Keyset page: only records whose code sorts after this one (the last code of the
+        /// previous page; the `next` link carries it). Costs what the page returns at any depth.
+        #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$", example = "652324101")]
+        pub after: Option<String>,
     }
 
     /// `GET /facilities` filters.
@@ -667,6 +676,11 @@ mod params {
         /// Which statuses, comma-separated (`status=open,planned`); default: every status.
         #[param(style = Form, explode = false, min_items = 1)]
         pub status: Option<Vec<FacilityStatusSchema>>,
+        /// 游标 Keyset page: only facilities whose id sorts after this one (the last id of the
+        /// previous page; the `next` link carries it). Any text of 1..=200 characters without
+        /// control characters is a position. Costs what the page returns at any depth.
+        #[param(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$", example = "f0100")]
+        pub after: Option<String>,
     }
 
     /// The coverage question: which facilities, which rule.

@@ -53,6 +53,22 @@ impl<'q> Params<'q> {
         first
     }
 
+    /// A keyset cursor (the id a previous page ended with): 1..=200 characters, no
+    /// control characters. Any such text is a valid position: the page starts after it.
+    pub fn cursor(&mut self, name: &str) -> Option<String> {
+        let mut values = self.pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.to_string());
+        let v = values.next()?;
+        if values.next().is_some() {
+            self.fail(name, "参数重复 (given more than once)");
+            return None;
+        }
+        if v.is_empty() || v.chars().count() > 200 || v.chars().any(char::is_control) {
+            self.fail(name, "游标为 1 至 200 个字符，不含控制字符 (1 to 200 characters, no control characters)");
+            return None;
+        }
+        Some(v)
+    }
+
     /// `true`/`1` or `false`/`0`; `None` when absent.
     pub fn boolean(&mut self, name: &str) -> Option<bool> {
         match self.raw(name)?.trim() {

@@ -130,9 +130,29 @@ impl FacilityLayer {
 
     /// Every facility in id order: the base (less what was replaced) merged with the delta.
     pub fn iter(&self) -> impl Iterator<Item = &FacilityEntry> + '_ {
-        let mut base =
-            self.base.entries.iter().enumerate().filter(|(i, _)| self.live(*i as u32)).map(|(_, e)| e).peekable();
-        let mut delta = self.delta.latest.values().filter_map(|&s| self.at(s)).peekable();
+        self.iter_after(None)
+    }
+
+    /// The facilities whose id sorts after `after` (all for `None`), in id order:
+    /// found by binary search in the base and a range of the delta, so a deep page
+    /// costs what it returns.
+    pub fn iter_after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a FacilityEntry> + 'a {
+        use std::ops::Bound;
+        let start = after.map_or(0, |a| self.base.entries.partition_point(|e| e.facility.id.as_str() <= a));
+        let from = match after {
+            Some(a) => Bound::Excluded(a.to_string()),
+            None => Bound::Unbounded,
+        };
+        let mut base = self
+            .base
+            .entries
+            .iter()
+            .enumerate()
+            .skip(start)
+            .filter(|(i, _)| self.live(*i as u32))
+            .map(|(_, e)| e)
+            .peekable();
+        let mut delta = self.delta.latest.range((from, Bound::Unbounded)).filter_map(|(_, &s)| self.at(s)).peekable();
         std::iter::from_fn(move || match (base.peek(), delta.peek()) {
             (Some(b), Some(d)) => {
                 if b.facility.id < d.facility.id {

@@ -205,6 +205,22 @@ impl Snapshot {
     pub fn facilities(&self) -> impl Iterator<Item = &FacilityEntry> + '_ {
         self.facilities.iter()
     }
+    /// The facilities whose id sorts after `after`, in id order (a keyset page).
+    pub fn facilities_after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a FacilityEntry> + 'a {
+        self.facilities.iter_after(after)
+    }
+    /// The divisions whose code sorts after `after`, in code order.
+    pub fn divisions_after(&self, after: Option<&str>) -> &[DivisionEntry] {
+        let all = &self.areas.divisions;
+        let start = after.map_or(0, |a| all.partition_point(|d| d.division.code.as_str() <= a));
+        all.get(start..).unwrap_or_default()
+    }
+    /// The settlements whose code sorts after `after`, in code order.
+    pub fn settlements_after(&self, after: Option<&str>) -> &[SettlementEntry] {
+        let all = &self.areas.settlements;
+        let start = after.map_or(0, |a| all.partition_point(|s| s.settlement.code.as_str() <= a));
+        all.get(start..).unwrap_or_default()
+    }
     /// How many facilities.
     pub fn facility_count(&self) -> usize {
         self.facilities.len()

@@ -32,6 +32,44 @@ async fn divisions_filter_by_level_and_parent_and_page_with_links() {
     let (_, _, p3) = get_json(&format!("{}/api/v1/divisions?level=village&limit=100&offset=200", app.base)).await;
     assert_eq!(p3["numberReturned"], 22);
     assert!(p3["links"].as_array().expect("links").iter().all(|l| l["rel"] != "next"));
+
+    // The same 222 by keyset pages: `after` a code, then the `next` links; `offset`
+    // with `after` skips from the cursor.
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| f["id"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let (_, _, all) = get_json(&format!("{}/api/v1/divisions?level=village&limit=1000", app.base)).await;
+    let all = ids(&all);
+    let mut url = format!("{}/api/v1/divisions?level=village&limit=100&after=652324000", app.base);
+    let mut walked = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, _, page) = get_json(&url).await;
+        assert_eq!(status, 200, "{url}");
+        assert_eq!(page["numberMatched"], 222);
+        let links = page["links"].as_array().cloned().unwrap_or_default();
+        assert!(links.iter().all(|l| l["rel"] != "prev"));
+        walked.extend(ids(&page));
+        pages += 1;
+        match page["links"].as_array().cloned().unwrap_or_default().iter().find(|l| l["rel"] == "next") {
+            Some(next) => url = format!("{}{}", app.base, next["href"].as_str().expect("href")),
+            None => break,
+        }
+    }
+    assert_eq!((walked.len(), pages), (222, 3));
+    assert_eq!(walked, all);
+    let cursor = &all[99];
+    let (_, _, skip) =
+        get_json(&format!("{}/api/v1/divisions?level=village&limit=5&offset=10&after={cursor}", app.base)).await;
+    assert_eq!(ids(&skip), all[110..115].to_vec());
+    let last = &all[221];
+    let (_, _, end) = get_json(&format!("{}/api/v1/settlements?after={last}", app.base)).await;
+    assert_eq!(end["numberReturned"], 0, "nothing sorts after the last code: {end}");
 }
 
 #[tokio::test]
@@ -203,18 +241,27 @@ async fn bad_query_parameters_get_a_400_problem_naming_the_field_never_a_500() {
         ("/api/v1/facilities?bbox=86.3,44,86.2,1e9", "bbox"),
         ("/api/v1/facilities?limit=0", "limit"),
         ("/api/v1/facilities?offset=-1", "offset"),
+        ("/api/v1/facilities?after=", "after"),
+        ("/api/v1/facilities?after=f1%00", "after"),
+        ("/api/v1/facilities?after=%E2%80%AEf1%0A", "after"),
+        ("/api/v1/facilities?after=f1&after=f2", "after"),
+        ("/api/v1/divisions?after=65232410", "after"),
+        ("/api/v1/divisions?after=%EF%BC%96%EF%BC%95", "after"),
+        ("/api/v1/settlements?after=x", "after"),
         ("/api/v1/facilities?township=65232410", "township"),
         ("/api/v1/divisions?level=province", "level"),
         ("/api/v1/divisions?parent=x", "parent"),
         ("/api/v1/settlements?township=abc", "township"),
     ];
+    let long_cursor = format!("/api/v1/facilities?after={}", "界".repeat(201));
+    let cases = cases.iter().copied().chain([(long_cursor.as_str(), "after")]);
     for (path, field) in cases {
         let (status, ct, body) = get_json(&format!("{}{path}", app.base)).await;
         assert_eq!(status, 400, "{path}: {body}");
         assert_eq!(ct, "application/problem+json", "{path}");
         let fields: Vec<&str> =
             body["errors"].as_array().expect("errors").iter().map(|e| e["field"].as_str().expect("field")).collect();
-        assert!(fields.contains(field), "{path}: {fields:?} should name {field}");
+        assert!(fields.contains(&field), "{path}: {fields:?} should name {field}");
     }
     // Values each within their schema that together cannot be answered: a 422 naming the field.
     for (path, field) in [
