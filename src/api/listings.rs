@@ -36,13 +36,16 @@ impl Page {
 
 /// A page of a listing, only its features rendered (`render`): `total` features
 /// match in all; `items` are the matching ones in key order, from the cursor on
-/// when `after` is given. A page costs what it returns (and `offset` what it
-/// skips), not what matched.
+/// when `after` is given, the first `skipped` of the page's offset already left
+/// out (an index that positions itself). A page costs what it returns (and
+/// `offset` what it skips unless positioned), not what matched.
+#[allow(clippy::too_many_arguments)]
 fn paged<T>(
     path: &str,
     query: &str,
     total: usize,
     items: impl Iterator<Item = T>,
+    skipped: usize,
     page: Page,
     key: impl Fn(&T) -> String,
     render: impl Fn(T) -> String,
@@ -51,11 +54,11 @@ fn paged<T>(
         None => {
             let (range, next, prev) = super::geojson_out::page(path, query, total, page.limit, page.offset);
             // `page` keeps the range within 0..total.
-            let features = items.skip(range.start).take(range.len()).map(render).collect();
+            let features = items.skip(range.start.saturating_sub(skipped)).take(range.len()).map(render).collect();
             Collection { features, number_matched: Some(total), next, prev }
         }
         Some(_) => {
-            let mut items = items.skip(page.offset).take(page.limit + 1).collect::<Vec<T>>();
+            let mut items = items.skip(page.offset.saturating_sub(skipped)).take(page.limit + 1).collect::<Vec<T>>();
             let more = items.len() > page.limit;
             items.truncate(page.limit);
             let next = if more {
@@ -158,7 +161,7 @@ pub async fn list_divisions(State(state): State<AppState>, RawQuery(q): RawQuery
     let items = snap.divisions_after(page.after.as_deref()).iter().filter(wanted);
     let key = |d: &&crate::spatial::DivisionEntry| d.division.code.to_string();
     let render = |d: &crate::spatial::DivisionEntry| d.feature_json.clone();
-    Ok(paged("/api/v1/divisions", q.as_deref().unwrap_or(""), total, items, page, key, render))
+    Ok(paged("/api/v1/divisions", q.as_deref().unwrap_or(""), total, items, 0, page, key, render))
 }
 
 /// `GET /api/v1/divisions/{code}`
@@ -214,7 +217,7 @@ pub async fn list_settlements(State(state): State<AppState>, RawQuery(q): RawQue
     let items = snap.settlements_after(page.after.as_deref()).iter().filter(wanted);
     let key = |s: &&crate::spatial::SettlementEntry| s.settlement.code.to_string();
     let render = |s: &crate::spatial::SettlementEntry| s.feature_json.clone();
-    Ok(paged("/api/v1/settlements", q.as_deref().unwrap_or(""), total, items, page, key, render))
+    Ok(paged("/api/v1/settlements", q.as_deref().unwrap_or(""), total, items, 0, page, key, render))
 }
 
 /// `GET /api/v1/settlements/{code}`
@@ -287,13 +290,20 @@ pub async fn list_facilities(State(state): State<AppState>, RawQuery(q): RawQuer
                 .collect();
             let total = matched.len();
             let items = matched.into_iter().filter(|f| after.is_none_or(|a| f.facility.id.as_str() > a));
-            paged("/api/v1/facilities", query, total, items, page, key, render)
+            paged("/api/v1/facilities", query, total, items, 0, page, key, render)
         }
         None => {
             let filtered = kind.is_some() || township.is_some() || county.is_some() || statuses != StatusSet::ANY;
-            let total = if filtered { snap.facilities().filter(wanted).count() } else { snap.facility_count() };
-            let items = snap.facilities_after(after).filter(wanted);
-            paged("/api/v1/facilities", query, total, items, page, key, render)
+            if filtered {
+                let total = snap.facilities().filter(wanted).count();
+                let items = snap.facilities_after(after, 0).filter(wanted);
+                paged("/api/v1/facilities", query, total, items, 0, page, key, render)
+            } else {
+                // Unfiltered: the layer positions itself at the offset.
+                let skip = page.offset.min(snap.facility_count());
+                let items = snap.facilities_after(after, skip);
+                paged("/api/v1/facilities", query, snap.facility_count(), items, skip, page, key, render)
+            }
         }
     })
 }

@@ -11,8 +11,9 @@ use super::params::Params;
 use super::problem::Problem;
 use super::AppState;
 use crate::domain::{DivisionLevel, FacilityStatus, Place, PlaceStatus};
+use crate::naming::registry::PlaceRegistry;
 use crate::spatial::crs::{transform_geojson, Crs, Transformer};
-use crate::spatial::{FacilityEntry, Snapshot};
+use crate::spatial::{DivisionEntry, FacilityEntry, SettlementEntry, Snapshot};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -226,7 +227,7 @@ async fn collections(
     let base = base_url(&headers);
     let snap = state.snapshot_guard();
     let places = state.places();
-    let list: Vec<Value> = Collection::ALL.iter().map(|&c| collection_json(c, &base, &snap, places.places())).collect();
+    let list: Vec<Value> = Collection::ALL.iter().map(|&c| collection_json(c, &base, &snap, &places)).collect();
     Ok(json_response(json!({
         "links": [link("self", JSON, format!("{base}/ogc/collections"), "要素集 (collections)")],
         "crs": Crs::OGC.iter().map(|c| c.uri()).collect::<Vec<_>>(),
@@ -259,21 +260,23 @@ async fn collection(
     p.finish()?;
     let snap = state.snapshot_guard();
     let places = state.places();
-    Ok(json_response(collection_json(c, &base_url(&headers), &snap, places.places())))
+    Ok(json_response(collection_json(c, &base_url(&headers), &snap, &places)))
 }
 
-fn collection_json(c: Collection, base: &str, snap: &Snapshot, places: &[Place]) -> Value {
+fn collection_json(c: Collection, base: &str, snap: &Snapshot, places: &PlaceRegistry) -> Value {
     let href = format!("{base}/ogc/collections/{}", c.id());
-    let bbox = candidates(c, snap, places)
-        .iter()
-        .filter_map(|cand| cand.geom.rect())
-        .reduce(|a, b| {
-            Rect::new(
-                Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-            )
-        })
-        .map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y]);
+    // Divisions, facilities and settlements lie inside the county outlines held:
+    // their union bounds them without reading every feature; the name registry
+    // keeps the places' extent.
+    let bbox = match c {
+        Collection::Places => places.extent(),
+        _ => snap
+            .counties()
+            .iter()
+            .filter_map(|county| county.bbox)
+            .reduce(|[a0, a1, a2, a3], [b0, b1, b2, b3]| [a0.min(b0), a1.min(b1), a2.max(b2), a3.max(b3)]),
+    }
+    .map(|b| b.to_vec());
     json!({
         "id": c.id(),
         "title": c.title(),
@@ -299,14 +302,6 @@ enum GeomRef<'a> {
 }
 
 impl GeomRef<'_> {
-    fn rect(&self) -> Option<Rect<f64>> {
-        match self {
-            GeomRef::Point(x, y) => Some(Rect::new(Coord { x: *x, y: *y }, Coord { x: *x, y: *y })),
-            GeomRef::Shape(g) => g.bounding_rect(),
-            GeomRef::Empty => None,
-        }
-    }
-
     fn intersects(&self, area: &Polygon<f64>, area_rect: &Rect<f64>) -> bool {
         match self {
             GeomRef::Point(x, y) => area.intersects(&Point::new(*x, *y)),
@@ -324,7 +319,6 @@ enum Source<'a> {
 }
 
 struct Candidate<'a> {
-    id: &'a str,
     source: Source<'a>,
     geom: GeomRef<'a>,
     /// Values of the collection's queryables, in `Collection::filters` order.
@@ -333,59 +327,83 @@ struct Candidate<'a> {
     area_code: Option<&'a str>,
 }
 
-fn candidates<'a>(c: Collection, snap: &'a Snapshot, places: &'a [Place]) -> Vec<Candidate<'a>> {
+fn division_candidate(d: &DivisionEntry) -> Candidate<'_> {
+    Candidate {
+        source: Source::Json(&d.feature_json),
+        geom: d.division.geometry.as_ref().map_or(GeomRef::Empty, GeomRef::Shape),
+        props: [Some(d.division.level.as_str()), d.division.parent_code.as_ref().map(|c| c.as_str()), None],
+        area_code: Some(d.division.code.as_str()),
+    }
+}
+
+fn facility_candidate(f: &FacilityEntry) -> Candidate<'_> {
+    Candidate {
+        source: Source::Facility(f),
+        geom: GeomRef::Point(f.facility.location.lon(), f.facility.location.lat()),
+        props: [
+            Some(f.facility.kind.as_str()),
+            Some(f.facility.status.as_str()),
+            Some(f.facility.township_code.as_str()),
+        ],
+        area_code: Some(f.facility.township_code.as_str()),
+    }
+}
+
+fn settlement_candidate(s: &SettlementEntry) -> Candidate<'_> {
+    Candidate {
+        source: Source::Json(&s.feature_json),
+        geom: GeomRef::Point(s.settlement.location.lon(), s.settlement.location.lat()),
+        props: [Some(s.settlement.township_code.as_str()), None, None],
+        area_code: Some(s.settlement.code.as_str()),
+    }
+}
+
+fn place_candidate(p: &Place) -> Candidate<'_> {
+    Candidate {
+        source: Source::Place(p),
+        geom: p.geometry.as_ref().map_or(GeomRef::Empty, GeomRef::Shape),
+        props: [Some(p.category.as_str()), Some(p.status.as_str()), p.division_code.as_ref().map(|c| c.as_str())],
+        area_code: p.division_code.as_ref().map(|c| c.as_str()),
+    }
+}
+
+fn is_area(d: &DivisionEntry) -> bool {
+    matches!(d.division.level, DivisionLevel::County | DivisionLevel::Township)
+}
+
+/// The features of collection `c` in id order, as candidates for the filters: for
+/// facilities within `rect` (CRS84) by the spatial index, and from the `skip`th
+/// on by position (give `skip` only when nothing else filters).
+fn candidates<'a>(
+    c: Collection,
+    snap: &'a Snapshot,
+    places: &'a [Place],
+    rect: Option<[f64; 4]>,
+    skip: usize,
+) -> Box<dyn Iterator<Item = Candidate<'a>> + 'a> {
+    match (c, rect) {
+        (Collection::Facilities, Some(r)) => Box::new(
+            snap.facilities_in_bbox(r, None, crate::spatial::StatusSet::ANY)
+                .into_iter()
+                .skip(skip)
+                .map(|i| facility_candidate(snap.facility_at(i))),
+        ),
+        (Collection::Facilities, None) => Box::new(snap.facilities_after(None, skip).map(facility_candidate)),
+        (Collection::Divisions, _) => {
+            Box::new(snap.divisions().iter().filter(|d| is_area(d)).skip(skip).map(division_candidate))
+        }
+        (Collection::Settlements, _) => Box::new(snap.settlements().iter().skip(skip).map(settlement_candidate)),
+        (Collection::Places, _) => Box::new(places.iter().skip(skip).map(place_candidate)),
+    }
+}
+
+/// The feature `id` of collection `c`, looked up, not searched for.
+fn candidate<'a>(c: Collection, snap: &'a Snapshot, places: &'a PlaceRegistry, id: &str) -> Option<Candidate<'a>> {
     match c {
-        Collection::Divisions => snap
-            .divisions()
-            .iter()
-            .filter(|d| matches!(d.division.level, DivisionLevel::County | DivisionLevel::Township))
-            .map(|d| Candidate {
-                id: d.division.code.as_str(),
-                source: Source::Json(&d.feature_json),
-                geom: d.division.geometry.as_ref().map_or(GeomRef::Empty, GeomRef::Shape),
-                props: [Some(d.division.level.as_str()), d.division.parent_code.as_ref().map(|c| c.as_str()), None],
-                area_code: Some(d.division.code.as_str()),
-            })
-            .collect(),
-        Collection::Facilities => snap
-            .facilities()
-            .map(|f| Candidate {
-                id: &f.facility.id,
-                source: Source::Facility(f),
-                geom: GeomRef::Point(f.facility.location.lon(), f.facility.location.lat()),
-                props: [
-                    Some(f.facility.kind.as_str()),
-                    Some(f.facility.status.as_str()),
-                    Some(f.facility.township_code.as_str()),
-                ],
-                area_code: Some(f.facility.township_code.as_str()),
-            })
-            .collect(),
-        Collection::Settlements => snap
-            .settlements()
-            .iter()
-            .map(|s| Candidate {
-                id: s.settlement.code.as_str(),
-                source: Source::Json(&s.feature_json),
-                geom: GeomRef::Point(s.settlement.location.lon(), s.settlement.location.lat()),
-                props: [Some(s.settlement.township_code.as_str()), None, None],
-                area_code: Some(s.settlement.code.as_str()),
-            })
-            .collect(),
-        Collection::Places => places
-            .iter()
-            .map(|p| Candidate {
-                id: &p.id,
-                source: Source::Place(p),
-                geom: p.geometry.as_ref().map_or(GeomRef::Empty, GeomRef::Shape),
-                props: [
-                    Some(p.category.as_str()),
-                    Some(p.status.as_str()),
-                    p.division_code.as_ref().map(|c| c.as_str()),
-                ],
-                area_code: p.division_code.as_ref().map(|c| c.as_str()),
-            })
-            .collect(),
+        Collection::Divisions => snap.division(id).filter(|d| is_area(d)).map(division_candidate),
+        Collection::Facilities => snap.facility(id).map(facility_candidate),
+        Collection::Settlements => snap.settlement(id).map(settlement_candidate),
+        Collection::Places => places.get(id).map(place_candidate),
     }
 }
 
@@ -577,26 +595,36 @@ async fn items(
     let snap = state.snapshot_guard();
     let places = state.places();
     let area_rect = area.as_ref().and_then(|a| a.bounding_rect());
-    let matched: Vec<Candidate> = candidates(c, &snap, places.places())
-        .into_iter()
-        .filter(|cand| {
-            filters.iter().zip(cand.props.iter()).all(|(want, have)| want.is_none() || want.as_deref() == *have)
-        })
-        .filter(|cand| [county, region].iter().flatten().all(|r| cand.area_code.is_some_and(|code| r.holds(code))))
-        .filter(|cand| match (&area, &area_rect) {
-            (Some(a), Some(r)) => cand.geom.intersects(a, r),
-            _ => true,
-        })
-        .collect();
-
+    let keep = |cand: &Candidate| {
+        filters.iter().zip(cand.props.iter()).all(|(want, have)| want.is_none() || want.as_deref() == *have)
+            && [county, region].iter().flatten().all(|r| cand.area_code.is_some_and(|code| r.holds(code)))
+            && match (&area, &area_rect) {
+                (Some(a), Some(r)) => cand.geom.intersects(a, r),
+                _ => true,
+            }
+    };
+    // The index narrows to the box's bounding rectangle; `keep` tests the box itself.
+    let rect = area_rect.map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+    let unfiltered = filters.iter().all(Option::is_none) && county.is_none() && region.is_none() && area.is_none();
+    // Counted without rendering; then only the page is rendered. Unfiltered
+    // facilities are counted and positioned by the layer.
+    let matched = match (c, unfiltered) {
+        (Collection::Facilities, true) => snap.facility_count(),
+        _ => candidates(c, &snap, places.places(), rect, 0).filter(|cand| keep(cand)).count(),
+    };
     let base = base_url(&headers);
     let path = format!("{base}/ogc/collections/{}/items", c.id());
     let query = q.as_deref().unwrap_or("");
-    let (range, next, prev) = page(&path, query, matched.len(), limit, offset);
+    let (range, next, prev) = page(&path, query, matched, limit, offset);
     let returned = range.len();
+    let page_items: Box<dyn Iterator<Item = Candidate>> = if unfiltered {
+        candidates(c, &snap, places.places(), rect, range.start)
+    } else {
+        Box::new(candidates(c, &snap, places.places(), rect, 0).filter(|cand| keep(cand)).skip(range.start))
+    };
     let mut body = String::with_capacity(returned * 600 + 1000);
     body.push_str(r#"{"type":"FeatureCollection","features":["#);
-    for (i, cand) in matched.get(range).unwrap_or_default().iter().enumerate() {
+    for (i, cand) in page_items.take(returned).enumerate() {
         if i > 0 {
             body.push(',');
         }
@@ -615,7 +643,7 @@ async fn items(
         links.push(link("prev", GEO_JSON, pv, "上一页 (previous page)"));
     }
     let tail = json!({
-        "numberMatched": matched.len(),
+        "numberMatched": matched,
         "numberReturned": returned,
         "timeStamp": crate::store::now_rfc3339(),
         "links": links,
@@ -656,8 +684,7 @@ async fn item(
     p.finish()?;
     let snap = state.snapshot_guard();
     let places = state.places();
-    let all = candidates(c, &snap, places.places());
-    let found = all.iter().find(|cand| cand.id == fid).ok_or_else(|| {
+    let found = candidate(c, &snap, &places, &fid).ok_or_else(|| {
         Problem::not_found(format!("要素集 {id} 中没有要素 {fid} (no such feature in this collection)"))
     })?;
     let base = base_url(&headers);

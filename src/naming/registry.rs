@@ -16,6 +16,9 @@ pub struct PlaceRegistry {
     places: Vec<Place>,
     by_id: HashMap<String, usize>,
     index: SearchIndex,
+    /// `[minLon, minLat, maxLon, maxLat]` of every place's geometry (an extent
+    /// asked for on every OGC collections page, so not recomputed there).
+    extent: Option<[f64; 4]>,
 }
 
 fn status_rank(s: PlaceStatus) -> u8 {
@@ -32,7 +35,20 @@ impl PlaceRegistry {
         places.sort_by(|a, b| a.id.cmp(&b.id));
         let by_id = places.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
         let index = SearchIndex::build(places.iter().map(|p| (p.name.as_str(), status_rank(p.status))));
-        PlaceRegistry { places, by_id, index }
+        let extent = places.iter().filter_map(|p| geo::BoundingRect::bounding_rect(p.geometry.as_ref()?)).fold(
+            None,
+            |acc: Option<[f64; 4]>, r| {
+                let [x0, y0, x1, y1] =
+                    acc.unwrap_or([f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY]);
+                Some([x0.min(r.min().x), y0.min(r.min().y), x1.max(r.max().x), y1.max(r.max().y)])
+            },
+        );
+        PlaceRegistry { places, by_id, index, extent }
+    }
+
+    /// The bounding box of every place's geometry, if any has one.
+    pub fn extent(&self) -> Option<[f64; 4]> {
+        self.extent
     }
 
     pub fn places(&self) -> &[Place] {

@@ -137,22 +137,71 @@ impl FacilityLayer {
     /// found by binary search in the base and a range of the delta, so a deep page
     /// costs what it returns.
     pub fn iter_after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a FacilityEntry> + 'a {
+        self.iter_after_skip(after, 0)
+    }
+
+    /// `iter_after(after)` less its first `skip` facilities, positioned by binary
+    /// search over the base (each probe counts the delta's ids before it and the
+    /// replaced base slots, both at most `MERGE_AT`-ish), not by walking `skip`.
+    pub fn iter_after_skip<'a>(
+        &'a self,
+        after: Option<&str>,
+        skip: usize,
+    ) -> impl Iterator<Item = &'a FacilityEntry> + 'a {
         use std::ops::Bound;
-        let start = after.map_or(0, |a| self.base.entries.partition_point(|e| e.facility.id.as_str() <= a));
-        let from = match after {
-            Some(a) => Bound::Excluded(a.to_string()),
+        let entries = &self.base.entries;
+        let b0 = after.map_or(0, |a| entries.partition_point(|e| e.facility.id.as_str() <= a));
+        let lower = match after {
+            Some(a) => Bound::Excluded(a),
             None => Bound::Unbounded,
         };
-        let mut base = self
-            .base
-            .entries
-            .iter()
-            .enumerate()
-            .skip(start)
-            .filter(|(i, _)| self.live(*i as u32))
-            .map(|(_, e)| e)
+        // The delta's live ids after the cursor, and the replaced base slots at or
+        // after `b0`, both sorted.
+        let delta_ids: Vec<&str> =
+            self.delta.latest.range::<str, _>((lower, Bound::Unbounded)).map(|(id, _)| id.as_str()).collect();
+        let mut shadowed: Vec<u32> =
+            self.delta.shadowed.iter().copied().filter(|&s| s < self.base_len() && s as usize >= b0).collect();
+        shadowed.sort_unstable();
+        // Facilities after the cursor that sort before base slot `p` (all of them at `p = n`).
+        let rank = |p: usize| -> usize {
+            let base_live = (p - b0) - shadowed.partition_point(|&s| (s as usize) < p);
+            let delta_before = match entries.get(p) {
+                Some(e) => delta_ids.partition_point(|id| *id < e.facility.id.as_str()),
+                None => delta_ids.len(),
+            };
+            base_live + delta_before
+        };
+        // Start at the last slot `p` in b0..=n with rank(p) <= skip (rank never
+        // decreases), the delta from that slot's id; or, when even slot b0 has more
+        // than `skip` delta ids before it, at the cursor, walking at most those.
+        let (p, from, rest) = if rank(b0) > skip {
+            (b0, lower.map(str::to_string), skip)
+        } else {
+            let (mut lo, mut hi) = (b0, entries.len());
+            while lo < hi {
+                let mid = lo + (hi - lo).div_ceil(2);
+                if rank(mid) <= skip {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            match entries.get(lo) {
+                Some(e) => (lo, Bound::Included(e.facility.id.clone()), skip - rank(lo)),
+                // Everything after the cursor is skipped.
+                None => (lo, Bound::Unbounded, 0),
+            }
+        };
+        let delta_exhausted = p == entries.len() && rank(b0) <= skip;
+        let mut base =
+            entries.iter().enumerate().skip(p).filter(|(i, _)| self.live(*i as u32)).map(|(_, e)| e).peekable();
+        let mut delta = self
+            .delta
+            .latest
+            .range((from, Bound::Unbounded))
+            .filter(move |_| !delta_exhausted)
+            .filter_map(|(_, &s)| self.at(s))
             .peekable();
-        let mut delta = self.delta.latest.range((from, Bound::Unbounded)).filter_map(|(_, &s)| self.at(s)).peekable();
         std::iter::from_fn(move || match (base.peek(), delta.peek()) {
             (Some(b), Some(d)) => {
                 if b.facility.id < d.facility.id {
@@ -164,6 +213,7 @@ impl FacilityLayer {
             (Some(_), None) => base.next(),
             (None, _) => delta.next(),
         })
+        .skip(rest)
     }
 
     /// A copy with `entry` written (created, or replacing the facility of its id).
@@ -327,5 +377,63 @@ impl FacilityLayer {
             });
         }
         Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Facility, FacilityStatus, LonLat, NewFacility, Provenance};
+    use proptest::prelude::*;
+
+    fn entry(id: &str, version: i64) -> FacilityEntry {
+        let fields = NewFacility {
+            name: format!("设施{id}"),
+            kind: FacilityKind::CareHome,
+            township_code: "652324101".parse().expect("code"),
+            location: LonLat::try_from([86.2, 44.3]).expect("point"),
+            status: FacilityStatus::Open,
+            capacity_beds: None,
+            operator: None,
+            attributes: Default::default(),
+            provenance: Provenance::Registered,
+        };
+        let mut f = Facility::new(id.to_string(), &fields, "2026-12-04T00:00:00Z");
+        f.version = version;
+        FacilityEntry { facility: f, feature_head: String::new(), feature_tail: String::new() }
+    }
+
+    proptest! {
+        /// Positioning by rank equals walking: for any base, any writes in the delta
+        /// (new ids and replacements of base or delta ids), any cursor and any skip.
+        #[test]
+        fn iter_after_skip_equals_walking(
+            base_ids in proptest::collection::btree_set(0u32..400, 0..120),
+            writes in proptest::collection::vec(0u32..400, 0..60),
+            after in proptest::option::of(0u32..400),
+            skip in 0usize..200,
+        ) {
+            let id = |n: u32| format!("f{n:03}");
+            let mut layer = FacilityLayer::new(FacilityBase::new(base_ids.iter().map(|&n| entry(&id(n), 1)).collect()));
+            for (v, &n) in writes.iter().enumerate() {
+                layer = layer.with(entry(&id(n), 2 + v as i64));
+            }
+            // The oracle: the final state as a plain ordered map.
+            let mut model: BTreeMap<String, i64> = base_ids.iter().map(|&n| (id(n), 1)).collect();
+            for (v, &n) in writes.iter().enumerate() {
+                model.insert(id(n), 2 + v as i64);
+            }
+            let after = after.map(id);
+            let walked: Vec<(String, i64)> = model
+                .into_iter()
+                .filter(|(i, _)| after.as_deref().is_none_or(|a| i.as_str() > a))
+                .skip(skip)
+                .collect();
+            let positioned: Vec<(String, i64)> = layer
+                .iter_after_skip(after.as_deref(), skip)
+                .map(|e| (e.facility.id.clone(), e.facility.version))
+                .collect();
+            prop_assert_eq!(positioned, walked);
+        }
     }
 }

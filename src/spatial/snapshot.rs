@@ -205,9 +205,14 @@ impl Snapshot {
     pub fn facilities(&self) -> impl Iterator<Item = &FacilityEntry> + '_ {
         self.facilities.iter()
     }
-    /// The facilities whose id sorts after `after`, in id order (a keyset page).
-    pub fn facilities_after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a FacilityEntry> + 'a {
-        self.facilities.iter_after(after)
+    /// The facilities whose id sorts after `after`, in id order (a keyset page),
+    /// less the first `skip` (positioned, not walked).
+    pub fn facilities_after<'a>(
+        &'a self,
+        after: Option<&str>,
+        skip: usize,
+    ) -> impl Iterator<Item = &'a FacilityEntry> + 'a {
+        self.facilities.iter_after_skip(after, skip)
     }
     /// The divisions whose code sorts after `after`, in code order.
     pub fn divisions_after(&self, after: Option<&str>) -> &[DivisionEntry] {

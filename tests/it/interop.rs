@@ -108,6 +108,34 @@ async fn ogc_items_page_through_every_collection_and_agree_with_the_rest_api() {
             all_items(&format!("{}/ogc/collections/{collection}/items?limit=37", app.base)).await;
         assert_eq!((features.len(), matched), (expected, expected), "{collection}");
         assert_eq!(pages, expected.div_ceil(37).max(1), "{collection}");
+        // The collection's extent holds every coordinate of every feature.
+        let (_, _, described) = get_json(&format!("{}/ogc/collections/{collection}", app.base)).await;
+        let extent: Vec<f64> = described["extent"]["spatial"]["bbox"][0]
+            .as_array()
+            .expect("extent")
+            .iter()
+            .map(|x| x.as_f64().expect("number"))
+            .collect();
+        fn positions(v: &Value, out: &mut Vec<[f64; 2]>) {
+            match v.as_array() {
+                Some(a) if a.len() >= 2 && a.iter().all(Value::is_number) => {
+                    out.push([a[0].as_f64().unwrap_or(f64::NAN), a[1].as_f64().unwrap_or(f64::NAN)])
+                }
+                Some(a) => a.iter().for_each(|x| positions(x, out)),
+                None => {}
+            }
+        }
+        let mut all = Vec::new();
+        for f in &features {
+            positions(&f["geometry"]["coordinates"], &mut all);
+        }
+        assert!(!all.is_empty(), "{collection}");
+        for [x, y] in all {
+            assert!(
+                extent[0] <= x && x <= extent[2] && extent[1] <= y && y <= extent[3],
+                "{collection}: ({x}, {y}) outside the extent {extent:?}"
+            );
+        }
         let mut ids: Vec<String> = features.iter().map(|f| f["id"].as_str().unwrap_or_default().to_string()).collect();
         ids.dedup();
         assert_eq!(ids.len(), expected, "{collection}: no feature twice");
