@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Facility writes on a large registry (issue 15): start-up time and resident memory
 # of `serve`, then N facility creations and N moves, one client, each timed from
-# the request to the answer (the write is in the snapshot when it is answered), and
-# a listing page deep in the registry. Prints one table row per measure.
+# the request to the answer (the write is in the snapshot when it is answered),
+# then 8 clients creating N each at once (the sustained write rate), and listing
+# pages deep in the registry (by offset and by cursor). Prints one table row per
+# measure.
 #
 #   scripts/bench_writes.sh DATABASE_URL [N]
 #
@@ -19,7 +21,9 @@ dir=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$dir"' EXIT
 db="$src"
 if [[ "$src" == sqlite://* ]]; then
+  # With its WAL: committed pages not yet checkpointed live there.
   cp "${src#sqlite://}" "$dir/registry.db"
+  if [[ -f "${src#sqlite://}-wal" ]]; then cp "${src#sqlite://}-wal" "$dir/registry.db-wal"; fi
   db="sqlite://$dir/registry.db"
 fi
 password='bench writes password'
@@ -36,7 +40,7 @@ echo "| measure | median | p99 | note |"
 echo "|---|---:|---:|---|"
 echo "| start-up to listening | $(python3 -c "print(f'{$ready-$start:.1f} s')") | | resident memory then: $rss |"
 BASE="$base" PASSWORD="$password" N="$n" python3 - <<'EOF'
-import json, os, random, statistics, time, urllib.request
+import json, os, random, statistics, time, urllib.parse, urllib.request
 
 base, n = os.environ["BASE"], int(os.environ["N"])
 def call(method, path, body=None, headers=None):
@@ -83,9 +87,49 @@ def row(name, xs, note=""):
     print(f"| {name} | {statistics.median(xs):.1f} ms | {p99:.1f} ms | {note} |")
 row(f"facility create, visible to the next read ({n}, one client)", created)
 row(f"facility move ({n}, one client)", moved)
+# Eight clients at once, each with its own session, each creating n facilities:
+# the sustained rate the registry keeps, and each write's latency under it.
+import threading
+def client(k, out):
+    jar = http.cookiejar.CookieJar()
+    op = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    r = op.open(urllib.request.Request(base + "/api/v1/session", method="POST",
+        data=json.dumps({"username": "bench_editor", "password": os.environ["PASSWORD"]}).encode(),
+        headers={"content-type": "application/json"}))
+    token = json.loads(r.read())["csrf_token"]
+    crng = random.Random(100 + k)
+    barrier.wait()
+    for i in range(n):
+        lon, lat = crng.choice(seats)
+        req = urllib.request.Request(base + "/api/v1/facilities", method="POST",
+            data=json.dumps({"name": f"并发设施{k}-{i}", "kind": "day_care", "lon": lon, "lat": lat}).encode(),
+            headers={"content-type": "application/json", "x-csrf-token": token})
+        t = time.perf_counter()
+        with op.open(req) as resp:
+            resp.read()
+        out.append((time.perf_counter() - t) * 1000)
+clients = 8
+barrier = threading.Barrier(clients + 1)
+lat8 = [[] for _ in range(clients)]
+threads = [threading.Thread(target=client, args=(k, lat8[k])) for k in range(clients)]
+for t in threads:
+    t.start()
+barrier.wait()
+t0 = time.perf_counter()
+for t in threads:
+    t.join()
+wall = time.perf_counter() - t0
+every = [x for xs in lat8 for x in xs]
+row(f"facility create, {clients} clients at once ({clients}×{n})", every, f"**{len(every) / wall:.0f} writes/s** sustained")
 _, first, _ = call("GET", "/api/v1/facilities?limit=1")
 total = first["numberMatched"]
 deep = [call("GET", f"/api/v1/facilities?limit=100&offset={max(0, total - 100)}")[0] for _ in range(20)]
 row(f"`GET /facilities?limit=100` at the last page (of {total})", deep)
+mid = [call("GET", f"/api/v1/facilities?limit=100&offset={total // 2}")[0] for _ in range(20)]
+row(f"`GET /facilities?limit=100&offset={total // 2}`", mid)
+_, at_mid, _ = call("GET", f"/api/v1/facilities?limit=1&offset={total // 2}")
+cursor = at_mid["features"][0]["id"]
+by_cursor = [call("GET", f"/api/v1/facilities?limit=100&after={urllib.parse.quote(cursor)}")[0] for _ in range(20)]
+row(f"`GET /facilities?limit=100&after=…` (the same depth)", by_cursor)
 EOF
 echo "| resident memory after the writes | $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$pid/status") | | |"

@@ -75,8 +75,8 @@ impl<'a> Change<'a> {
     }
 }
 
-/// The next free numbers within one write transaction: read from the table once,
-/// then counted on, so a large import does not rescan the ids for every row.
+/// The next free numbers within one write transaction: read from the `counters`
+/// row once, then counted on (`next_id`).
 #[derive(Default)]
 struct Numbers {
     facility: Option<i64>,
@@ -224,7 +224,6 @@ where
         DB::begin_write(&self.pool).await
     }
 
-    /// Every row of a query, mapped.
     /// Every row of `sql`, each mapped as it arrives: the rows are never all held
     /// at once beside what they map to (at national scale that was gigabytes).
     async fn all<T: Send>(&self, sql: &'static str, map: fn(&DB::Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
@@ -255,6 +254,8 @@ where
     ) -> StoreResult<()> {
         let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
         divisions.sort_by_key(|d| (d.level, d.code.clone()));
+        Self::counter_past(tx, "facilities", 'f', ds.facilities.iter().map(|f| f.id.as_str())).await?;
+        Self::counter_past(tx, "places", 'p', ds.places.iter().map(|p| p.id.as_str())).await?;
         if audit_each {
             // Each record its own link of the audit chain, in order.
             for d in divisions {
@@ -381,28 +382,71 @@ where
     /// transaction (so two writers cannot take the same one): scanned at the first
     /// call, then counted on in `slot`. Ids an import brought (`fac-7`) do not
     /// count; the scan is done here so the SQL is the same everywhere.
-    async fn next_number(
+    /// The next free generated id of `table` (`f0001`, `p00001`: `prefix` and at
+    /// least `width` digits). The number comes from the `counters` row, read once
+    /// per transaction (`slot` counts on from there) and written back with each id;
+    /// an id already taken (given explicitly, loaded, copied) is stepped over. A
+    /// create costs a few indexed lookups, never a scan of the table.
+    async fn next_id(
         slot: &mut Option<i64>,
         tx: &mut Tx<DB>,
         table: &'static str,
         prefix: char,
-    ) -> StoreResult<i64> {
-        let n = match *slot {
+        width: usize,
+    ) -> StoreResult<String> {
+        let mut n = match *slot {
             Some(n) => n,
-            None => {
-                let sql = format!("SELECT id FROM {table} WHERE id LIKE '{prefix}%'");
-                let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut **tx).await?;
-                let max = ids
-                    .iter()
-                    .filter_map(|id| id.strip_prefix(prefix))
-                    .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
-                    .filter_map(|digits| digits.parse::<i64>().ok())
-                    .max();
-                max.unwrap_or(0) + 1
+            None => sqlx::query_scalar::<DB, i64>("SELECT next FROM counters WHERE name = $1")
+                .bind(table)
+                .fetch_optional(&mut **tx)
+                .await?
+                .unwrap_or(1),
+        };
+        let taken_sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
+        let id = loop {
+            let id = format!("{prefix}{n:0width$}");
+            let taken: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(taken_sql.clone())).bind(&id).fetch_one(&mut **tx).await?;
+            if taken == 0 {
+                break id;
             }
+            n += 1;
         };
         *slot = Some(n + 1);
-        Ok(n)
+        Self::advance_counter(tx, table, n + 1).await?;
+        Ok(id)
+    }
+
+    /// Move `table`'s counter to at least `next`.
+    async fn advance_counter(tx: &mut Tx<DB>, table: &'static str, next: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO counters (name, next) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE \
+             SET next = CASE WHEN counters.next > excluded.next THEN counters.next ELSE excluded.next END",
+        )
+        .bind(table)
+        .bind(next)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Counters past the generated-form ids among `ids` (records loaded or copied
+    /// with their ids), so the next generated id need not step over them.
+    async fn counter_past<'i>(
+        tx: &mut Tx<DB>,
+        table: &'static str,
+        prefix: char,
+        ids: impl Iterator<Item = &'i str>,
+    ) -> StoreResult<()> {
+        let max = ids
+            .filter_map(|id| id.strip_prefix(prefix))
+            .filter(|d| !d.is_empty() && d.len() <= 15 && d.bytes().all(|b| b.is_ascii_digit()))
+            .filter_map(|d| d.parse::<i64>().ok())
+            .max();
+        match max {
+            Some(m) => Self::advance_counter(tx, table, m + 1).await,
+            None => Ok(()),
+        }
     }
 
     fn division_from_row(r: &DB::Row) -> StoreResult<Division> {
@@ -743,9 +787,10 @@ where
                     return Err(StoreError::Duplicate { entity: "facility", id: id.to_string() });
                 }
                 Numbers::taken(&mut numbers.facility, id);
+                Self::counter_past(tx, "facilities", 'f', std::iter::once(id)).await?;
                 id.to_string()
             }
-            None => format!("f{:04}", Self::next_number(&mut numbers.facility, tx, "facilities", 'f').await?),
+            None => Self::next_id(&mut numbers.facility, tx, "facilities", 'f', 4).await?,
         };
         let f = Facility::new(id, new, at);
         Self::insert_facility(tx, &f).await?;
@@ -818,8 +863,8 @@ where
         actor: &Actor,
         at: &str,
     ) -> StoreResult<Place> {
-        let next = Self::next_number(&mut numbers.place, tx, "places", 'p').await?;
-        let p = Place { id: format!("p{next:05}"), version: 1, updated_at: at.to_string(), ..place.clone() };
+        let id = Self::next_id(&mut numbers.place, tx, "places", 'p', 5).await?;
+        let p = Place { id, version: 1, updated_at: at.to_string(), ..place.clone() };
         Self::insert_place(tx, &p).await?;
         let after = place_json(&p);
         Self::record(tx, Change::new("place", &p.id, 1, action, &after, at), actor).await?;

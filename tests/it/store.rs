@@ -49,6 +49,30 @@ async fn creating_a_facility_writes_version_1_with_history_and_audit() {
     assert_eq!(a[0].after.as_ref().expect("after")["name"], "兰州湾镇敬老院");
 }
 
+/// Generated ids count on from the largest loaded one, past an id given
+/// explicitly (never reusing a number), and go on counting in a later
+/// transaction and after a reopen.
+#[tokio::test]
+async fn generated_ids_count_past_loaded_and_explicit_ids_without_reuse() {
+    let (store, dir) = loaded().await;
+    let actor = Actor("user:zhang".into());
+    let a = store.create_facility(&new_care_home(), &actor).await.expect("create");
+    // In one import: an explicit id just ahead of the count, then generated ones.
+    let ops = [
+        diming::store::ImportOp::CreateFacility { id: Some("f0183".into()), fields: new_care_home() },
+        diming::store::ImportOp::CreateFacility { id: None, fields: new_care_home() },
+        diming::store::ImportOp::CreateFacility { id: None, fields: new_care_home() },
+    ];
+    let ids = store.import(&ops, &actor, &|_| {}).await.expect("import");
+    let b = store.create_facility(&new_care_home(), &actor).await.expect("create");
+    drop(store);
+    let store = diming::store::open(&dir.url).await.expect("reopen");
+    let c = store.create_facility(&new_care_home(), &actor).await.expect("create");
+    assert_eq!(a.id, "f0181");
+    assert_eq!(ids, ["f0183", "f0184", "f0185"], "counted on past the explicit id");
+    assert_eq!((b.id.as_str(), c.id.as_str()), ("f0186", "f0187"));
+}
+
 #[tokio::test]
 async fn an_update_at_the_current_version_bumps_it_and_keeps_before_and_after() {
     let (store, _dir) = loaded().await;

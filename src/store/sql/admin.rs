@@ -102,6 +102,8 @@ where
         for f in &dump.facilities {
             Self::insert_facility(&mut tx, f).await?;
         }
+        Self::counter_past(&mut tx, "facilities", 'f', dump.facilities.iter().map(|f| f.id.as_str())).await?;
+        Self::counter_past(&mut tx, "places", 'p', dump.places.iter().map(|p| p.id.as_str())).await?;
         // Names point at each other (renamings): rows first, then the links.
         for p in &dump.places {
             Self::insert_place(&mut tx, &Place { predecessor_id: None, successor_id: None, ..p.clone() }).await?;
