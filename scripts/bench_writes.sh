@@ -131,5 +131,14 @@ _, at_mid, _ = call("GET", f"/api/v1/facilities?limit=1&offset={total // 2}")
 cursor = at_mid["features"][0]["id"]
 by_cursor = [call("GET", f"/api/v1/facilities?limit=100&after={urllib.parse.quote(cursor)}")[0] for _ in range(20)]
 row(f"`GET /facilities?limit=100&after=…` (the same depth)", by_cursor)
+# OGC items in a 0.5° box around the first settlement seat, CRS84 and Gauss-Krüger.
+lon, lat = seats[0]
+box = f"{lon - 0.25},{lat - 0.25},{lon + 0.25},{lat + 0.25}"
+gk = urllib.parse.quote("http://www.opengis.net/def/crs/EPSG/0/4538")
+ogc84 = [call("GET", f"/ogc/collections/facilities/items?bbox={box}&limit=100")[0] for _ in range(20)]
+ogc4538 = [call("GET", f"/ogc/collections/facilities/items?bbox={box}&limit=100&crs={gk}")[0] for _ in range(20)]
+_, box_page, _ = call("GET", f"/ogc/collections/facilities/items?bbox={box}&limit=100")
+row(f"OGC `items?bbox=…&limit=100`, CRS84 ({box_page['numberMatched']} in the box)", ogc84)
+row(f"the same in EPSG:4538", ogc4538, f"{statistics.median(ogc4538) / statistics.median(ogc84):.2f}× CRS84")
 EOF
 echo "| resident memory after the writes | $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$pid/status") | | |"
