@@ -51,21 +51,15 @@ A=$(sed -n 's/^listening on //p' "$dir/out-a")
 B=$(sed -n 's/^listening on //p' "$dir/out-b")
 echo "| measure | median | p99 | max |"
 echo "|---|---:|---:|---:|"
-A="$A" B="$B" N="$n" PASSWORD="$password" python3 - <<'EOF'
-import http.cookiejar, json, os, random, statistics, time, urllib.error, urllib.request
+A="$A" B="$B" N="$n" PASSWORD="$password" PYTHONPATH=scripts python3 - <<'EOF'
+import json, os, random, statistics, time, urllib.error, urllib.request
 
 a, b, n = os.environ["A"], os.environ["B"], int(os.environ["N"])
-jar = http.cookiejar.CookieJar()
-op = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-r = op.open(urllib.request.Request(a + "/api/v1/session", method="POST",
-    data=json.dumps({"username": "bench_editor", "password": os.environ["PASSWORD"]}).encode(),
-    headers={"content-type": "application/json"}))
-csrf = json.loads(r.read())["csrf_token"]
+from bench_client import Session
+session = Session(a, "bench_editor", os.environ["PASSWORD"])
 def write(method, path, body, extra=None):
-    req = urllib.request.Request(a + path, method=method, data=json.dumps(body).encode(),
-        headers={"content-type": "application/json", "x-csrf-token": csrf, **(extra or {})})
-    with op.open(req) as resp:
-        return json.loads(resp.read()), resp.headers.get("etag")
+    _, answer, etag = session.write(method, path, body, extra)
+    return answer, etag
 def seen_on_b(fid, version):
     """Seconds from now until instance b answers the record at `version`."""
     t = time.perf_counter()

@@ -39,7 +39,7 @@ rss=$(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$pid/status")
 echo "| measure | median | p99 | note |"
 echo "|---|---:|---:|---|"
 echo "| start-up to listening | $(python3 -c "print(f'{$ready-$start:.1f} s')") | | resident memory then: $rss |"
-BASE="$base" PASSWORD="$password" N="$n" python3 - <<'EOF'
+BASE="$base" PASSWORD="$password" N="$n" PYTHONPATH=scripts python3 - <<'EOF'
 import json, os, random, statistics, time, urllib.parse, urllib.request
 
 base, n = os.environ["BASE"], int(os.environ["N"])
@@ -51,21 +51,9 @@ def call(method, path, body=None, headers=None):
         data, etag = r.read(), r.headers.get("etag")
     return (time.perf_counter() - t) * 1000, json.loads(data), etag
 
-# Sessions are cookies: keep the one the login set.
-import http.cookiejar
-jar = http.cookiejar.CookieJar()
-opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-r = opener.open(urllib.request.Request(base + "/api/v1/session", method="POST",
-    data=json.dumps({"username": "bench_editor", "password": os.environ["PASSWORD"]}).encode(),
-    headers={"content-type": "application/json"}))
-csrf = json.loads(r.read())["csrf_token"]
-def write(method, path, body, extra=None):
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode(),
-                                 headers={"content-type": "application/json", "x-csrf-token": csrf, **(extra or {})})
-    t = time.perf_counter()
-    with opener.open(req) as r:
-        data, etag = r.read(), r.headers.get("etag")
-    return (time.perf_counter() - t) * 1000, json.loads(data), etag
+from bench_client import Session
+session = Session(base, "bench_editor", os.environ["PASSWORD"])
+write = session.write
 
 # Points inside townships: the seats of the registry's settlements.
 _, page, _ = call("GET", "/api/v1/settlements?limit=10000")
@@ -91,23 +79,13 @@ row(f"facility move ({n}, one client)", moved)
 # the sustained rate the registry keeps, and each write's latency under it.
 import threading
 def client(k, out):
-    jar = http.cookiejar.CookieJar()
-    op = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    r = op.open(urllib.request.Request(base + "/api/v1/session", method="POST",
-        data=json.dumps({"username": "bench_editor", "password": os.environ["PASSWORD"]}).encode(),
-        headers={"content-type": "application/json"}))
-    token = json.loads(r.read())["csrf_token"]
+    own = Session(base, "bench_editor", os.environ["PASSWORD"])
     crng = random.Random(100 + k)
     barrier.wait()
     for i in range(n):
         lon, lat = crng.choice(seats)
-        req = urllib.request.Request(base + "/api/v1/facilities", method="POST",
-            data=json.dumps({"name": f"并发设施{k}-{i}", "kind": "day_care", "lon": lon, "lat": lat}).encode(),
-            headers={"content-type": "application/json", "x-csrf-token": token})
-        t = time.perf_counter()
-        with op.open(req) as resp:
-            resp.read()
-        out.append((time.perf_counter() - t) * 1000)
+        ms, _, _ = own.write("POST", "/api/v1/facilities", {"name": f"并发设施{k}-{i}", "kind": "day_care", "lon": lon, "lat": lat})
+        out.append(ms)
 clients = 8
 barrier = threading.Barrier(clients + 1)
 lat8 = [[] for _ in range(clients)]
