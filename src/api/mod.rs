@@ -22,6 +22,7 @@ mod problem;
 mod responses;
 mod security;
 mod spatial_api;
+mod validators;
 
 pub use problem::Problem;
 
@@ -199,6 +200,7 @@ pub fn app(state: AppState) -> Router {
         }
     };
     let router = router
+        .layer(axum::middleware::from_fn_with_state(state.clone(), validators::layer))
         .layer(axum::Extension(openapi::Document::new(&doc, &vocabulary)))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);

@@ -158,6 +158,42 @@ mod refine {
     use crate::spatial::crs::Crs;
     use serde_json::{json, Map, Value};
 
+    /// The cache validators of a data answer (`api::validators`): `If-None-Match`
+    /// taken, `ETag` and `Cache-Control` on the answer, `304` with no body.
+    fn validated(op: &mut Value) {
+        let Some(op) = op.as_object_mut() else { return };
+        if let Some(params) = op.entry("parameters").or_insert_with(|| json!([])).as_array_mut() {
+            params.push(json!({
+                "name": "If-None-Match",
+                "in": "header",
+                "required": false,
+                "description": "An `ETag` of an earlier answer: `304 Not Modified`, no body, while it is current \
+                    (a list, weak comparison; `*` for any answer that exists).",
+                "schema": {"type": "string"},
+            }));
+        }
+        let etag = json!({
+            "description": "Validator of the answer: the change sequence it holds and what selects it, \
+                e.g. `\"5120-9f3c0a1b2c3d4e5f\"` (a facility: its version, `\"3\"`). A write changes it.",
+            "schema": {"type": "string"},
+        });
+        let cache = json!({"description": "`no-cache`: keep the answer, revalidate before reusing it", "schema": {"type": "string"}});
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { return };
+        if let Some(ok) = responses.get_mut("200").and_then(Value::as_object_mut) {
+            if let Some(headers) = ok.entry("headers").or_insert_with(|| json!({})).as_object_mut() {
+                headers.entry("ETag").or_insert(etag.clone());
+                headers.insert("Cache-Control".into(), cache.clone());
+            }
+        }
+        responses.insert(
+            "304".into(),
+            json!({
+                "description": "Not modified: the `If-None-Match` validator is current; no body",
+                "headers": {"ETag": etag, "Cache-Control": cache},
+            }),
+        );
+    }
+
     /// No C0 control character and no DEL (the server refuses them in any path or query).
     pub const NO_CONTROL: &str = "^[^\\u0000-\\u001F\\u007F]*$";
     /// As `NO_CONTROL`, and not only white space (a query value is trimmed; a blank one is refused).
@@ -177,6 +213,9 @@ mod refine {
                     no_nul(body);
                 }
                 created_requires(path, method, op);
+                if method == "get" && crate::api::validators::carries_validators(path) {
+                    validated(op);
+                }
             }
         }
         if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {

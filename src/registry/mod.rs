@@ -192,10 +192,14 @@ impl Registry {
                 .iter()
                 .any(|c| !matches!(c.entity.as_str(), "facility" | "place" | "user" | "session" | "api_token"));
         if rebuild {
-            self.note_marker(&self.inner.seen_snapshot).await?;
+            // The marker first, then the build (which holds at least that much), the
+            // swap, and only then the sequence raised: an instance never reports (nor
+            // validates answers by) a sequence its snapshot does not yet hold.
+            let marker = self.inner.store.change_marker().await?;
             let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
             let snapshot = build_snapshot(&self.inner.store, generation).await?;
             self.inner.snapshot.store(Arc::new(snapshot));
+            self.inner.seen_snapshot.fetch_max(marker, Ordering::SeqCst);
             return Ok(());
         }
         let mut ids: Vec<&str> =
@@ -250,7 +254,9 @@ impl Registry {
         });
     }
 
-    /// The change sequence this instance has applied to its snapshot and names.
+    /// The change sequence this instance has applied to its snapshot and names:
+    /// raised only after what it names is published, so an answer made after
+    /// reading it holds at least that much (the cache validators rely on it).
     pub fn applied_sequence(&self) -> i64 {
         self.inner.seen_snapshot.load(Ordering::SeqCst).min(self.inner.seen_places.load(Ordering::SeqCst))
     }
@@ -258,9 +264,10 @@ impl Registry {
     /// Rebuild only the place-name registry and its search index: what a name write changes.
     pub async fn refresh_places(&self) -> StoreResult<()> {
         let _guard = self.inner.rebuild.lock().await;
-        self.note_marker(&self.inner.seen_places).await?;
+        let marker = self.inner.store.change_marker().await?;
         let places = PlaceRegistry::build(self.inner.store.places().await?);
         self.inner.places.store(Arc::new(places));
+        self.inner.seen_places.fetch_max(marker, Ordering::SeqCst);
         Ok(())
     }
 
@@ -268,12 +275,6 @@ impl Registry {
     /// so a write landing during the rebuild is seen again by the watcher, never missed.)
     /// (One marker per derived picture: a snapshot rebuilt after a facility write says
     /// nothing about the name registry, and the other way round.)
-    async fn note_marker(&self, seen: &AtomicI64) -> StoreResult<i64> {
-        let m = self.inner.store.change_marker().await?;
-        seen.fetch_max(m, Ordering::SeqCst);
-        Ok(m)
-    }
-
     /// Follow writes made by other processes (another instance on the same
     /// PostgreSQL database, `diming import` on the same SQLite file): on each signal
     /// from the store, rebuild if the change marker moved past what this instance

@@ -417,3 +417,83 @@ fn the_cli_refuses_bad_arguments_with_a_clear_message() {
         assert!(err.contains(needle) && !err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// Cache validators: every data answer has an ETag and `Cache-Control: no-cache`;
+/// `If-None-Match` with it is a 304 with no body until a write, then 200 with the
+/// new body and a new ETag — on REST, OGC, coverage and one facility (whose ETag
+/// is its version). Answers that depend on the caller carry none.
+#[tokio::test]
+async fn if_none_match_is_304_until_a_write_changes_the_answer() {
+    let e = env().await;
+    let urls = [
+        "/api/v1/facilities?kind=care_home",
+        "/api/v1/divisions/652324101",
+        "/api/v1/coverage?kind=care_home",
+        "/ogc/collections/facilities/items?limit=1000",
+        "/api/v1/places?q=%E4%B9%90%E5%9C%9F%E9%A9%BF",
+    ];
+    let get = |url: &str, tag: Option<&str>| {
+        let mut rb = e.client.get(e.url(url));
+        if let Some(t) = tag {
+            rb = rb.header("if-none-match", t);
+        }
+        rb.send()
+    };
+    let mut tags = Vec::new();
+    for url in urls {
+        let res = get(url, None).await.expect("get");
+        assert_eq!(res.status(), 200, "{url}");
+        let tag = res.headers().get("etag").and_then(|v| v.to_str().ok()).expect("an ETag").to_string();
+        assert!(tag.starts_with('"') && tag.ends_with('"'), "a strong ETag: {tag}");
+        assert_eq!(res.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-cache"), "{url}");
+        let again = get(url, Some(&tag)).await.expect("get");
+        assert_eq!(again.status(), 304, "{url}");
+        assert_eq!(again.headers().get("etag").and_then(|v| v.to_str().ok()), Some(tag.as_str()));
+        assert!(again.bytes().await.expect("body").is_empty(), "304 has no body");
+        // In a list, weakly compared; a different one is answered in full.
+        let listed = get(url, Some(&format!("\"0-x\", W/{tag}"))).await.expect("get");
+        assert_eq!(listed.status(), 304, "{url}");
+        assert_eq!(get(url, Some("\"0-x\"")).await.expect("get").status(), 200, "{url}");
+        tags.push(tag);
+    }
+    let (_, one) = {
+        let res = get("/api/v1/facilities/f0001", None).await.expect("get");
+        (res.status(), res.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or("").to_string())
+    };
+    assert_eq!(one, "\"1\"", "one facility keeps its version as the ETag");
+    assert_eq!(get("/api/v1/facilities/f0001", Some("\"1\"")).await.expect("get").status(), 304);
+    assert_eq!(get("/api/v1/facilities/f0001", Some("*")).await.expect("get").status(), 304);
+    assert_eq!(get("/api/v1/facilities/f9999", Some("*")).await.expect("get").status(), 404, "* needs an answer");
+    let res = e.auth(e.client.get(e.url("/api/v1/users")), Some(Role::Admin)).send().await.expect("get");
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("etag").is_none(), "an answer that depends on the caller has no ETag");
+
+    // A write: a care home in 塔西河乡, and f0001 moved.
+    let (status, _, created) = e
+        .send(e.auth(e.client.post(e.url("/api/v1/facilities")), Some(Role::Editor)).json(&care_home_at_taxihe()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let new_id = created["properties"]["id"].as_str().expect("id").to_string();
+    let (status, _, _) = e
+        .send(
+            e.auth(e.client.patch(e.url("/api/v1/facilities/f0001")), Some(Role::Editor))
+                .header("if-match", "\"1\"")
+                .json(&json!({"name": "乐土驿镇综合服务中心（改）"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for (url, tag) in urls.iter().zip(&tags) {
+        let res = get(url, Some(tag)).await.expect("get");
+        assert_eq!(res.status(), 200, "{url}: the write changed the validator");
+        let fresh = res.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        assert_ne!(&fresh, tag, "{url}");
+        let body = res.text().await.expect("body");
+        if url.contains("facilities") {
+            assert!(body.contains(&new_id), "{url}: the new body holds the new facility");
+        }
+        assert_eq!(get(url, Some(&fresh)).await.expect("get").status(), 304, "{url}: the new ETag is current");
+    }
+    let res = get("/api/v1/facilities/f0001", Some("\"1\"")).await.expect("get");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers().get("etag").and_then(|v| v.to_str().ok()), Some("\"2\""));
+}
