@@ -47,25 +47,17 @@ const SHAPING: [header::HeaderName; 3] = [
     header::HeaderName::from_static("x-forwarded-proto"),
 ];
 
-/// FNV-1a, 64 bits: stable across processes and builds, unlike `DefaultHasher`.
-fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in part.iter().chain(std::iter::once(&0xff)) {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    h
-}
-
-fn etag_for(sequence: i64, req: &Request) -> String {
+/// The ETag of the answer to `req` at `sequence` under coverage rules whose
+/// fingerprint is `rules` (an instance restarted with other rules answers
+/// coverage differently at the same sequence).
+fn etag_for(sequence: i64, rules: u64, req: &Request) -> String {
     let uri = req.uri();
-    let mut parts: Vec<&[u8]> = vec![uri.path().as_bytes(), uri.query().unwrap_or("").as_bytes()];
+    let rules = rules.to_le_bytes();
+    let mut parts: Vec<&[u8]> = vec![uri.path().as_bytes(), uri.query().unwrap_or("").as_bytes(), &rules];
     for name in &SHAPING {
         parts.push(req.headers().get(name).map_or(&b""[..], HeaderValue::as_bytes));
     }
-    format!("\"{sequence}-{:016x}\"", fnv1a(&parts))
+    format!("\"{sequence}-{:016x}\"", crate::registry::stable_hash(&parts))
 }
 
 /// Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 §13.1.2), or
@@ -92,7 +84,8 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     // Before the answer is made: it then holds at least this much.
     let sequence = state.registry().applied_sequence();
-    let Ok(etag) = HeaderValue::from_str(&etag_for(sequence, &req)) else { return next.run(req).await };
+    let rules = state.registry().rules_fingerprint();
+    let Ok(etag) = HeaderValue::from_str(&etag_for(sequence, rules, &req)) else { return next.run(req).await };
     let asked = req.headers().clone();
     if none_match(&asked, etag.to_str().unwrap_or_default(), false) {
         return not_modified(&etag);

@@ -51,6 +51,7 @@ struct Inner {
     /// A background merge of the facility delta is running.
     merging: std::sync::atomic::AtomicBool,
     rules: Arc<Rules>,
+    rules_fingerprint: u64,
     /// Coverage answers of one snapshot generation, by question.
     coverage_cache: std::sync::Mutex<GenerationCache<Arc<Coverage>>>,
 }
@@ -128,6 +129,7 @@ impl Registry {
                 seen_places: AtomicI64::new(marker),
                 rebuild: tokio::sync::Mutex::new(()),
                 merging: std::sync::atomic::AtomicBool::new(false),
+                rules_fingerprint: stable_hash(&[format!("{rules:?}").as_bytes()]),
                 rules: Arc::new(rules),
                 coverage_cache: std::sync::Mutex::new(GenerationCache::default()),
             }),
@@ -136,6 +138,11 @@ impl Registry {
 
     pub fn rules(&self) -> Arc<Rules> {
         self.inner.rules.clone()
+    }
+
+    /// A hash of the coverage rules in force (part of every cache validator).
+    pub fn rules_fingerprint(&self) -> u64 {
+        self.inner.rules_fingerprint
     }
 
     fn coverage_cache_get(&self, generation: u64, key: &str) -> Option<Arc<Coverage>> {
@@ -263,12 +270,16 @@ impl Registry {
 
     /// Rebuild only the place-name registry and its search index: what a name write changes.
     pub async fn refresh_places(&self) -> StoreResult<()> {
-        let _guard = self.inner.rebuild.lock().await;
-        let marker = self.inner.store.change_marker().await?;
-        let places = PlaceRegistry::build(self.inner.store.places().await?);
-        self.inner.places.store(Arc::new(places));
-        self.inner.seen_places.fetch_max(marker, Ordering::SeqCst);
-        Ok(())
+        {
+            let _guard = self.inner.rebuild.lock().await;
+            let marker = self.inner.store.change_marker().await?;
+            let places = PlaceRegistry::build(self.inner.store.places().await?);
+            self.inner.places.store(Arc::new(places));
+            self.inner.seen_places.fetch_max(marker, Ordering::SeqCst);
+        }
+        // The snapshot holds no names, but its sequence must pass the name change too
+        // (the applied sequence is the lower of the two; validators follow it).
+        self.refresh_snapshot().await
     }
 
     /// Before a rebuild reads the store: what it will include at least. (Read first,
@@ -305,6 +316,20 @@ impl Registry {
             }
         });
     }
+}
+
+/// FNV-1a, 64 bits, over `parts` (each ended by a 0xff byte): stable across
+/// processes and builds, unlike `DefaultHasher` — for validators that several
+/// instances must agree on.
+pub fn stable_hash(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.iter().chain(std::iter::once(&0xff)) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
 }
 
 /// Resident memory of this process, MB (Linux; `None` elsewhere), for start-up logs.

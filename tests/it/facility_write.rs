@@ -496,4 +496,19 @@ async fn if_none_match_is_304_until_a_write_changes_the_answer() {
     let res = get("/api/v1/facilities/f0001", Some("\"1\"")).await.expect("get");
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers().get("etag").and_then(|v| v.to_str().ok()), Some("\"2\""));
+
+    // A name write alone changes the validators of the names too.
+    let names = "/api/v1/places?q=%E5%87%A4%E9%B8%A3";
+    let res = get(names, None).await.expect("get");
+    let before = res.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let (status, _, _) = e
+        .send(
+            e.auth(e.client.post(e.url("/api/v1/places")), Some(Role::Editor))
+                .json(&json!({"name": "凤鸣路", "category": "street", "lon": 86.215, "lat": 44.305})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let res = get(names, Some(&before)).await.expect("get");
+    assert_eq!(res.status(), 200, "the proposal changed the names' validator");
+    assert!(res.text().await.expect("body").contains("凤鸣路"));
 }
