@@ -606,10 +606,18 @@ async fn items(
     // The index narrows to the box's bounding rectangle; `keep` tests the box itself.
     let rect = area_rect.map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
     let unfiltered = filters.iter().all(Option::is_none) && county.is_none() && region.is_none() && area.is_none();
-    // Counted without rendering; then only the page is rendered. Unfiltered
-    // facilities are counted and positioned by the layer.
-    let matched = match (c, unfiltered) {
-        (Collection::Facilities, true) => snap.facility_count(),
+    // Counted without rendering; then only the page is rendered. Facilities in a
+    // box come from the index once, kept for the page; unfiltered facilities are
+    // counted and positioned by the layer; the rest are counted, then walked to the page.
+    let in_box: Option<Vec<Candidate>> = match (c, rect) {
+        (Collection::Facilities, Some(_)) => {
+            Some(candidates(c, &snap, places.places(), rect, 0).filter(|cand| keep(cand)).collect())
+        }
+        _ => None,
+    };
+    let matched = match (&in_box, c, unfiltered) {
+        (Some(found), _, _) => found.len(),
+        (None, Collection::Facilities, true) => snap.facility_count(),
         _ => candidates(c, &snap, places.places(), rect, 0).filter(|cand| keep(cand)).count(),
     };
     let base = base_url(&headers);
@@ -617,10 +625,10 @@ async fn items(
     let query = q.as_deref().unwrap_or("");
     let (range, next, prev) = page(&path, query, matched, limit, offset);
     let returned = range.len();
-    let page_items: Box<dyn Iterator<Item = Candidate>> = if unfiltered {
-        candidates(c, &snap, places.places(), rect, range.start)
-    } else {
-        Box::new(candidates(c, &snap, places.places(), rect, 0).filter(|cand| keep(cand)).skip(range.start))
+    let page_items: Box<dyn Iterator<Item = Candidate>> = match in_box {
+        Some(found) => Box::new(found.into_iter().skip(range.start)),
+        None if unfiltered => candidates(c, &snap, places.places(), rect, range.start),
+        None => Box::new(candidates(c, &snap, places.places(), rect, 0).filter(|cand| keep(cand)).skip(range.start)),
     };
     let mut body = String::with_capacity(returned * 600 + 1000);
     body.push_str(r#"{"type":"FeatureCollection","features":["#);

@@ -199,9 +199,10 @@ impl Registry {
                 .iter()
                 .any(|c| !matches!(c.entity.as_str(), "facility" | "place" | "user" | "session" | "api_token"));
         if rebuild {
-            // The marker first, then the build (which holds at least that much), the
-            // swap, and only then the sequence raised: an instance never reports (nor
-            // validates answers by) a sequence its snapshot does not yet hold.
+            // The marker first (a write landing during the build is seen again by the
+            // watcher, never missed), then the build (which holds at least that much),
+            // the swap, and only then the sequence raised: an instance never reports
+            // (nor validates answers by) a sequence its snapshot does not yet hold.
             let marker = self.inner.store.change_marker().await?;
             let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
             let snapshot = build_snapshot(&self.inner.store, generation).await?;
@@ -282,10 +283,6 @@ impl Registry {
         self.refresh_snapshot().await
     }
 
-    /// Before a rebuild reads the store: what it will include at least. (Read first,
-    /// so a write landing during the rebuild is seen again by the watcher, never missed.)
-    /// (One marker per derived picture: a snapshot rebuilt after a facility write says
-    /// nothing about the name registry, and the other way round.)
     /// Follow writes made by other processes (another instance on the same
     /// PostgreSQL database, `diming import` on the same SQLite file): on each signal
     /// from the store, rebuild if the change marker moved past what this instance
