@@ -464,6 +464,19 @@ async fn if_none_match_is_304_until_a_write_changes_the_answer() {
     assert_eq!(get("/api/v1/facilities/f0001", Some("\"1\"")).await.expect("get").status(), 304);
     assert_eq!(get("/api/v1/facilities/f0001", Some("*")).await.expect("get").status(), 304);
     assert_eq!(get("/api/v1/facilities/f9999", Some("*")).await.expect("get").status(), 404, "* needs an answer");
+    // Garbage validators are no match: the full answer, never a 304, an error or a reset.
+    let huge = format!("\"{}\"", "界".repeat(20_000));
+    let garbage: Vec<reqwest::header::HeaderValue> = vec![
+        reqwest::header::HeaderValue::from_bytes(b"\"\xff\xfe\"").expect("opaque bytes"),
+        reqwest::header::HeaderValue::from_str("<script>alert(1)</script>").expect("markup"),
+        reqwest::header::HeaderValue::from_str(",,, W/ , \"\"").expect("empty tags"),
+        reqwest::header::HeaderValue::from_bytes(huge.as_bytes()).expect("a 60 KB tag"),
+    ];
+    for value in garbage {
+        let res = e.client.get(e.url(urls[0])).header("if-none-match", value).send().await.expect("answered");
+        assert_eq!(res.status(), 200);
+        assert!(!res.text().await.expect("body").is_empty());
+    }
     let res = e.auth(e.client.get(e.url("/api/v1/users")), Some(Role::Admin)).send().await.expect("get");
     assert_eq!(res.status(), 200);
     assert!(res.headers().get("etag").is_none(), "an answer that depends on the caller has no ETag");
