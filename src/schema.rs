@@ -91,12 +91,23 @@ vocabulary!(
     )
 );
 
+vocabulary!(
+    crate::registry::changes::ChangeLayer = "ChangeLayer",
+    string_enum(
+        crate::registry::changes::ChangeLayer::ALL.map(crate::registry::changes::ChangeLayer::as_str),
+        "变更流图层 A layer of the change feed: `divisions` 区划, `settlements` 居民点, `facilities` 设施, \
+         `places` 地名."
+            .into()
+    )
+);
+
 /// The vocabularies by the names the parameter sets and request bodies use.
 pub type FacilityKindSchema = FacilityKind;
 pub type FacilityStatusSchema = FacilityStatus;
 pub type PlaceStatusSchema = PlaceStatus;
 pub type DivisionLevelSchema = DivisionLevel;
 pub type OperatorSchema = Operator;
+pub type ChangeLayerSchema = crate::registry::changes::ChangeLayer;
 pub use crate::naming::categories::PlaceCategory as PlaceCategorySchema;
 
 #[cfg(test)]

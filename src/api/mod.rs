@@ -6,6 +6,7 @@
 mod answers;
 mod auth;
 mod body;
+mod changes;
 mod coverage_api;
 mod credentials;
 mod export;
@@ -55,6 +56,8 @@ struct Inner {
     /// Password hashing runs on the blocking pool, one at a time: a login flood
     /// queues here instead of taking every core from the other requests.
     hashing: tokio::sync::Semaphore,
+    /// Turns true when the server begins to stop: long-polls answer at once.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::ops::Deref for AppState {
@@ -102,8 +105,14 @@ impl AppState {
                 basemap,
                 logins: Default::default(),
                 hashing: tokio::sync::Semaphore::new(1),
+                closing: tokio::sync::watch::Sender::new(false),
             }),
         }
+    }
+
+    /// Turns true when the server begins to stop.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.closing.subscribe()
     }
 
     pub fn registry(&self) -> &Registry {
@@ -168,6 +177,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(coverage_api::siting))
         .routes(routes!(coverage_api::what_if))
         .routes(routes!(coverage_api::rules))
+        .routes(routes!(changes::list_changes))
         .routes(routes!(import::import))
         .routes(routes!(export::download))
         .layer(axum::middleware::from_fn(gcj::layer));
@@ -221,6 +231,12 @@ pub async fn serve(
             tracing::warn!(error = %e, "cannot set TCP_NODELAY");
         }
     });
+    let stopping = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Requests in flight finish; long-polls stop waiting so they can.
+        stopping.inner.closing.send_replace(true);
+    };
     axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

@@ -67,6 +67,7 @@ answer is written in GCJ-02 (`Content-Crs: GCJ-02`); distances stay true geodesi
         (name = "places", description = "标准地名 standard place names: search, naming-rules check, proposal, approval, renaming, retirement"),
         (name = "interop", description = "互操作 import and export of layers (GeoJSON, CSV; CGCS2000, WGS84, Gauss-Krüger, GCJ-02; UTF-8, GBK)"),
         (name = "ogc", description = "OGC API – Features (Part 1 Core + GeoJSON, Part 2 CRS) for GIS clients, at `/ogc`"),
+        (name = "changes", description = "变更流 the change feed: every committed change in order, for applications that follow the registry"),
         (name = "auth", description = "登录与令牌 sessions (the page) and API tokens (applications)"),
     ),
     components(schemas(
@@ -498,6 +499,7 @@ pub use super::answers::{
     Announcements, Categories, GapCollection, Health, History, Located, LoginAnswer, PlaceCollection, SessionInfo,
     TokenAnswer, WhatIfAnswer,
 };
+pub use super::answers::{Change, Changes as ChangesAnswer};
 pub use super::geojson_out::{DivisionCollection, FacilityCollection, SettlementCollection};
 pub use crate::coverage::{Coverage as CoverageAnswer, Rules as CoverageRules, SitingAnswer};
 pub use crate::naming::registry::PlaceFeature;
@@ -509,9 +511,45 @@ pub use crate::spatial::features::{DivisionFeature, FacilityFeature, SettlementF
 mod params {
     #![allow(dead_code)] // described, never built: `Params` parses the query
 
+    use super::{ChangeLayerSchema, FacilityKindSchema, FacilityStatusSchema, PlaceStatusSchema};
     use super::{DivisionLevelSchema, PlaceCategorySchema};
-    use super::{FacilityKindSchema, FacilityStatusSchema, PlaceStatusSchema};
     use utoipa::IntoParams;
+
+    /// `GET /changes`: where to start, what to follow, how to answer.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ChangesQuery {
+        /// 起点 Only changes numbered above this (`0`: from the start; then the last answer's
+        /// `next_after`).
+        #[param(minimum = 0, default = 0, example = 0)]
+        pub after: Option<u64>,
+        /// 图层 Only these layers, comma-separated (`layer=facilities,places`); default: all four.
+        #[param(style = Form, explode = false, min_items = 1)]
+        pub layer: Option<Vec<ChangeLayerSchema>>,
+        /// 县级区划代码 Only records of this county-level unit (6-digit code): its divisions and
+        /// settlements, the facilities of its townships, the names in it.
+        #[param(pattern = r"^\d{6}$", example = "652324")]
+        pub county: Option<String>,
+        /// Records per page: 1..=10000, default 1000. A page ends with a whole change, so one that
+        /// wrote many records at once (a county added by `init`) may make it longer.
+        #[param(minimum = 1, maximum = 10000, default = 1000)]
+        pub limit: Option<u32>,
+        /// 长轮询 Long-poll: when no change matches yet, wait up to this many seconds (0..=60,
+        /// default 0) for one before answering, empty if none came.
+        #[param(minimum = 0, maximum = 60, default = 0)]
+        pub wait: Option<u32>,
+        /// `json` (default) or `ndjson`: one change per line (`application/x-ndjson`), the page's
+        /// end in the `Next-After` header. `Accept: application/x-ndjson` asks for it too.
+        pub format: Option<ChangesFormat>,
+    }
+
+    /// The representation of a page of the change feed.
+    #[derive(utoipa::ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum ChangesFormat {
+        Json,
+        Ndjson,
+    }
 
     /// `lon`, `lat`: a required point.
     #[derive(IntoParams)]

@@ -12,6 +12,7 @@
 //! Must not: know HTTP. Errors are `RegistryError`; `api` maps them to
 //! problem+json in one table (`api::problem`).
 
+pub mod changes;
 pub mod coverage;
 mod error;
 pub mod export;
@@ -46,6 +47,8 @@ struct Inner {
     seen_snapshot: AtomicI64,
     /// The store's change marker the name registry includes at least.
     seen_places: AtomicI64,
+    /// The applied sequence as it rises (`applied_sequence`), for those who wait on it.
+    applied: tokio::sync::watch::Sender<i64>,
     /// Serialises rebuilds so a slower, older rebuild never replaces a newer one.
     rebuild: tokio::sync::Mutex<()>,
     /// A background merge of the facility delta is running.
@@ -127,6 +130,7 @@ impl Registry {
                 generation: AtomicU64::new(1),
                 seen_snapshot: AtomicI64::new(marker),
                 seen_places: AtomicI64::new(marker),
+                applied: tokio::sync::watch::Sender::new(marker),
                 rebuild: tokio::sync::Mutex::new(()),
                 merging: std::sync::atomic::AtomicBool::new(false),
                 rules_fingerprint: stable_hash(&[format!("{rules:?}").as_bytes()]),
@@ -208,6 +212,7 @@ impl Registry {
             let snapshot = build_snapshot(&self.inner.store, generation).await?;
             self.inner.snapshot.store(Arc::new(snapshot));
             self.inner.seen_snapshot.fetch_max(marker, Ordering::SeqCst);
+            self.announce();
             return Ok(());
         }
         let mut ids: Vec<&str> =
@@ -234,7 +239,23 @@ impl Registry {
         if self.inner.seen_places.load(Ordering::SeqCst) >= seen && changes.iter().all(|c| c.entity != "place") {
             self.inner.seen_places.fetch_max(last, Ordering::SeqCst);
         }
+        self.announce();
         Ok(())
+    }
+
+    /// Tell those waiting on the applied sequence that it rose.
+    fn announce(&self) {
+        let now = self.applied_sequence();
+        self.inner.applied.send_if_modified(|seen| {
+            let rose = now > *seen;
+            *seen = (*seen).max(now);
+            rose
+        });
+    }
+
+    /// The applied sequence as it rises: `wait_for` on it waits for a change.
+    pub fn watch_applied(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.inner.applied.subscribe()
     }
 
     /// Fold the facility delta into a new base in the background (seconds at national
@@ -277,6 +298,7 @@ impl Registry {
             let places = PlaceRegistry::build(self.inner.store.places().await?);
             self.inner.places.store(Arc::new(places));
             self.inner.seen_places.fetch_max(marker, Ordering::SeqCst);
+            self.announce();
         }
         // The snapshot holds no names, but its sequence must pass the name change too
         // (the applied sequence is the lower of the two; validators follow it).

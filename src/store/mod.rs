@@ -72,6 +72,9 @@ pub struct HistoryRow {
     pub entity: String,
     pub entity_id: String,
     pub version: i64,
+    /// The change of the registry's sequence that wrote this version (the number
+    /// `GET /health` and `GET /api/v1/changes` count in).
+    pub seq: i64,
     /// The record as it was at this version.
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
@@ -88,6 +91,45 @@ pub struct ChangeRef {
     pub seq: i64,
     pub entity: String,
     pub entity_id: String,
+}
+
+/// The layers of the change feed, by the entity their history rows name.
+pub const FEED_ENTITIES: [&str; 4] = ["division", "settlement", "facility", "place"];
+
+/// What a page of the change feed asks for (`RegistryStore::feed`).
+#[derive(Debug, Clone)]
+pub struct FeedQuery<'a> {
+    /// Only changes numbered above this.
+    pub after: i64,
+    /// Only records of these entities (a subset of `FEED_ENTITIES`; empty: all of them).
+    pub entities: &'a [&'static str],
+    /// Only records of this county-level unit (6 digits).
+    pub county: Option<&'a str>,
+    /// Records at least, when there are so many: the page ends with a whole change
+    /// (a county added at once is never split), so it may hold more.
+    pub limit: i64,
+}
+
+/// A record as one change left it, for the change feed.
+#[derive(Debug, Clone)]
+pub struct FeedEntry {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub version: i64,
+    pub at: String,
+    pub action: String,
+    /// The record's JSON text as history keeps it (`records::*_json`).
+    pub data: String,
+}
+
+/// A page of the change feed.
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    pub entries: Vec<FeedEntry>,
+    /// Every change numbered up to this is in `entries` or does not match: the next
+    /// page asks for changes after it. At least the query's `after`.
+    pub through: i64,
 }
 
 /// One audited action, with the record before and after.
@@ -183,6 +225,11 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// hold the write lock while they take their number, so numbers commit in order
     /// and a reader that has applied up to `n` has missed nothing below it.
     async fn changes_after(&self, after: i64, limit: i64) -> StoreResult<Vec<ChangeRef>>;
+
+    /// A page of the change feed: the records of the registry's layers as each
+    /// committed change after `q.after` left them, in the order of the sequence, from
+    /// an index whatever the registry's size.
+    async fn feed(&self, q: &FeedQuery<'_>) -> StoreResult<FeedPage>;
 
     /// Signals that another process may have written: PostgreSQL's LISTEN/NOTIFY, or
     /// for SQLite a cheap poll of `change_marker`. A signal may be spurious; compare

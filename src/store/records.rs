@@ -16,6 +16,19 @@ pub struct Dataset {
     pub places: Vec<Place>,
 }
 
+/// The county-level unit a record lies in, as the change feed files it: the first
+/// six digits of a division's or settlement's code, of a facility's township, of a
+/// name's division; `None` for other entities and for names outside any division.
+pub fn county_of(entity: &str, id: &str, record: &Value) -> Option<String> {
+    let code = match entity {
+        "division" | "settlement" => Some(id),
+        "facility" => record.get("township_code").and_then(Value::as_str),
+        "place" => record.get("division_code").and_then(Value::as_str),
+        _ => None,
+    }?;
+    code.get(..6).filter(|c| c.bytes().all(|b| b.is_ascii_digit())).map(str::to_string)
+}
+
 pub fn division_json(d: &Division) -> Value {
     json!({
         "code": d.code.as_str(), "level": d.level.as_str(), "name": d.name, "pinyin": d.pinyin,

@@ -119,13 +119,14 @@ macro_rules! place_columns {
 
 const PLACE_COLUMNS: &str = place_columns!();
 
-const HISTORY_INSERT: &str = "INSERT INTO history (entity, entity_id, version, data, changed_at, actor, action) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const HISTORY_INSERT: &str =
+    "INSERT INTO history (entity, entity_id, version, data, changed_at, actor, action, seq, county) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /// The history table as a multi-row insert, in the order `insert_history` binds.
 const HISTORY_ROWS: Insert = Insert {
-    head: "INSERT INTO history (entity, entity_id, version, data, changed_at, actor, action) VALUES ",
-    columns: 7,
+    head: "INSERT INTO history (entity, entity_id, version, data, changed_at, actor, action, seq, county) VALUES ",
+    columns: 9,
 };
 
 const DIVISION_INSERT: Insert = Insert {
@@ -197,6 +198,9 @@ struct HistoryIn<'a> {
     at: &'a str,
     actor: &'a str,
     action: &'a str,
+    /// The change of the sequence that wrote it (its audit entry's id).
+    seq: i64,
+    county: Option<String>,
 }
 
 type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
@@ -236,27 +240,28 @@ where
         Ok(out)
     }
 
+    /// A change's audit entry, and its history row naming that entry as its change.
     async fn record(tx: &mut Tx<DB>, c: Change<'_>, actor: &Actor) -> StoreResult<()> {
-        Self::history(tx, &c, actor).await?;
-        Self::audit(tx, &c, actor).await
+        let seq = Self::audit(tx, &c, actor).await?;
+        Self::history(tx, &c, actor, seq).await
     }
 
     /// Every record of a dataset, parents before children (so foreign keys hold row by
     /// row), each with its history row as `action`; with an audit entry each when
-    /// `audit_each`, else the caller audits the whole.
+    /// `audited_as` is `None`, else the caller has audited the whole as that change.
     async fn insert_dataset(
         tx: &mut Tx<DB>,
         ds: &crate::store::Dataset,
         action: &str,
         at: &str,
         actor: &Actor,
-        audit_each: bool,
+        audited_as: Option<i64>,
     ) -> StoreResult<()> {
         let mut divisions: Vec<&Division> = ds.divisions.iter().collect();
         divisions.sort_by_key(|d| (d.level, d.code.clone()));
         Self::counter_past(tx, "facilities", 'f', ds.facilities.iter().map(|f| f.id.as_str())).await?;
         Self::counter_past(tx, "places", 'p', ds.places.iter().map(|p| p.id.as_str())).await?;
-        if audit_each {
+        let Some(seq) = audited_as else {
             // Each record its own link of the audit chain, in order.
             for d in divisions {
                 Self::insert_division(tx, d).await?;
@@ -283,16 +288,18 @@ where
                 Self::record(tx, Change::new("place", &p.id, p.version, action, &place_json(p), at), actor).await?;
             }
             return Ok(());
-        }
-        // The caller audits the whole: rows and history rows in multi-row statements.
+        };
+        // The caller audited the whole: rows and history rows in multi-row statements.
         let row = |entity: &'static str, entity_id: &str, version: i64, data: Value| HistoryIn {
             entity,
             entity_id: entity_id.to_string(),
             version,
+            county: crate::store::records::county_of(entity, entity_id, &data),
             data: data.to_string(),
             at,
             actor: &actor.0,
             action,
+            seq,
         };
         Self::insert_divisions(tx, &divisions).await?;
         let history: Vec<HistoryIn> =
@@ -311,8 +318,8 @@ where
         Self::insert_history(tx, &history).await
     }
 
-    /// The history row of a change (its record as it became).
-    async fn history(tx: &mut Tx<DB>, c: &Change<'_>, actor: &Actor) -> StoreResult<()> {
+    /// The history row of a change (its record as it became), written by change `seq`.
+    async fn history(tx: &mut Tx<DB>, c: &Change<'_>, actor: &Actor, seq: i64) -> StoreResult<()> {
         sqlx::query(HISTORY_INSERT)
             .bind(c.entity)
             .bind(c.entity_id)
@@ -321,13 +328,16 @@ where
             .bind(c.at)
             .bind(&actor.0)
             .bind(c.action)
+            .bind(seq)
+            .bind(crate::store::records::county_of(c.entity, c.entity_id, c.after))
             .execute(&mut **tx)
             .await?;
         Ok(())
     }
 
-    /// The audit entry of a change, the chain's next link.
-    async fn audit(tx: &mut Tx<DB>, c: &Change<'_>, actor: &Actor) -> StoreResult<()> {
+    /// The audit entry of a change, the chain's next link; its id is the change's
+    /// number in the sequence.
+    async fn audit(tx: &mut Tx<DB>, c: &Change<'_>, actor: &Actor) -> StoreResult<i64> {
         // The chain's next link, read under the write lock every writer holds.
         let (id, prev) = Self::chain_head(tx).await?;
         let id = id + 1;
@@ -359,7 +369,7 @@ where
         if let Some(sql) = DB::NOTIFY {
             sqlx::query(sql).bind(c.entity).execute(&mut **tx).await?;
         }
-        Ok(())
+        Ok(id)
     }
 
     /// The newest audit entry's id and hash (0 and `GENESIS` for an empty audit).
@@ -582,6 +592,7 @@ where
             entity: r.try_get("entity")?,
             entity_id: r.try_get("entity_id")?,
             version: r.try_get("version")?,
+            seq: r.try_get("seq")?,
             data: serde_json::from_str(&data).map_err(|e| corrupt("history", e))?,
             changed_at: r.try_get("changed_at")?,
             actor: r.try_get("actor")?,
@@ -682,7 +693,15 @@ where
     /// History rows of records written together (`action` at `at` by `actor`).
     async fn insert_history(tx: &mut Tx<DB>, rows: &[HistoryIn<'_>]) -> StoreResult<()> {
         Self::insert_rows(tx, HISTORY_ROWS, rows, |q, h| {
-            q.bind(h.entity).bind(&h.entity_id).bind(h.version).bind(&h.data).bind(h.at).bind(h.actor).bind(h.action)
+            q.bind(h.entity)
+                .bind(&h.entity_id)
+                .bind(h.version)
+                .bind(&h.data)
+                .bind(h.at)
+                .bind(h.actor)
+                .bind(h.action)
+                .bind(h.seq)
+                .bind(h.county.as_deref())
         })
         .await
     }

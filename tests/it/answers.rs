@@ -64,6 +64,20 @@ fn check(doc: &Value, op: &Value, url: &str, a: &Answer) -> Vec<String> {
         let media: Vec<&String> = content.keys().collect();
         return vec![format!("GET {url}: {} is not one of {media:?}", a.content_type)];
     };
+    if media.ends_with("ndjson") {
+        // Newline-delimited JSON: each line one instance of the schema.
+        let v = validator(doc, &body_schema["schema"]);
+        let mut problems = Vec::new();
+        for (n, line) in String::from_utf8_lossy(&a.body).lines().enumerate() {
+            match serde_json::from_str::<Value>(line) {
+                Ok(instance) => problems.extend(v.iter_errors(&instance).map(|e| {
+                    format!("GET {url} ({}): line {}, at {}: {e}", a.status, n + 1, e.instance_path())
+                })),
+                Err(e) => problems.push(format!("GET {url}: line {} is not JSON ({e})", n + 1)),
+            }
+        }
+        return problems.into_iter().take(5).collect();
+    }
     let instance: Value = if media.ends_with("json") {
         match serde_json::from_slice(&a.body) {
             Ok(v) => v,

@@ -337,6 +337,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/users/{username}/deactivate"),
     ("post", "/api/v1/users/{username}/activate"),
     ("get", "/api/v1/audit"),
+    ("get", "/api/v1/changes"),
     ("get", "/health"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/page-config"),

@@ -9,6 +9,7 @@ mod answers;
 mod api;
 mod architecture;
 mod browser;
+mod changes;
 mod cli;
 mod coverage;
 mod crash;

@@ -319,6 +319,29 @@ async fn a_prefecture_is_answered_per_county_and_a_question_must_name_its_county
         );
     }
 
+    // The change feed of one county: the county added at once is one change, every
+    // record of it `init`, its facilities those the listing has; another county is
+    // another change.
+    let (status, _, feed) = common::get_json(&format!("{base}/api/v1/changes?county=652325&limit=10000")).await;
+    assert_eq!(status, 200, "{feed}");
+    let changes = feed["changes"].as_array().expect("changes");
+    let seqs: std::collections::BTreeSet<i64> = changes.iter().filter_map(|c| c["seq"].as_i64()).collect();
+    assert_eq!(seqs.len(), 1, "one county, one change: {seqs:?}");
+    assert!(changes.iter().all(|c| c["action"] == "init"));
+    let fed: std::collections::BTreeSet<&str> =
+        changes.iter().filter(|c| c["layer"] == "facilities").filter_map(|c| c["id"].as_str()).collect();
+    let (_, _, listed) = common::get_json(&format!("{base}/api/v1/facilities?county=652325&limit=10000")).await;
+    let listed: std::collections::BTreeSet<&str> =
+        listed["features"].as_array().expect("features").iter().filter_map(|f| f["id"].as_str()).collect();
+    assert!(!fed.is_empty() && fed == listed, "{} fed, {} listed", fed.len(), listed.len());
+    let (_, _, other) = common::get_json(&format!("{base}/api/v1/changes?county=652323&limit=1")).await;
+    let other_seq = other["changes"][0]["seq"].as_i64().expect("a change of 652323");
+    assert!(!seqs.contains(&other_seq));
+    // A page of one record still ends with the whole change.
+    let (_, _, one) = common::get_json(&format!("{base}/api/v1/changes?county=652325&limit=1")).await;
+    assert_eq!(one["changes"].as_array().map(Vec::len), Some(changes.len()));
+    assert_eq!(one["more"], true);
+
     // OGC collections, export and import of one county.
     for (collection, rest) in [("divisions", "divisions"), ("facilities", "facilities"), ("settlements", "settlements")]
     {

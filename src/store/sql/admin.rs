@@ -125,6 +125,8 @@ where
                 .bind(&h.changed_at)
                 .bind(&h.actor)
                 .bind(&h.action)
+                .bind(h.seq)
+                .bind(crate::store::records::county_of(&h.entity, &h.entity_id, &h.data))
                 .execute(&mut *tx)
                 .await?;
         }

@@ -44,13 +44,13 @@ where
                 added.push(false);
                 continue;
             }
-            // One audit entry for the county, below; a history row per record.
-            Self::insert_dataset(&mut tx, ds, "init", &at, actor, false).await?;
+            // One audit entry for the county; a history row per record, written by it.
             let summary = serde_json::json!({
                 "dataset": ds.id, "divisions": ds.divisions.len(), "settlements": ds.settlements.len(),
                 "facilities": ds.facilities.len(), "places": ds.places.len(),
             });
-            Self::audit(&mut tx, &Change::new("region", county, 1, "init", &summary, &at), actor).await?;
+            let seq = Self::audit(&mut tx, &Change::new("region", county, 1, "init", &summary, &at), actor).await?;
+            Self::insert_dataset(&mut tx, ds, "init", &at, actor, Some(seq)).await?;
             added.push(true);
         }
         if added.iter().any(|a| *a) {
@@ -76,7 +76,7 @@ where
             return Ok(LoadOutcome::AlreadyLoaded { dataset });
         }
         let at = now_rfc3339();
-        Self::insert_dataset(&mut tx, ds, "load", &at, actor, true).await?;
+        Self::insert_dataset(&mut tx, ds, "load", &at, actor, None).await?;
         sqlx::query("INSERT INTO meta (key, value) VALUES ('dataset', $1), ('dataset_loaded_at', $2)")
             .bind(&ds.id)
             .bind(&at)
@@ -277,6 +277,75 @@ where
                 })
             })
             .collect()
+    }
+
+    async fn feed(&self, q: &crate::store::FeedQuery<'_>) -> StoreResult<crate::store::FeedPage> {
+        use crate::store::{FeedEntry, FeedPage, FEED_ENTITIES};
+        // Every change up to the marker has committed (numbers are taken under the
+        // write lock): the page reads no further, so `through` never passes a
+        // change still to commit.
+        let marker = self.change_marker().await?;
+        let entities: &[&str] = if q.entities.is_empty() { &FEED_ENTITIES } else { q.entities };
+        let limit = q.limit.max(1);
+        let mut filter = String::from("entity IN (");
+        for i in 0..entities.len() {
+            filter.push_str(&format!("{}${}", if i == 0 { "" } else { ", " }, i + 3));
+        }
+        filter.push(')');
+        if q.county.is_some() {
+            filter.push_str(&format!(" AND county = ${}", entities.len() + 3));
+        }
+        const COLUMNS: &str = "SELECT id, seq, entity, entity_id, version, data, changed_at, action FROM history";
+        let page_sql = format!("{COLUMNS} WHERE seq > $1 AND seq <= $2 AND {filter} ORDER BY seq, id LIMIT {limit}");
+        let rest_sql = format!("{COLUMNS} WHERE seq = $1 AND id > $2 AND {filter} ORDER BY id");
+        let read = |r: &DB::Row| -> StoreResult<(i64, FeedEntry)> {
+            Ok((
+                r.try_get("id")?,
+                FeedEntry {
+                    seq: r.try_get("seq")?,
+                    entity: r.try_get("entity")?,
+                    entity_id: r.try_get("entity_id")?,
+                    version: r.try_get("version")?,
+                    at: r.try_get("changed_at")?,
+                    action: r.try_get("action")?,
+                    data: r.try_get("data")?,
+                },
+            ))
+        };
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(page_sql)).bind(q.after).bind(marker);
+        for e in entities {
+            query = query.bind(*e);
+        }
+        if let Some(c) = q.county {
+            query = query.bind(c);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for r in &rows {
+            let (id, e) = read(r)?;
+            last = Some((e.seq, id));
+            entries.push(e);
+        }
+        let full = rows.len() as i64 >= limit;
+        let through = match last {
+            Some((seq, id)) if full => {
+                // The rest of the last change: a page ends with a whole change.
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(rest_sql)).bind(seq).bind(id);
+                for e in entities {
+                    query = query.bind(*e);
+                }
+                if let Some(c) = q.county {
+                    query = query.bind(c);
+                }
+                for r in &query.fetch_all(&self.pool).await? {
+                    entries.push(read(r)?.1);
+                }
+                seq
+            }
+            _ => marker.max(q.after),
+        };
+        Ok(FeedPage { entries, through })
     }
 
     fn watch(&self) -> tokio::sync::mpsc::Receiver<()> {
