@@ -35,10 +35,26 @@ fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     use cli::{admin, coverage, interop, serve};
     match cli.command {
-        Command::Serve { listen, registry, web, basemap_url, basemap_attribution, basemap_gcj02 } => {
+        Command::Serve {
+            listen,
+            registry,
+            web,
+            basemap_url,
+            basemap_attribution,
+            basemap_gcj02,
+            webhook_retry_max,
+            webhook_failing_after,
+            webhook_timeout,
+        } => {
             let basemap =
                 basemap_url.map(|url| diming::Basemap { url, attribution: basemap_attribution, gcj02: basemap_gcj02 });
-            serve::serve(listen, &registry, web, basemap).await
+            let deliveries = diming::registry::webhooks::DeliveryOptions {
+                retry_max: std::time::Duration::from_secs(webhook_retry_max),
+                failing_after: std::time::Duration::from_secs(webhook_failing_after),
+                timeout: std::time::Duration::from_secs(webhook_timeout),
+                ..Default::default()
+            };
+            serve::serve(listen, &registry, web, basemap, deliveries).await
         }
         Command::Init { registry } => cli::init::run(&registry).await,
         Command::Coverage { kind, radius_m, rule, include_xpcc, county, format, registry } => {
@@ -63,6 +79,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             UserCommand::Sessions { username, db } => admin::sessions(&db.database, username.as_deref()).await,
             UserCommand::EndSession { id, db } => admin::end_session(&db.database, &id).await,
         },
+        Command::Webhook { command } => admin::webhook(command).await,
         Command::Audit { command: AuditCommand::Verify { db } } => admin::audit_verify(&db.database).await,
         Command::Backup { output, db } => admin::backup(&db.database, &output).await,
         Command::Restore { file, db } => admin::restore(&db.database, &file).await,

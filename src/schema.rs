@@ -101,6 +101,16 @@ vocabulary!(
     )
 );
 
+vocabulary!(
+    crate::store::WebhookStatus = "WebhookStatus",
+    string_enum(
+        crate::store::WebhookStatus::ALL.map(crate::store::WebhookStatus::as_str),
+        "订阅状态 A webhook subscription's state: `active` 正常, `failing` 投递持续失败 (deliveries have failed \
+         for longer than the server's `--webhook-failing-after`; still retried), `disabled` 已停用."
+            .into()
+    )
+);
+
 /// The vocabularies by the names the parameter sets and request bodies use.
 pub type FacilityKindSchema = FacilityKind;
 pub type FacilityStatusSchema = FacilityStatus;

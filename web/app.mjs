@@ -559,7 +559,46 @@ function renderAccount() {
   }
   $('editor').hidden = !canEdit() || !isCounty();
   if (!canEdit()) closeForm();
+  $('webhooks').hidden = !isAdmin();
+  if (isAdmin()) loadWebhooks();
   if (!$('view-names').hidden) refreshNamesView();
+}
+
+function isAdmin() {
+  return state.user?.role === 'admin';
+}
+
+const HOOK_STATUS = { active: '正常', failing: '投递持续失败', disabled: '已停用' };
+
+// Each subscription as text: its state, URL and where its deliveries stand.
+async function loadWebhooks() {
+  let hooks;
+  try {
+    ({ data: { webhooks: hooks } } = await api('/api/v1/webhooks'));
+  } catch (e) {
+    fill($('webhook-list'), h('li', { class: 'error' }, `无法读取订阅：${problemText(e.problem || {})}`));
+    return;
+  }
+  const item = (w) => h(
+    'li',
+    { class: `hook-${w.status}`, dataset: { id: w.id } },
+    h('strong', null, HOOK_STATUS[w.status] || w.status),
+    ' ',
+    w.url,
+    h('br'),
+    h(
+      'span',
+      { class: 'meta' },
+      [
+        `#${w.id} · 已投递至变更 ${w.delivered_through}`,
+        w.layers.length ? ` · 图层 ${w.layers.join('、')}` : '',
+        w.counties.length ? ` · 县 ${w.counties.join('、')}` : '',
+        w.failing_since ? ` · 自 ${w.failing_since} 起失败 ${w.attempts} 次` : '',
+        w.last_error ? ` · 最近错误：${w.last_error}` : '',
+      ].join(''),
+    ),
+  );
+  fill($('webhook-list'), hooks.length ? hooks.map(item) : h('li', null, '暂无订阅。'));
 }
 
 async function restoreSession() {

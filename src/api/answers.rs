@@ -28,33 +28,7 @@ pub struct Counties {
     pub sample_data: crate::spatial::counties::SampleLayers,
 }
 
-/// One change of the feed: a record as a committed change left it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Change {
-    /// The change's number in the registry's sequence (the one `GET /health` reports);
-    /// the records one change wrote together (a county added at once) share it.
-    #[schema(minimum = 1, example = 4711)]
-    pub seq: i64,
-    /// When it was committed (RFC 3339, UTC).
-    #[schema(example = "2026-12-06T08:30:00.123456Z")]
-    pub at: String,
-    pub layer: crate::registry::changes::ChangeLayer,
-    /// The record's id in its layer (a facility's or name's id, a division's or settlement's code).
-    #[schema(example = "f0042")]
-    pub id: String,
-    /// The record's version after the change.
-    #[schema(minimum = 1, example = 3)]
-    pub version: i64,
-    /// What the change did: `create`, `update`, `move`, `close`, `import`, `load`,
-    /// `init`, `approve`, `rename`, `retire`…
-    #[schema(example = "move")]
-    pub action: String,
-    /// The whole record after the change, as its history keeps it (the `data` of
-    /// `…/history`). Records are never erased: a closed facility or retired name is
-    /// its record with that status, so the feed holds no tombstones.
-    #[schema(value_type = Object)]
-    pub record: Box<serde_json::value::RawValue>,
-}
+pub use crate::registry::changes::Change;
 
 /// `GET /api/v1/changes`.
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,7 +7,7 @@ use super::params::Params;
 use super::problem::Problem;
 use super::AppState;
 use crate::registry::changes::{ChangeLayer, MAX_WAIT_S};
-use crate::store::{FeedEntry, FeedQuery};
+use crate::store::FeedQuery;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -78,11 +78,11 @@ pub async fn list_changes(
     };
     p.finish()?;
     let entities: Vec<&'static str> = layers.iter().map(|l| l.entity()).collect();
-    let query =
-        FeedQuery { after, entities: &entities, county: county.as_ref().map(|c| c.as_str()), limit: limit as i64 };
+    let counties: Vec<&str> = county.iter().map(|c| c.as_str()).collect();
+    let query = FeedQuery { after, entities: &entities, counties: &counties, limit: limit as i64 };
     let page = state.changes(&query, Duration::from_secs(wait as u64), state.closing()).await?;
     let more = page.entries.len() >= limit;
-    let changes = page.entries.into_iter().map(change).collect::<Result<Vec<_>, _>>()?;
+    let changes = page.entries.into_iter().map(Change::try_from).collect::<Result<Vec<_>, _>>()?;
     let next = next_link(q.as_deref().unwrap_or(""), page.through);
     let mut res = if ndjson {
         let mut body = String::new();
@@ -112,16 +112,6 @@ fn accepts_ndjson(headers: &HeaderMap) -> bool {
         "application/json" | "*/*" | "application/*" => Some(false),
         _ => None,
     }) == Some(true)
-}
-
-/// A change as the API shows it; a history row that does not hold JSON is a
-/// corrupt store, an error.
-fn change(e: FeedEntry) -> Result<Change, Problem> {
-    let layer = ChangeLayer::of_entity(&e.entity)
-        .ok_or_else(|| Problem::internal(&format!("history names an entity the feed does not carry: {}", e.entity)))?;
-    let record = serde_json::value::RawValue::from_string(e.data)
-        .map_err(|err| Problem::internal(&format!("history of {} {}: {err}", e.entity, e.entity_id)))?;
-    Ok(Change { seq: e.seq, at: e.at, layer, id: e.entity_id, version: e.version, action: e.action, record })
 }
 
 /// The same query with `after` moved to `through`.

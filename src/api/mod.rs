@@ -24,6 +24,7 @@ mod responses;
 mod security;
 mod spatial_api;
 mod validators;
+mod webhooks;
 
 pub use problem::Problem;
 
@@ -178,6 +179,10 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(coverage_api::what_if))
         .routes(routes!(coverage_api::rules))
         .routes(routes!(changes::list_changes))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::get_webhook, webhooks::disable_webhook))
+        .routes(routes!(webhooks::replay_webhook))
+        .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(import::import))
         .routes(routes!(export::download))
         .layer(axum::middleware::from_fn(gcj::layer));

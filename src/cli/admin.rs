@@ -37,6 +37,66 @@ pub async fn verify_chain(store: &dyn Store) -> anyhow::Result<(u64, i64, String
     Ok((count, id, hash.to_string()))
 }
 
+/// `diming webhook …`: the subscriptions' use cases, as the command line's system caller.
+pub async fn webhook(command: super::args::WebhookCommand) -> anyhow::Result<()> {
+    use super::args::WebhookCommand as W;
+    use diming::registry::webhooks::{manage, ReplayInput, WebhookAnswer, WebhookInput};
+    let who = diming::accounts::Caller::System { what: "cli".into() };
+    let show = |w: &WebhookAnswer| {
+        let layers: Vec<&str> = w.layers.iter().map(|l| l.as_str()).collect();
+        println!(
+            "{}\t{}\t{}\tdelivered_through={}\tlayers={}\tcounties={}{}",
+            w.id,
+            w.status.as_str(),
+            w.url,
+            w.delivered_through,
+            if layers.is_empty() { "*".to_string() } else { layers.join(",") },
+            if w.counties.is_empty() { "*".to_string() } else { w.counties.join(",") },
+            w.last_error.as_deref().map(|e| format!("\tlast_error={e}")).unwrap_or_default(),
+        );
+    };
+    match command {
+        W::Add { url, layers, counties, secret, after, db } => {
+            let store = store::open(&db.database).await?;
+            let input = WebhookInput { url, layers: Some(layers), counties: Some(counties), secret, after };
+            let w = manage::create(store.as_ref(), &who, input).await?;
+            show(&w);
+            println!("签名密钥 (signing secret, shown only now): {}", w.secret.as_deref().unwrap_or(""));
+        }
+        W::List { db } => {
+            let store = store::open(&db.database).await?;
+            for w in manage::list(store.as_ref(), &who).await? {
+                show(&w);
+            }
+        }
+        W::Disable { id, db } => {
+            let store = store::open(&db.database).await?;
+            show(&manage::disable(store.as_ref(), &who, id, None).await?);
+        }
+        W::Replay { id, after, db } => {
+            let store = store::open(&db.database).await?;
+            show(&manage::replay(store.as_ref(), &who, id, None, ReplayInput { after }).await?);
+        }
+        W::Deliveries { id, limit, db } => {
+            let store = store::open(&db.database).await?;
+            for d in manage::deliveries(store.as_ref(), &who, id, limit.clamp(1, 1000)).await? {
+                println!(
+                    "{}\t{}\t{}..{}\t{} changes\t{}\t{} ms{}",
+                    d.id,
+                    d.at,
+                    d.first_seq,
+                    d.last_seq,
+                    d.changes,
+                    if d.ok { "ok" } else { "failed" },
+                    d.duration_ms,
+                    d.error.map(|e| format!("\t{e}")).unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn users(database: &str) -> anyhow::Result<()> {
     let store = store::open(database).await?;
     for u in store.users().await? {

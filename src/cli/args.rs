@@ -73,6 +73,16 @@ pub enum Command {
         /// The basemap's tiles are in GCJ-02 (AMap, Tencent): the page warns of the offset.
         #[arg(long, env = "DIMING_BASEMAP_GCJ02")]
         basemap_gcj02: bool,
+        /// Webhooks: the longest wait between two attempts of a failing delivery, seconds
+        /// (the first retry waits 1 s, each next one twice as long).
+        #[arg(long, env = "DIMING_WEBHOOK_RETRY_MAX", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        webhook_retry_max: u64,
+        /// Webhooks: deliveries failing for this many seconds mark the subscription `failing`.
+        #[arg(long, env = "DIMING_WEBHOOK_FAILING_AFTER", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+        webhook_failing_after: u64,
+        /// Webhooks: the whole request's timeout, seconds.
+        #[arg(long, env = "DIMING_WEBHOOK_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+        webhook_timeout: u64,
     },
     /// Build the registry of a region from the national reference data (real codes,
     /// names and outlines; synthetic township polygons, village points and
@@ -169,6 +179,12 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Webhook subscriptions: `diming webhook add URL --layer facilities --county 652324`
+    /// POSTs each committed change there, signed (docs/API.md, "Webhooks").
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// The audit's hash chain.
     Audit {
         #[command(subcommand)]
@@ -188,6 +204,56 @@ pub enum Command {
     Restore {
         /// The backup file.
         file: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Subscribe a URL; prints the subscription and its signing secret (shown only now).
+    Add {
+        /// An http or https URL.
+        url: String,
+        /// Only this layer (divisions, settlements, facilities, places); repeat for more.
+        #[arg(long = "layer")]
+        layers: Vec<String>,
+        /// Only this county (6 digits); repeat for more.
+        #[arg(long = "county")]
+        counties: Vec<String>,
+        /// The signing secret (16..=256 characters); default: a random one.
+        #[arg(long, env = "DIMING_WEBHOOK_SECRET")]
+        secret: Option<String>,
+        /// Deliver the changes after this number (0: the whole registry); default: only new ones.
+        #[arg(long)]
+        after: Option<i64>,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// List the subscriptions and where their deliveries stand.
+    List {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Stop a subscription's deliveries (it stays, with its log).
+    Disable {
+        id: i64,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Deliver again after change `--after` (default: retry now), active again.
+    Replay {
+        id: i64,
+        #[arg(long)]
+        after: Option<i64>,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// A subscription's latest delivery attempts.
+    Deliveries {
+        id: i64,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
         #[command(flatten)]
         db: DatabaseArg,
     },

@@ -16,6 +16,7 @@ pub async fn serve(
     registry: &RegistryArgs,
     web: Option<PathBuf>,
     basemap: Option<Basemap>,
+    deliveries: diming::registry::webhooks::DeliveryOptions,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = Config {
@@ -30,6 +31,8 @@ pub async fn serve(
     let registry = Registry::open(store, rules).await?;
     registry.watch_store();
     let state = AppState::with_registry(registry, web_dir, basemap);
+    let timeout = deliveries.timeout;
+    let deliverer = state.registry().deliver_webhooks(deliveries, state.closing());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen / DIMING_LISTEN)", config.listen))?;
@@ -38,6 +41,11 @@ pub async fn serve(
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
     diming::api::serve(listener, state, shutdown_signal()).await?;
+    // The delivery in flight finishes and is recorded (a receiver's 2xx is not
+    // forgotten by a restart).
+    if tokio::time::timeout(timeout + std::time::Duration::from_secs(5), deliverer).await.is_err() {
+        tracing::warn!("webhooks: the delivery in flight did not finish in time");
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! the page's end.
 
 use super::Registry;
-use crate::store::{FeedPage, FeedQuery, StoreResult};
+use crate::store::{FeedEntry, FeedPage, FeedQuery, StoreError, StoreResult};
 use std::time::Duration;
 
 /// The longest a long-poll waits (`wait`, seconds).
@@ -55,6 +55,47 @@ impl std::str::FromStr for ChangeLayer {
         ChangeLayer::ALL.into_iter().find(|l| l.as_str() == s).ok_or_else(|| {
             format!("未知图层 (unknown layer; one of {})", ChangeLayer::ALL.map(ChangeLayer::as_str).join(", "))
         })
+    }
+}
+
+/// One change of the feed: a record as a committed change left it (the items of
+/// `GET /api/v1/changes` and of a webhook delivery).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Change {
+    /// The change's number in the registry's sequence (the one `GET /health` reports);
+    /// the records one change wrote together (a county added at once) share it.
+    #[schema(minimum = 1, example = 4711)]
+    pub seq: i64,
+    /// When it was committed (RFC 3339, UTC).
+    #[schema(example = "2026-12-06T08:30:00.123456Z")]
+    pub at: String,
+    pub layer: ChangeLayer,
+    /// The record's id in its layer (a facility's or name's id, a division's or settlement's code).
+    #[schema(example = "f0042")]
+    pub id: String,
+    /// The record's version after the change.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    /// What the change did: `create`, `update`, `move`, `close`, `import`, `load`,
+    /// `init`, `approve`, `rename`, `retire`…
+    #[schema(example = "move")]
+    pub action: String,
+    /// The whole record after the change, as its history keeps it (the `data` of
+    /// `…/history`). Records are never erased: a closed facility or retired name is
+    /// its record with that status, so the feed holds no tombstones.
+    #[schema(value_type = Object)]
+    pub record: Box<serde_json::value::RawValue>,
+}
+
+impl TryFrom<FeedEntry> for Change {
+    type Error = StoreError;
+    /// A history row of another entity, or one that does not hold JSON, is a corrupt store.
+    fn try_from(e: FeedEntry) -> Result<Change, StoreError> {
+        let layer = ChangeLayer::of_entity(&e.entity)
+            .ok_or_else(|| StoreError::Corrupt(format!("the feed read an entity it does not carry: {}", e.entity)))?;
+        let record = serde_json::value::RawValue::from_string(e.data)
+            .map_err(|err| StoreError::Corrupt(format!("history of {} {}: {err}", e.entity, e.entity_id)))?;
+        Ok(Change { seq: e.seq, at: e.at, layer, id: e.entity_id, version: e.version, action: e.action, record })
     }
 }
 

@@ -19,6 +19,7 @@ pub mod export;
 pub mod facilities;
 pub mod import;
 pub mod places;
+pub mod webhooks;
 
 pub use error::{FieldError, RegistryError, RegistryResult};
 
@@ -199,9 +200,9 @@ impl Registry {
         let changes = self.inner.store.changes_after(seen, CATCH_UP_MAX as i64 + 1).await?;
         let Some(last) = changes.last().map(|c| c.seq) else { return Ok(()) };
         let rebuild = changes.len() > CATCH_UP_MAX
-            || changes
-                .iter()
-                .any(|c| !matches!(c.entity.as_str(), "facility" | "place" | "user" | "session" | "api_token"));
+            || changes.iter().any(|c| {
+                !matches!(c.entity.as_str(), "facility" | "place" | "user" | "session" | "api_token" | "webhook")
+            });
         if rebuild {
             // The marker first (a write landing during the build is seen again by the
             // watcher, never missed), then the build (which holds at least that much),

@@ -103,8 +103,8 @@ pub struct FeedQuery<'a> {
     pub after: i64,
     /// Only records of these entities (a subset of `FEED_ENTITIES`; empty: all of them).
     pub entities: &'a [&'static str],
-    /// Only records of this county-level unit (6 digits).
-    pub county: Option<&'a str>,
+    /// Only records of these county-level units (6 digits each; empty: of any or none).
+    pub counties: &'a [&'a str],
     /// Records at least, when there are so many: the page ends with a whole change
     /// (a county added at once is never split), so it may hold more.
     pub limit: i64,
@@ -297,14 +297,144 @@ pub trait AdminStore: Send + Sync + 'static {
 
 /// What the application needs from a database, all three concerns in one, as
 /// `open` returns it (`Arc<dyn Store>`). Implementations: `SqliteStore`, `PgStore`.
-pub trait Store: RegistryStore + AccountStore + AdminStore {}
+pub trait Store: RegistryStore + AccountStore + AdminStore + WebhookStore {}
 
-impl<T: RegistryStore + AccountStore + AdminStore> Store for T {}
+impl<T: RegistryStore + AccountStore + AdminStore + WebhookStore> Store for T {}
+
+/// A webhook subscription's state (`active`, `failing` after deliveries failed for
+/// longer than the configured time, `disabled` by an administrator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookStatus {
+    Active,
+    Failing,
+    Disabled,
+}
+
+impl WebhookStatus {
+    pub const ALL: [WebhookStatus; 3] = [WebhookStatus::Active, WebhookStatus::Failing, WebhookStatus::Disabled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookStatus::Active => "active",
+            WebhookStatus::Failing => "failing",
+            WebhookStatus::Disabled => "disabled",
+        }
+    }
+}
+
+impl std::str::FromStr for WebhookStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        WebhookStatus::ALL.into_iter().find(|w| w.as_str() == s).ok_or_else(|| format!("unknown webhook status {s}"))
+    }
+}
+
+/// A webhook subscription, without its secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct Webhook {
+    pub id: i64,
+    pub url: String,
+    /// The entities it follows (`FEED_ENTITIES`; empty: all).
+    pub entities: Vec<String>,
+    /// The counties it follows (6 digits each; empty: all).
+    pub counties: Vec<String>,
+    pub status: WebhookStatus,
+    /// Every change up to this number has been delivered (or did not match).
+    pub delivered_through: i64,
+    /// Failed attempts since the last delivery that succeeded.
+    pub attempts: i64,
+    pub failing_since_ms: Option<i64>,
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+    pub last_delivery_at: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+    pub version: i64,
+}
+
+/// A subscription to register.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub url: String,
+    pub entities: Vec<String>,
+    pub counties: Vec<String>,
+    pub secret: String,
+    /// Deliver the changes after this number (the current sequence: only new ones; 0: all).
+    pub after: i64,
+}
+
+/// One attempt to deliver a batch of changes.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    /// When the attempt ended (RFC 3339).
+    pub at: String,
+    /// The first and last change number it carried.
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub changes: i64,
+    /// The receiver's HTTP status; null when no answer came.
+    pub status_code: Option<i64>,
+    /// Why it failed (`HTTP 500`, `timeout`, `cannot connect`…).
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    /// Acknowledged with a 2xx: the cursor moved past it.
+    pub ok: bool,
+}
+
+/// What an attempt left a subscription at (`WebhookStore::record_attempt`).
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub webhook_id: i64,
+    /// The deliverer that holds the lease: an attempt by one whose lease was taken
+    /// over is not recorded.
+    pub owner: String,
+    /// `None` when nothing was sent (no change matched up to `through`).
+    pub delivery: Option<Delivery>,
+    /// On success, the cursor's new place.
+    pub delivered_through: Option<i64>,
+    pub attempts: i64,
+    pub status: WebhookStatus,
+    pub failing_since_ms: Option<i64>,
+    pub next_attempt_ms: i64,
+}
+
+/// Webhook subscriptions, their delivery cursors and their delivery log. What an
+/// administrator changes is audited; a delivery's bookkeeping is not a change of
+/// the registry and takes no number of the sequence.
+#[async_trait]
+pub trait WebhookStore: Send + Sync + 'static {
+    async fn create_webhook(&self, new: &NewWebhook, actor: &Actor) -> StoreResult<Webhook>;
+    async fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
+    async fn webhook(&self, id: i64) -> StoreResult<Option<Webhook>>;
+    /// The secret its deliveries are signed with.
+    async fn webhook_secret(&self, id: i64) -> StoreResult<Option<String>>;
+    /// Set its status (`disabled`, or back to `active`) and, with `after`, move its
+    /// cursor there (a replay from that change on), if still at `expected_version`.
+    async fn change_webhook(
+        &self,
+        id: i64,
+        expected_version: Option<i64>,
+        status: WebhookStatus,
+        after: Option<i64>,
+        action: &str,
+        actor: &Actor,
+    ) -> StoreResult<Webhook>;
+    /// Take the lease of a subscription due for an attempt (`next_attempt_ms` passed,
+    /// not disabled, no other owner's lease running) until `until_ms`.
+    async fn claim_webhook(&self, id: i64, owner: &str, now_ms: i64, until_ms: i64) -> StoreResult<bool>;
+    /// Record an attempt and release the lease, in one transaction.
+    async fn record_attempt(&self, attempt: &Attempt) -> StoreResult<()>;
+    /// Its latest deliveries, newest first.
+    async fn deliveries(&self, id: i64, limit: i64) -> StoreResult<Vec<Delivery>>;
+}
 
 /// The store traits, for calling their methods on a concrete store (a `dyn Store`
 /// needs no import).
 pub mod prelude {
-    pub use super::{AccountStore, AdminStore, RegistryStore, Store};
+    pub use super::{AccountStore, AdminStore, RegistryStore, Store, WebhookStore};
 }
 
 /// One write of an import (`RegistryStore::import`). Updates carry the version they were

@@ -15,6 +15,7 @@
 mod accounts;
 mod admin;
 mod registry;
+mod webhooks;
 
 use crate::domain::{
     Division, DivisionCode, DivisionLevel, Facility, FacilityKind, FacilityStatus, LonLat, NewFacility, Place,

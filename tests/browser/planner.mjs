@@ -99,6 +99,7 @@ try {
   };
   await login(process.env.DIMING_VIEWER);
   check('a viewer sees no edit controls', await page.$eval('#editor', (e) => e.hidden));
+  check('a viewer sees no webhook subscriptions', await page.$eval('#webhooks', (e) => e.hidden));
   await page.click('#tab-names');
   check('a viewer sees no name editing or review', (await page.$eval('#name-editor', (e) => e.hidden)) && (await page.$eval('#review', (e) => e.hidden)));
   await page.click('#tab-planner');
@@ -359,6 +360,17 @@ try {
   await openRecord('#name-results');
   await showsLiterally('#name-detail', [approvingBody, documentNo], "the approver's fields in the record (editor)");
   await noInjection('the approved record (editor)');
+
+  // An administrator sees the webhook subscriptions and which one keeps failing.
+  await page.click('#logout');
+  await page.waitForFunction(() => !window.diming.state.user);
+  await login(process.env.DIMING_ADMIN);
+  await page.waitForFunction(() => document.querySelectorAll('#webhook-list li[data-id]').length >= 2);
+  const hooks = await page.$eval('#webhook-list', (e) => e.innerText);
+  check('an administrator sees each webhook subscription and its state', hooks.includes('投递持续失败') && hooks.includes('最近错误：HTTP 500') && hooks.includes('正常') && hooks.includes('https://platform.example.gov.cn/hooks/diming'), hooks);
+  await noInjection('the webhook subscriptions (admin)');
+  await page.$eval('#webhooks', (e) => e.scrollIntoView());
+  await shot('16-webhooks-admin');
 
   const csp = mainResponse.headers()['content-security-policy'] || '';
   check('the page carries a strict Content-Security-Policy', /script-src 'self'/.test(csp) && /object-src 'none'/.test(csp) && !/unsafe-inline|unsafe-eval/.test(csp), csp || '(no content-security-policy header)');

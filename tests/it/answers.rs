@@ -70,9 +70,10 @@ fn check(doc: &Value, op: &Value, url: &str, a: &Answer) -> Vec<String> {
         let mut problems = Vec::new();
         for (n, line) in String::from_utf8_lossy(&a.body).lines().enumerate() {
             match serde_json::from_str::<Value>(line) {
-                Ok(instance) => problems.extend(v.iter_errors(&instance).map(|e| {
-                    format!("GET {url} ({}): line {}, at {}: {e}", a.status, n + 1, e.instance_path())
-                })),
+                Ok(instance) => problems.extend(
+                    v.iter_errors(&instance)
+                        .map(|e| format!("GET {url} ({}): line {}, at {}: {e}", a.status, n + 1, e.instance_path())),
+                ),
                 Err(e) => problems.push(format!("GET {url}: line {} is not JSON ({e})", n + 1)),
             }
         }
@@ -134,6 +135,15 @@ async fn every_documented_get_answers_what_its_full_schema_says() {
     let editor = common::api_token(store, "answers_editor", diming::domain::Role::Editor).await;
     let approver = common::api_token(store, "answers_approver", diming::domain::Role::Approver).await;
     make_records(&app.base, &editor, &approver).await;
+    // A webhook subscription (no deliverer runs here: its log stays empty).
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/webhooks", app.base))
+        .bearer_auth(&admin)
+        .json(&json!({"url": "http://127.0.0.1:9/hook", "layers": ["facilities"]}))
+        .send()
+        .await
+        .expect("subscribe");
+    assert_eq!(res.status(), 201);
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,

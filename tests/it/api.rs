@@ -338,6 +338,12 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/users/{username}/activate"),
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/changes"),
+    ("get", "/api/v1/webhooks"),
+    ("post", "/api/v1/webhooks"),
+    ("get", "/api/v1/webhooks/{id}"),
+    ("delete", "/api/v1/webhooks/{id}"),
+    ("post", "/api/v1/webhooks/{id}/replay"),
+    ("get", "/api/v1/webhooks/{id}/deliveries"),
     ("get", "/health"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/page-config"),
@@ -549,6 +555,15 @@ async fn documented_query_parameters_and_bounds_are_the_ones_the_handlers_enforc
     let doc = openapi_document(&app.base).await;
     // As an administrator, so the GETs that need a role answer too.
     let token = common::api_token(app.state.store(), "bounds_admin", diming::domain::Role::Admin).await;
+    // A webhook subscription for the webhook GETs' example id.
+    let hook = reqwest::Client::new()
+        .post(format!("{}/api/v1/webhooks", app.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"url": "http://127.0.0.1:9/hook"}))
+        .send()
+        .await
+        .expect("subscribe");
+    assert_eq!(hook.status(), 201);
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,

@@ -11,9 +11,12 @@ const PASSWORD: &str = "browser test password";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_planner_map_and_facility_editing_work_in_chromium() {
     let app = common::start_in_process().await;
-    for (name, role) in
-        [("planner_viewer", Role::Viewer), ("zoning_editor", Role::Editor), ("section_chief", Role::Approver)]
-    {
+    for (name, role) in [
+        ("planner_viewer", Role::Viewer),
+        ("zoning_editor", Role::Editor),
+        ("section_chief", Role::Approver),
+        ("bureau_admin", Role::Admin),
+    ] {
         let new = diming::store::NewUser {
             username: name.into(),
             display_name: format!("测试{}", role.label_zh()),
@@ -22,13 +25,45 @@ async fn the_planner_map_and_facility_editing_work_in_chromium() {
         };
         app.state.store().create_user(&new, &diming::store::Actor::system("test")).await.expect("user");
     }
+    // Two webhook subscriptions, one of them failing (as a deliverer records it).
+    let system = diming::accounts::Caller::System { what: "browser test".into() };
+    let registry = app.state.registry();
+    for url in ["https://platform.example.gov.cn/hooks/diming", "http://127.0.0.1:9/<img src=x onerror=alert(1)>"] {
+        let input = diming::registry::webhooks::WebhookInput { url: url.into(), ..Default::default() };
+        registry.create_webhook(&system, input).await.expect("subscribe");
+    }
+    let store = registry.store();
+    assert!(store.claim_webhook(2, "browser-test", 0, i64::MAX).await.expect("claim"));
+    let failed = diming::store::Attempt {
+        webhook_id: 2,
+        owner: "browser-test".into(),
+        delivery: Some(diming::store::Delivery {
+            id: 0,
+            webhook_id: 2,
+            at: "2026-12-06T08:00:00Z".into(),
+            first_seq: 1,
+            last_seq: 1,
+            changes: 1,
+            status_code: Some(500),
+            error: Some("HTTP 500".into()),
+            duration_ms: 3,
+            ok: false,
+        }),
+        delivered_through: None,
+        attempts: 9,
+        status: diming::store::WebhookStatus::Failing,
+        failing_since_ms: Some(1_765_000_000_000),
+        next_attempt_ms: i64::MAX,
+    };
+    store.record_attempt(&failed).await.expect("a failing subscription");
     let env = [
+        ("DIMING_ADMIN", "bureau_admin"),
         ("DIMING_VIEWER", "planner_viewer"),
         ("DIMING_EDITOR", "zoning_editor"),
         ("DIMING_APPROVER", "section_chief"),
         ("DIMING_PASSWORD", PASSWORD),
     ];
-    run_script("planner.mjs", &app.base, &env, 48).await;
+    run_script("planner.mjs", &app.base, &env, 50).await;
 }
 
 /// Runs a script of tests/browser against `base`; it must pass at least `min_checks`.

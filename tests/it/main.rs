@@ -24,3 +24,4 @@ mod region;
 mod spatial_oracle;
 mod store;
 mod trust;
+mod webhooks;

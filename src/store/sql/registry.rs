@@ -292,8 +292,12 @@ where
             filter.push_str(&format!("{}${}", if i == 0 { "" } else { ", " }, i + 3));
         }
         filter.push(')');
-        if q.county.is_some() {
-            filter.push_str(&format!(" AND county = ${}", entities.len() + 3));
+        if !q.counties.is_empty() {
+            filter.push_str(" AND county IN (");
+            for i in 0..q.counties.len() {
+                filter.push_str(&format!("{}${}", if i == 0 { "" } else { ", " }, entities.len() + 3 + i));
+            }
+            filter.push(')');
         }
         const COLUMNS: &str = "SELECT id, seq, entity, entity_id, version, data, changed_at, action FROM history";
         let page_sql = format!("{COLUMNS} WHERE seq > $1 AND seq <= $2 AND {filter} ORDER BY seq, id LIMIT {limit}");
@@ -316,8 +320,8 @@ where
         for e in entities {
             query = query.bind(*e);
         }
-        if let Some(c) = q.county {
-            query = query.bind(c);
+        for c in q.counties {
+            query = query.bind(*c);
         }
         let rows = query.fetch_all(&self.pool).await?;
         let mut entries = Vec::with_capacity(rows.len());
@@ -335,8 +339,8 @@ where
                 for e in entities {
                     query = query.bind(*e);
                 }
-                if let Some(c) = q.county {
-                    query = query.bind(c);
+                for c in q.counties {
+                    query = query.bind(*c);
                 }
                 for r in &query.fetch_all(&self.pool).await? {
                     entries.push(read(r)?.1);
