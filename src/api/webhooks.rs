@@ -66,10 +66,11 @@ pub async fn list_webhooks(State(state): State<AppState>, caller: Caller) -> Res
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
         (status = 201, description = "Registered, with its secret", body = WebhookAnswer),
-        (status = 400, description = "The body is malformed: a URL that is not http(s) or carries a user or password, an unknown layer, a county that is not 6 digits, a secret out of bounds", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is malformed: not JSON, an unknown field or layer, a negative `after`", body = Problem, content_type = "application/problem+json"),
         super::responses::NotLoggedIn,
         super::responses::AdminWrite,
         super::responses::TooLarge,
+        (status = 422, description = "A URL that is not http(s), has no host or carries a user, password or fragment; a county that is not 6 digits; a secret with control characters; `errors` names each", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn create_webhook(

@@ -5,19 +5,27 @@
 use serde_json::Value;
 
 /// The path (`add[1].name`, `""` for the value itself) of the first string or key
-/// holding a NUL; a key with one is reported at the object that holds it.
+/// holding a NUL; a key with one is reported at the object that holds it. The
+/// foreign members of a GeoJSON geometry are not looked at: the registry keeps a
+/// geometry's shape only (it becomes `geo` types), so they are dropped unread.
 pub fn nul_path(value: &Value) -> Option<String> {
+    const GEOMETRY_TYPES: [&str; 7] =
+        ["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"];
+    const GEOMETRY_MEMBERS: [&str; 4] = ["type", "coordinates", "geometries", "bbox"];
     fn walk(value: &Value, path: &str) -> Option<String> {
         match value {
             Value::String(s) if s.contains('\0') => Some(path.to_string()),
             Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
-            Value::Object(map) => map.iter().find_map(|(k, v)| {
-                if k.contains('\0') {
-                    Some(path.to_string())
-                } else {
-                    walk(v, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") })
-                }
-            }),
+            Value::Object(map) => {
+                let geometry = map.get("type").and_then(Value::as_str).is_some_and(|t| GEOMETRY_TYPES.contains(&t));
+                map.iter().filter(|(k, _)| !geometry || GEOMETRY_MEMBERS.contains(&k.as_str())).find_map(|(k, v)| {
+                    if k.contains('\0') {
+                        Some(path.to_string())
+                    } else {
+                        walk(v, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") })
+                    }
+                })
+            }
             _ => None,
         }
     }
@@ -47,6 +55,16 @@ where
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_geometrys_foreign_members_are_not_looked_at_but_its_coordinates_and_other_objects_are() {
+        let foreign = json!({"geometry": {"type": "Point", "coordinates": [86.2, 44.3], "x\u{0}": {"y": "\u{0}"}}});
+        assert_eq!(nul_path(&foreign), None);
+        let inside = json!({"geometry": {"type": "Point", "coordinates": [86.2, 44.3], "bbox": ["\u{0}"]}});
+        assert_eq!(nul_path(&inside).as_deref(), Some("geometry.bbox[0]"));
+        let not_a_geometry = json!({"o": {"type": "Feature", "x": "\u{0}"}});
+        assert_eq!(nul_path(&not_a_geometry).as_deref(), Some("o.x"));
+    }
 
     #[test]
     fn a_nul_is_found_by_its_path_and_whole_numbers_either_way() {

@@ -82,7 +82,8 @@ pub struct DecisionInput {
     /// 批准日期 `YYYY-MM-DD`; default today (UTC).
     #[schema(format = Date)]
     pub date: Option<String>,
-    /// Retirement only (required there): 废止原因.
+    /// Retirement only (required there): 废止原因, not blank.
+    #[schema(min_length = 1, pattern = "[^\\s\\u0085]")]
     pub reason: Option<String>,
 }
 

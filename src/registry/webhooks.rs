@@ -51,6 +51,7 @@ pub struct WebhookInput {
     /// Deliver the changes after this number: `0` replays the whole registry; default: the
     /// current sequence (only changes from now on).
     #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "crate::domain::json::whole")]
     pub after: Option<i64>,
 }
 
@@ -62,6 +63,7 @@ pub struct ReplayInput {
     /// Deliver the changes after this number again (default: where it stands — a
     /// re-activation that retries at once).
     #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "crate::domain::json::whole")]
     pub after: Option<i64>,
 }
 
@@ -210,12 +212,21 @@ pub mod manage {
     /// Register a subscription (administrators); the answer shows its secret, once.
     pub async fn create(store: &dyn Store, who: &Caller, input: WebhookInput) -> RegistryResult<WebhookAnswer> {
         who.permit(MANAGES)?;
+        // Malformed (outside the schema: an unknown layer, a negative `after`) is a 400;
+        // a string the schema allows that is no usable URL, county or secret, a 422.
         let mut errors = Vec::new();
+        let mut refused = Vec::new();
         let mut bad = |field: &str, m: String| errors.push(crate::registry::FieldError::new(field, m));
+        let mut refuse = |field: &str, m: String| refused.push(crate::registry::FieldError::new(field, m));
+        let length = input.url.trim().chars().count();
         let url = match parse_url(input.url.trim()) {
+            Err(m) if length == 0 || length > 2000 => {
+                bad("url", m);
+                String::new()
+            }
             Ok(u) => u.to_string(),
             Err(m) => {
-                bad("url", m);
+                refuse("url", m);
                 String::new()
             }
         };
@@ -235,25 +246,30 @@ pub mod manage {
                         counties.push(code.as_str().to_string());
                     }
                 }
-                _ => bad(&format!("counties[{i}]"), "须为 6 位县级区划代码 (a 6-digit county code)".into()),
+                _ => refuse(&format!("counties[{i}]"), "须为 6 位县级区划代码 (a 6-digit county code)".into()),
             }
         }
         let secret = match input.secret {
-            Some(s) if (16..=256).contains(&s.chars().count()) && !s.chars().any(char::is_control) => s,
-            Some(_) => {
-                bad(
-                    "secret",
-                    "须为 16 到 256 个字符，不含控制字符 (16..=256 characters, no control characters)".into(),
-                );
+            Some(s) if !(16..=256).contains(&s.chars().count()) => {
+                bad("secret", "须为 16 到 256 个字符 (16..=256 characters)".into());
                 String::new()
             }
+            Some(s) if s.chars().any(char::is_control) => {
+                refuse("secret", "不得含控制字符 (no control characters)".into());
+                String::new()
+            }
+            Some(s) => s,
             None => new_secret(),
         };
         if input.after.is_some_and(|a| a < 0) {
             bad("after", "须 ≥ 0 (at least 0)".into());
         }
         if !errors.is_empty() {
+            errors.append(&mut refused);
             return Err(RegistryError::Invalid(errors));
+        }
+        if !refused.is_empty() {
+            return Err(RegistryError::Refused { errors: refused, findings: Vec::new() });
         }
         let after = match input.after {
             Some(a) => a,
