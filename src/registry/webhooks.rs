@@ -401,12 +401,15 @@ impl Registry {
     /// One attempt for every subscription that is due, side by side.
     async fn deliver_due(&self, client: &reqwest::Client, owner: &str, options: &DeliveryOptions) -> StoreResult<()> {
         let now = now_ms();
+        // A subscription that has delivered through the newest change has nothing to
+        // send: it is not claimed (no writes while the registry is idle).
+        let marker = self.store().change_marker().await?;
         let due: Vec<Webhook> = self
             .store()
             .webhooks()
             .await?
             .into_iter()
-            .filter(|w| w.status != WebhookStatus::Disabled && w.next_attempt_ms <= now)
+            .filter(|w| w.status != WebhookStatus::Disabled && w.next_attempt_ms <= now && w.delivered_through < marker)
             .collect();
         let attempts = due.iter().map(|w| self.deliver_one(client, owner, options, w));
         for r in futures_util::future::join_all(attempts).await {

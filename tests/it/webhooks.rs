@@ -329,6 +329,37 @@ async fn subscriptions_are_for_administrators_and_refuse_what_careless_ones_send
     }
     let res = client.get(format!("{base}/api/v1/webhooks/12345")).bearer_auth(&admin).send().await.expect("get");
     assert_eq!(res.status(), 404);
+    for q in ["limit=0", "limit=1001", "limit=abc", "limit=%E4%B8%80", "limit=", "limit=1&limit=2", "x=%3Cscript%3E"] {
+        let res = client
+            .get(format!("{base}/api/v1/webhooks/1/deliveries?{q}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("deliveries");
+        assert_eq!(res.status(), 400, "{q}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json", "{q}");
+    }
+    let res = client
+        .post(format!("{base}/api/v1/webhooks"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(vec![b'{'; 1536 * 1024])
+        .send()
+        .await
+        .expect("a huge body is answered, not reset");
+    assert_eq!(res.status(), 400, "1.5 MB of unclosed braces is malformed JSON");
+    let listed: Value = client
+        .get(format!("{base}/api/v1/webhooks"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let urls: Vec<&str> =
+        listed["webhooks"].as_array().expect("webhooks").iter().filter_map(|w| w["url"].as_str()).collect();
+    assert_eq!(urls, ["http://127.0.0.1:9/float"], "no refused request wrote a subscription");
     // A stale If-Match is a 412.
     let res = client.post(format!("{base}/api/v1/webhooks")).bearer_auth(&admin).json(&ok).send().await.expect("post");
     let hook: Value = res.json().await.expect("hook");
