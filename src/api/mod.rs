@@ -16,6 +16,7 @@ mod geojson_out;
 mod import;
 mod listings;
 mod ogc;
+mod ogc_queryables;
 mod openapi;
 pub mod params;
 mod places;

@@ -7,18 +7,20 @@
 //! northing/easting; `bbox` with `bbox-crs` is read the same way.
 
 use super::geojson_out::{page, GEO_JSON};
+use super::ogc_queryables::{queryables, Bound, Record};
 use super::params::Params;
 use super::problem::Problem;
 use super::AppState;
-use crate::domain::{DivisionLevel, FacilityStatus, Place, PlaceStatus};
+use crate::domain::{DivisionLevel, Place};
 use crate::naming::registry::PlaceRegistry;
 use crate::spatial::crs::{transform_geojson, Crs, Transformer};
+use crate::spatial::filter::{Filter, FilterError, Lang, Shape, Type};
 use crate::spatial::{DivisionEntry, FacilityEntry, SettlementEntry, Snapshot};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use geo::{BoundingRect, Intersects};
-use geo_types::{Coord, Geometry, LineString, Point, Polygon, Rect};
+use geo_types::{Coord, LineString, Point, Polygon, Rect};
 use serde_json::{json, Value};
 use std::borrow::Cow;
 use utoipa_axum::router::OpenApiRouter;
@@ -27,6 +29,8 @@ use utoipa_axum::routes;
 const LIMIT_DEFAULT: usize = 10;
 const LIMIT_MAX: usize = 10_000;
 const JSON: &str = "application/json";
+const SCHEMA_JSON: &str = "application/schema+json";
+const QUERYABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
 
 /// The OGC routes (documented in the OpenAPI document like every other).
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -35,6 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(conformance))
         .routes(routes!(collections))
         .routes(routes!(collection))
+        .routes(routes!(collection_queryables))
         .routes(routes!(items))
         .routes(routes!(item))
 }
@@ -62,7 +67,7 @@ impl Collection {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.id() == s)
     }
 
@@ -104,16 +109,6 @@ impl Collection {
             Collection::Divisions => "MultiPolygon",
             Collection::Facilities | Collection::Settlements => "Point",
             Collection::Places => "Geometry",
-        }
-    }
-
-    /// Queryable properties accepted as `name=value` filters on `items`.
-    fn filters(self) -> &'static [&'static str] {
-        match self {
-            Collection::Divisions => &["level", "parent_code"],
-            Collection::Facilities => &["kind", "status", "township_code"],
-            Collection::Settlements => &["township_code"],
-            Collection::Places => &["category", "status", "division_code"],
         }
     }
 }
@@ -186,7 +181,9 @@ async fn landing(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, 
 
 #[utoipa::path(get, path = "/ogc/conformance", tag = "ogc", operation_id = "ogc_conformance",
     summary = "符合的标准 Conformance classes",
-    description = "OGC API Features Part 1 Core and GeoJSON, Part 2 CRS by reference.",
+    description = "OGC API Features Part 1 Core and GeoJSON, Part 2 CRS by reference, Part 3 queryables and CQL2 filters \
+        (cql2-text and cql2-json: basic CQL2, advanced comparison, case-insensitive comparison, property-property, \
+        spatial functions).",
     params(("f" = Option<String>, Query, description = "`json`")),
     responses(
         (status = 200, description = "`conformsTo`", body = Object),
@@ -202,6 +199,19 @@ async fn conformance(RawQuery(q): RawQuery) -> Result<Response, Problem> {
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
         "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+        "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+        "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+        "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+        "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+        "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+        "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+        "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+        "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+        "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+        "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+        "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+        "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+        "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
     ]})))
 }
 
@@ -286,28 +296,21 @@ fn collection_json(c: Collection, base: &str, snap: &Snapshot, places: &PlaceReg
         "extent": {"spatial": {"bbox": [bbox.unwrap_or_else(|| vec![-180.0, -90.0, 180.0, 90.0])], "crs": Crs::Crs84.uri()}},
         "crs": Crs::OGC.iter().map(|c| c.uri()).collect::<Vec<_>>(),
         "storageCrs": Crs::Epsg4490.uri(),
-        "queryables": c.filters(),
+        "queryables": queryables(c).iter().map(|q| q.name).collect::<Vec<_>>(),
         "links": [
             link("self", JSON, href.clone(), c.title()),
             link("items", GEO_JSON, format!("{href}/items"), "要素 (the features)"),
+            link(QUERYABLES_REL, SCHEMA_JSON, format!("{href}/queryables"), "可查询属性 (queryables)"),
         ],
     })
 }
 
-/// A feature's geometry, borrowed, for `bbox` and the extent.
-enum GeomRef<'a> {
-    Point(f64, f64),
-    Shape(&'a Geometry<f64>),
-    Empty,
-}
-
-impl GeomRef<'_> {
-    fn intersects(&self, area: &Polygon<f64>, area_rect: &Rect<f64>) -> bool {
-        match self {
-            GeomRef::Point(x, y) => area.intersects(&Point::new(*x, *y)),
-            GeomRef::Shape(g) => g.bounding_rect().is_some_and(|r| r.intersects(area_rect)) && area.intersects(*g),
-            GeomRef::Empty => false,
-        }
+/// Whether a feature's geometry meets the `bbox` area.
+fn meets(shape: &Shape, area: &Polygon<f64>, area_rect: &Rect<f64>) -> bool {
+    match shape {
+        Shape::Point(x, y) => area.intersects(&Point::new(*x, *y)),
+        Shape::Geometry(g) => g.bounding_rect().is_some_and(|r| r.intersects(area_rect)) && area.intersects(*g),
+        Shape::Empty => false,
     }
 }
 
@@ -320,9 +323,8 @@ enum Source<'a> {
 
 struct Candidate<'a> {
     source: Source<'a>,
-    geom: GeomRef<'a>,
-    /// Values of the collection's queryables, in `Collection::filters` order.
-    props: [Option<&'a str>; 3],
+    record: Record<'a>,
+    geom: Shape<'a>,
     /// The division code that places the feature in a county (`county=`, `region=`).
     area_code: Option<&'a str>,
 }
@@ -330,8 +332,8 @@ struct Candidate<'a> {
 fn division_candidate(d: &DivisionEntry) -> Candidate<'_> {
     Candidate {
         source: Source::Json(&d.feature_json),
-        geom: d.division.geometry.as_ref().map_or(GeomRef::Empty, GeomRef::Shape),
-        props: [Some(d.division.level.as_str()), d.division.parent_code.as_ref().map(|c| c.as_str()), None],
+        record: Record::Division(d),
+        geom: d.division.geometry.as_ref().map_or(Shape::Empty, Shape::Geometry),
         area_code: Some(d.division.code.as_str()),
     }
 }
@@ -339,12 +341,8 @@ fn division_candidate(d: &DivisionEntry) -> Candidate<'_> {
 fn facility_candidate(f: &FacilityEntry) -> Candidate<'_> {
     Candidate {
         source: Source::Facility(f),
-        geom: GeomRef::Point(f.facility.location.lon(), f.facility.location.lat()),
-        props: [
-            Some(f.facility.kind.as_str()),
-            Some(f.facility.status.as_str()),
-            Some(f.facility.township_code.as_str()),
-        ],
+        record: Record::Facility(f),
+        geom: Shape::Point(f.facility.location.lon(), f.facility.location.lat()),
         area_code: Some(f.facility.township_code.as_str()),
     }
 }
@@ -352,8 +350,8 @@ fn facility_candidate(f: &FacilityEntry) -> Candidate<'_> {
 fn settlement_candidate(s: &SettlementEntry) -> Candidate<'_> {
     Candidate {
         source: Source::Json(&s.feature_json),
-        geom: GeomRef::Point(s.settlement.location.lon(), s.settlement.location.lat()),
-        props: [Some(s.settlement.township_code.as_str()), None, None],
+        record: Record::Settlement(s),
+        geom: Shape::Point(s.settlement.location.lon(), s.settlement.location.lat()),
         area_code: Some(s.settlement.code.as_str()),
     }
 }
@@ -361,8 +359,8 @@ fn settlement_candidate(s: &SettlementEntry) -> Candidate<'_> {
 fn place_candidate(p: &Place) -> Candidate<'_> {
     Candidate {
         source: Source::Place(p),
-        geom: p.geometry.as_ref().map_or(GeomRef::Empty, GeomRef::Shape),
-        props: [Some(p.category.as_str()), Some(p.status.as_str()), p.division_code.as_ref().map(|c| c.as_str())],
+        record: Record::Place(p),
+        geom: p.geometry.as_ref().map_or(Shape::Empty, Shape::Geometry),
         area_code: p.division_code.as_ref().map(|c| c.as_str()),
     }
 }
@@ -513,33 +511,95 @@ fn bbox_area(p: &mut Params, bbox_crs: Crs) -> Option<Polygon<f64>> {
     }
 }
 
-/// Values of the queryables, checked where they have a closed set of values.
-fn property_filters(p: &mut Params, c: Collection) -> [Option<String>; 3] {
-    let mut out: [Option<String>; 3] = [None, None, None];
-    for (slot, name) in out.iter_mut().zip(c.filters()) {
-        let Some(v) = p.raw(name) else { continue };
-        let valid = match (c, *name) {
-            (Collection::Divisions, "level") => matches!(v.as_str(), "county" | "township"),
-            (Collection::Facilities, "kind") => v.parse::<crate::domain::FacilityKind>().is_ok(),
-            (Collection::Facilities, "status") => v.parse::<FacilityStatus>().is_ok(),
-            (Collection::Places, "status") => v.parse::<PlaceStatus>().is_ok(),
-            _ => true,
-        };
-        if valid {
-            *slot = Some(v);
-        } else {
-            p.fail(name, format!("'{v}' 不是 {name} 的有效取值 (not a valid value)"));
+/// The `filter` (with `filter-lang` and `filter-crs`) and the queryables given as
+/// parameters, as one filter; each error names its parameter and, for a filter, where.
+fn parse_filters(p: &mut Params, c: Collection) -> Option<Filter> {
+    let lang = match p.raw("filter-lang") {
+        None => Lang::Text,
+        Some(l) => Lang::parse(&l).unwrap_or_else(|| {
+            p.fail("filter-lang", format!("不支持的过滤语言 '{l}' (unsupported; cql2-text or cql2-json)"));
+            Lang::Text
+        }),
+    };
+    let filter_crs = p.crs("filter-crs", &Crs::OGC).unwrap_or(Crs::Crs84);
+    let cql = p.raw("filter").and_then(|text| match Filter::parse(&text, lang, queryables(c), filter_crs) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            p.fail("filter", filter_message(&e));
+            None
         }
-    }
-    out
+    });
+    let raw: Vec<(&'static str, String)> = queryables(c)
+        .iter()
+        .filter(|q| !matches!(q.ty, Type::Geometry(_)))
+        .filter_map(|q| p.raw(q.name).map(|v| (q.name, v)))
+        .collect();
+    let pairs: Vec<(&str, &str)> = raw.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let equal = match Filter::equalities(queryables(c), &pairs) {
+        Ok(f) => f,
+        Err((name, e)) => {
+            p.fail(&name, e.message);
+            None
+        }
+    };
+    Filter::both(cql, equal)
+}
+
+fn filter_message(e: &FilterError) -> String {
+    e.to_string()
+}
+
+#[utoipa::path(get, path = "/ogc/collections/{collection}/queryables", tag = "ogc", operation_id = "ogc_queryables",
+    summary = "可查询属性 Queryables of a collection",
+    description = "A JSON Schema of every property a `filter` may name (OGC API Features Part 3): each scalar \
+        property of the collection's features with its type and, where closed, its values; `geometry` for the \
+        spatial functions.",
+    params(
+        ("collection" = String, Path, description = "`divisions`, `facilities`, `settlements` or `places`", example = "facilities"),
+        ("f" = Option<String>, Query, description = "`json`"),
+    ),
+    responses(
+        (status = 200, description = "JSON Schema of the queryables", body = Object, content_type = "application/schema+json"),
+        (status = 400, description = JSON_400, body = Problem, content_type = "application/problem+json"),
+        super::responses::CollectionNotFound,
+    ),
+)]
+async fn collection_queryables(
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    let c = Collection::parse(&id).ok_or_else(|| unknown_collection(&id))?;
+    let mut p = Params::parse(q.as_deref());
+    check_format(&mut p);
+    p.reject_unknown(&["f"]);
+    p.finish()?;
+    let href = format!("{}/ogc/collections/{}/queryables", base_url(&headers), c.id());
+    let properties: serde_json::Map<String, Value> =
+        queryables(c).iter().map(|q| (q.name.to_string(), q.schema())).collect();
+    let body = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": href,
+        "type": "object",
+        "title": c.title(),
+        "properties": properties,
+        "additionalProperties": false,
+    });
+    let mut res = axum::Json(body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCHEMA_JSON));
+    Ok(res)
 }
 
 #[utoipa::path(get, path = "/ogc/collections/{collection}/items", tag = "ogc", operation_id = "ogc_items",
     summary = "要素 Features of a collection",
     description = "A page of features with `numberMatched`, `numberReturned`, `timeStamp` and `self`/`next`/`prev` \
-        links. Queryables as filters: `kind`, `status`, `township_code` (facilities); `level`, `parent_code` \
-        (divisions); `township_code` (settlements); `category`, `status`, `division_code` (places); and on every \
-        collection `county` (6 digits) and `region` (2, 4 or 6 digits) for the features of a county, prefecture or \
+        links. `filter` takes a CQL2 expression (OGC API Features Part 3; `filter-lang` `cql2-text` or \
+        `cql2-json`) over the collection's queryables (`/queryables`): comparisons, `LIKE`, `IN`, `BETWEEN`, \
+        `IS NULL`, `CASEI`, `AND`/`OR`/`NOT`, the spatial functions `S_INTERSECTS`, `S_WITHIN`, `S_CONTAINS`, \
+        `S_DISJOINT`, `S_EQUALS`, `S_TOUCHES`, `S_OVERLAPS`, `S_CROSSES` (in lon/lat, literal geometries in \
+        `filter-crs`) and `S_DWITHIN(geometry, G, metres)` in geodesic metres on GRS80. A malformed filter is a 400 \
+        naming the line and column. Every scalar queryable is also a `name=value` parameter (equality). On every \
+        collection `county` (6 digits) and `region` (2, 4 or 6 digits) give the features of a county, prefecture or \
         province. Coordinates \
         in the authority axis order of `crs` (lat/lon for EPSG:4490 and 4326, northing/easting for EPSG:4538); \
         `Content-Crs` names the CRS.",
@@ -584,11 +644,24 @@ async fn items(
     let area = bbox_area(&mut p, bbox_crs);
     // No feature here has a time; `datetime` is accepted and selects them all.
     let _ = p.raw("datetime");
-    let filters = property_filters(&mut p, c);
+    let filter = parse_filters(&mut p, c);
     let county = p.county();
     let region = p.region();
-    let mut known = vec!["f", "limit", "offset", "crs", "bbox", "bbox-crs", "datetime", "county", "region"];
-    known.extend_from_slice(c.filters());
+    let mut known = vec![
+        "f",
+        "limit",
+        "offset",
+        "crs",
+        "bbox",
+        "bbox-crs",
+        "datetime",
+        "county",
+        "region",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+    ];
+    known.extend(queryables(c).iter().filter(|q| !matches!(q.ty, Type::Geometry(_))).map(|q| q.name));
     p.reject_unknown(&known);
     p.finish()?;
 
@@ -596,16 +669,24 @@ async fn items(
     let places = state.places();
     let area_rect = area.as_ref().and_then(|a| a.bounding_rect());
     let keep = |cand: &Candidate| {
-        filters.iter().zip(cand.props.iter()).all(|(want, have)| want.is_none() || want.as_deref() == *have)
-            && [county, region].iter().flatten().all(|r| cand.area_code.is_some_and(|code| r.holds(code)))
+        [county, region].iter().flatten().all(|r| cand.area_code.is_some_and(|code| r.holds(code)))
             && match (&area, &area_rect) {
-                (Some(a), Some(r)) => cand.geom.intersects(a, r),
+                (Some(a), Some(r)) => meets(&cand.geom, a, r),
                 _ => true,
             }
+            && filter.as_ref().is_none_or(|f| f.matches(&Bound { record: cand.record, shape: cand.geom, snap: &snap }))
     };
-    // The index narrows to the box's bounding rectangle; `keep` tests the box itself.
-    let rect = area_rect.map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
-    let unfiltered = filters.iter().all(Option::is_none) && county.is_none() && region.is_none() && area.is_none();
+    // The index narrows to the box's bounding rectangle and the filter's; `keep`
+    // tests the box and the filter themselves.
+    let rect =
+        match (area_rect.map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]), filter.as_ref().and_then(Filter::rect))
+        {
+            (Some(a), Some(b)) => Some([a[0].max(b[0]), a[1].max(b[1]), a[2].min(b[2]), a[3].min(b[3])]),
+            (a, b) => a.or(b),
+        }
+        // Boxes that do not meet: nothing matches, which `keep` finds without the index.
+        .filter(|r| r.iter().all(|x| x.is_finite()) && r[0] <= r[2] && r[1] <= r[3]);
+    let unfiltered = filter.is_none() && county.is_none() && region.is_none() && area.is_none();
     // Counted without rendering; then only the page is rendered. Facilities in a
     // box come from the index once, kept for the page; unfiltered facilities are
     // counted and positioned by the layer; the rest are counted, then walked to the page.

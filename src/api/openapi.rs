@@ -309,7 +309,7 @@ mod refine {
             let vocabulary: Option<Vec<Value>> = match (place.as_str(), name.as_str()) {
                 ("query", "f") => Some(vec![json!("json"), json!("geojson")]),
                 ("query", "crs") if path.starts_with("/ogc") => Some(crs_names(&Crs::OGC)),
-                ("query", "bbox-crs") => Some(crs_names(&Crs::OGC)),
+                ("query", "bbox-crs" | "filter-crs") => Some(crs_names(&Crs::OGC)),
                 ("query", "crs") => Some(crs_names(&crate::registry::import::IMPORT_CRS)),
                 ("query", "format") if !schema.contains_key("pattern") => {
                     Some(crate::import::read::Format::SPELLINGS.iter().map(|s| json!(s)).collect())
@@ -668,6 +668,25 @@ mod params {
         /// 地区 Only features of this province (2 digits), prefecture (4) or county (6).
         #[param(pattern = r"^(\d{2}|\d{4}|\d{6})$", example = "6523")]
         pub region: Option<String>,
+        /// CQL2 过滤条件 A CQL2 filter over the collection's queryables (`/queryables`), in `filter-lang`,
+        /// e.g. `kind = 'care_home' AND S_DWITHIN(geometry, POINT(86.2 44.3), 5000)`.
+        #[param(min_length = 1, max_length = 16384, example = "status = 'open' AND name LIKE '%敬老院'")]
+        pub filter: Option<String>,
+        /// `cql2-text` (default) or `cql2-json`.
+        #[param(rename = "filter-lang")]
+        pub filter_lang: Option<FilterLang>,
+        /// The CRS of the filter's geometries (OGC URI or `EPSG:n`), in its axis order; default CRS84.
+        #[param(rename = "filter-crs")]
+        pub filter_crs: Option<String>,
+    }
+
+    /// `filter-lang` of OGC `items`.
+    #[derive(utoipa::ToSchema)]
+    pub enum FilterLang {
+        #[schema(rename = "cql2-text")]
+        Cql2Text,
+        #[schema(rename = "cql2-json")]
+        Cql2Json,
     }
 
     /// `limit` and `offset` of the registry's collections.

@@ -11,6 +11,7 @@ pub mod counties;
 pub mod crs;
 pub mod facility_layer;
 pub mod features;
+pub mod filter;
 pub mod gcj02;
 pub mod geodesic;
 pub mod geojson_in;

@@ -387,6 +387,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/ogc/conformance"),
     ("get", "/ogc/collections"),
     ("get", "/ogc/collections/{collection}"),
+    ("get", "/ogc/collections/{collection}/queryables"),
     ("get", "/ogc/collections/{collection}/items"),
     ("get", "/ogc/collections/{collection}/items/{id}"),
 ];

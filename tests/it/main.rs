@@ -15,6 +15,7 @@ mod coverage;
 mod crash;
 mod dataset;
 mod facility_write;
+mod filters;
 mod incremental;
 mod interop;
 mod parsers;
