@@ -25,7 +25,7 @@ if reason=$(psql "$pg" -X -q -t -A -c "SELECT 1 FROM pg_available_extensions WHE
   echo "== the suite against PostgreSQL ($(psql "$pg" -X -t -A -c 'SHOW server_version'), PostGIS) =="
   # The store-backed modules of the one integration binary (tests/it/), by name.
   DIMING_TEST_POSTGRES="$pg" cargo test --no-fail-fast --test it "$@" -- --include-ignored \
-    answers:: api:: store:: facility_write:: incremental:: changes:: webhooks:: places:: coverage:: interop:: postgres:: trust:: crash:: || status=1
+    answers:: api:: store:: facility_write:: incremental:: changes:: webhooks:: ogc_write:: places:: coverage:: interop:: postgres:: trust:: crash:: || status=1
 else
   [[ "$reason" == "" ]] && reason="PostGIS is not installed on that server"
   echo "SKIPPED: the PostgreSQL pass — no PostgreSQL with PostGIS at ${pg%%\?*}: ${reason}" >&2

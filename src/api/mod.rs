@@ -17,6 +17,7 @@ mod import;
 mod listings;
 mod ogc;
 mod ogc_queryables;
+mod ogc_write;
 mod openapi;
 pub mod params;
 mod places;

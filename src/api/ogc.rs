@@ -40,8 +40,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(collections))
         .routes(routes!(collection))
         .routes(routes!(collection_queryables))
-        .routes(routes!(items))
-        .routes(routes!(item))
+        .routes(routes!(items, super::ogc_write::create_item))
+        .routes(routes!(
+            item,
+            super::ogc_write::replace_item,
+            super::ogc_write::update_item,
+            super::ogc_write::delete_item
+        ))
 }
 
 const JSON_400: &str = "A parameter is unknown or malformed; `errors` names each";
@@ -181,7 +186,8 @@ async fn landing(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, 
 
 #[utoipa::path(get, path = "/ogc/conformance", tag = "ogc", operation_id = "ogc_conformance",
     summary = "符合的标准 Conformance classes",
-    description = "OGC API Features Part 1 Core and GeoJSON, Part 2 CRS by reference, Part 3 queryables and CQL2 filters \
+    description = "OGC API Features Part 1 Core and GeoJSON, Part 2 CRS by reference, Part 4 create, replace, update \
+        and delete (facilities and places), Part 3 queryables and CQL2 filters \
         (cql2-text and cql2-json: basic CQL2, advanced comparison, case-insensitive comparison, property-property, \
         spatial functions).",
     params(("f" = Option<String>, Query, description = "`json`")),
@@ -199,6 +205,9 @@ async fn conformance(RawQuery(q): RawQuery) -> Result<Response, Problem> {
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
         "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+        "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+        "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+        "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
         "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
         "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
         "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",

@@ -252,6 +252,26 @@ mod refine {
             if let Some(g) = schemas.get_mut("PlaceInput").and_then(|p| p.pointer_mut("/properties/geometry")) {
                 *g = json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/GeometryInput"}]});
             }
+            if let Some(g) = schemas.get_mut("FeatureInput").and_then(|p| p.pointer_mut("/properties/geometry")) {
+                *g = json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/GeometryInput"}]});
+            }
+            if let Some(id) = schemas.get_mut("FeatureInput").and_then(|p| p.pointer_mut("/properties/id")) {
+                let description = id.get("description").cloned().unwrap_or(Value::Null);
+                *id = json!({"type": ["string", "number", "null"], "pattern": NO_NUL, "description": description});
+            }
+            if let Some(props) = schemas.get_mut("FeatureInput").and_then(|p| p.pointer_mut("/properties/properties")) {
+                let description = props.get("description").cloned().unwrap_or(Value::Null);
+                *props = json!({
+                    "type": ["object", "null"],
+                    "description": description,
+                    "propertyNames": {"pattern": NO_NUL},
+                    "additionalProperties": {"anyOf": [
+                        flat_value(),
+                        {"type": "array", "items": flat_value()},
+                        {"type": "object", "additionalProperties": flat_value(), "propertyNames": {"pattern": NO_NUL}},
+                    ]},
+                });
+            }
         }
     }
 
@@ -290,6 +310,15 @@ mod refine {
             let Some(schema) = p.get_mut("schema").and_then(Value::as_object_mut) else { continue };
             if place == "header" {
                 // An optional header is absent or a value, never `null`.
+                if let Some(Value::Array(alts)) = schema.get_mut("oneOf") {
+                    alts.retain(|a| a.get("type").and_then(Value::as_str) != Some("null"));
+                    if let [only] = alts.as_slice() {
+                        if let Some(one) = only.as_object().cloned() {
+                            schema.remove("oneOf");
+                            schema.extend(one);
+                        }
+                    }
+                }
                 if let Some(Value::Array(ts)) = schema.get_mut("type") {
                     ts.retain(|t| t != "null");
                     if ts.len() == 1 {
@@ -673,7 +702,7 @@ mod params {
         #[param(min_length = 1, max_length = 16384, example = "status = 'open' AND name LIKE '%敬老院'")]
         pub filter: Option<String>,
         /// `cql2-text` (default) or `cql2-json`.
-        #[param(rename = "filter-lang")]
+        #[param(rename = "filter-lang", inline)]
         pub filter_lang: Option<FilterLang>,
         /// The CRS of the filter's geometries (OGC URI or `EPSG:n`), in its axis order; default CRS84.
         #[param(rename = "filter-crs")]

@@ -34,9 +34,14 @@ fn with_etag(mut res: Response, version: i64) -> Response {
     res
 }
 
-fn place_response(state: &AppState, saved: &Saved, status: StatusCode) -> Response {
+/// The saved record as a Feature, with the rules' warnings in `findings`.
+pub(crate) fn feature_json(state: &AppState, saved: &Saved) -> String {
     let f = PlaceFeature { findings: saved.findings.clone(), ..feature(state, &saved.place) };
-    with_etag(geo_json(status, serde_json::to_string(&f).unwrap_or_default()), saved.place.version)
+    serde_json::to_string(&f).unwrap_or_default()
+}
+
+fn place_response(state: &AppState, saved: &Saved, status: StatusCode) -> Response {
+    with_etag(geo_json(status, feature_json(state, saved)), saved.place.version)
 }
 
 /// `GET /api/v1/places?q=&category=&township=&status=&limit=&offset=`

@@ -56,6 +56,13 @@ pub struct FacilityInput {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub attributes: Map<String, Value>,
+    /// Set by a replacing write (OGC API Features `PUT`, a merge patch's nulls), never
+    /// read from JSON: the fields to clear (`capacity_beds`, `operator`).
+    #[serde(skip)]
+    pub clear: Vec<&'static str>,
+    /// Set by a replacing write: `attributes` replace the stored ones instead of merging.
+    #[serde(skip)]
+    pub replace_attributes: bool,
 }
 
 fn err(field: &str, message: impl Into<String>) -> FieldError {
@@ -142,9 +149,13 @@ pub(crate) fn validate(snap: &Snapshot, input: FacilityInput, base: Option<&Faci
             None
         }
         Some(b) => u32::try_from(b).map_err(|_| errors.push(err("capacity_beds", "床位数过大 (too large)"))).ok(),
+        None if input.clear.contains(&"capacity_beds") => None,
         None => base.and_then(|b| b.capacity_beds),
     };
-    let operator = input.operator.or(base.and_then(|b| b.operator.clone()));
+    let operator = match input.operator {
+        None if input.clear.contains(&"operator") => None,
+        op => op.or(base.and_then(|b| b.operator.clone())),
+    };
     if let Some(op) = &operator {
         if let Err(e) = op.parse::<crate::domain::Operator>() {
             errors.push(err("operator", e.message));
@@ -152,7 +163,10 @@ pub(crate) fn validate(snap: &Snapshot, input: FacilityInput, base: Option<&Faci
     }
     // Kind-specific attributes: start from the stored ones, apply the sent ones
     // (null removes one), then check what the plan's indicators need.
-    let mut attributes = base.map(|b| b.attributes.clone()).unwrap_or_default();
+    let mut attributes = match base {
+        Some(b) if !input.replace_attributes => b.attributes.clone(),
+        _ => Map::new(),
+    };
     flat_attributes("attributes", &input.attributes, &mut errors);
     for (k, v) in input.attributes {
         if v.is_null() {

@@ -261,7 +261,8 @@ pub(crate) fn apply_rules(names: &PlaceRegistry, p: &mut Place) -> RegistryResul
 }
 
 /// A decision's fields, checked: both texts given, the date `YYYY-MM-DD` (today if none).
-fn decision(d: &DecisionInput) -> RegistryResult<Decision> {
+/// A decision's fields checked (the approving body and document number given, the date a date).
+pub(crate) fn decision(d: &DecisionInput) -> RegistryResult<Decision> {
     let mut errors = Vec::new();
     if d.approving_body.trim().is_empty() {
         errors.push(FieldError::new("approving_body", "须填写批准机关 (the approving body)"));

@@ -18,6 +18,7 @@ mod facility_write;
 mod filters;
 mod incremental;
 mod interop;
+mod ogc_write;
 mod parsers;
 mod places;
 mod postgres;
