@@ -259,6 +259,19 @@ function findArea(text) {
 
 // Which layers are sample data in the area shown: the badge and the note say so,
 // and only there.
+// A layer drawn from a page of its features says so when it holds more: the map never
+// shows a part as if it were the whole.
+const partial = new Map();
+function notePartial(layer, data) {
+  const matched = data?.numberMatched;
+  const shown = data?.features?.length ?? 0;
+  if (typeof matched === 'number' && matched > shown) partial.set(layer, `${layer}只显示了 ${num(shown)} / ${num(matched)} 个`);
+  else partial.delete(layer);
+  const el = $('partial-note');
+  el.hidden = partial.size === 0;
+  el.textContent = partial.size ? `地图未画全：${[...partial.values()].join('；')}。请选择地区或放大查看。(partial layers)` : '';
+}
+
 function renderSampleLabels() {
   const s = { township_boundaries: false, village_points: false, populations: false, facilities: false };
   for (const c of countiesIn(state.area?.code || '')) for (const k of Object.keys(s)) s[k] ||= !!c.sample_data?.[k];
@@ -309,6 +322,8 @@ async function loadTownships() {
     api(q('county')),
   ]);
   state.townships = towns;
+  notePartial(isCounty() || !code ? '乡镇' : '县（市、区）', towns);
+  notePartial('县界', county);
   setData('county', county);
   renderTitles();
   renderSampleLabels();
@@ -348,6 +363,8 @@ async function loadCoverage() {
     isCounty() ? api(`/api/v1/facilities?${facilities}`) : none,
   ]);
   state.facilities = facs;
+  notePartial('设施', facs);
+  notePartial('未覆盖居民点', gaps);
   state.realCoverage = cov;
   state.loads += 1;
   state.lastGaps = gaps;

@@ -41,6 +41,28 @@ try {
   check('the titles name the county', text.includes('玛纳斯县民政设施覆盖') && text.includes('玛纳斯县各乡镇覆盖情况') && (await page.title()).includes('玛纳斯县'), text.slice(0, 200));
   check('one county needs no region picker', await page.$eval('#region-picker', (e) => e.hidden));
   check('the legend explains the colours', text.includes('覆盖率 90%–100%'));
+  check('complete layers carry no partial-layer note', await page.$eval('#partial-note', (e) => e.hidden));
+
+  // A layer the registry holds more of than one answer gives is drawn with a note, never
+  // silently as if whole: the facilities' answer is made to say it matched more.
+  await page.evaluate(() => {
+    const real = window.fetch;
+    window.fetch = async (url, opts) => {
+      const res = await real(url, opts);
+      if (!String(url).includes('/api/v1/facilities?') || res.status !== 200) return res;
+      const body = await res.json();
+      body.numberMatched = body.features.length + 5000;
+      return new Response(JSON.stringify(body), { status: 200, headers: res.headers });
+    };
+    window.restoreFetch = () => { window.fetch = real; };
+  });
+  await page.select('#kind', 'day_care');
+  await page.waitForFunction(() => !document.querySelector('#partial-note').hidden);
+  const note = await page.$eval('#partial-note', (e) => e.textContent);
+  check('a partial layer says how much of it is drawn', note.includes('设施只显示了') && note.includes('/'), note);
+  await page.evaluate(() => window.restoreFetch());
+  await page.select('#kind', 'care_home');
+  await page.waitForFunction(() => document.querySelector('#partial-note').hidden);
 
   // Changing the kind recolours the choropleth.
   await page.select('#kind', 'community_service');

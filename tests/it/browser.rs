@@ -63,7 +63,7 @@ async fn the_planner_map_and_facility_editing_work_in_chromium() {
         ("DIMING_APPROVER", "section_chief"),
         ("DIMING_PASSWORD", PASSWORD),
     ];
-    run_script("planner.mjs", &app.base, &env, 50).await;
+    run_script("planner.mjs", &app.base, &env, 52).await;
 }
 
 /// Runs a script of tests/browser against `base`; it must pass at least `min_checks`.
