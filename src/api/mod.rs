@@ -16,7 +16,7 @@ mod geojson_out;
 mod import;
 mod listings;
 mod ogc;
-mod ogc_queryables;
+mod ogc_collections;
 mod ogc_write;
 mod openapi;
 pub mod params;

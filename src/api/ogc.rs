@@ -7,7 +7,7 @@
 //! northing/easting; `bbox` with `bbox-crs` is read the same way.
 
 use super::geojson_out::{page, GEO_JSON};
-use super::ogc_queryables::{queryables, Bound, Record};
+use super::ogc_collections::{queryables, Bound, Collection, Record};
 use super::params::Params;
 use super::problem::Problem;
 use super::AppState;
@@ -50,73 +50,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 const JSON_400: &str = "A parameter is unknown or malformed; `errors` names each";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Collection {
-    Divisions,
-    Facilities,
-    Settlements,
-    Places,
-}
-
-impl Collection {
-    const ALL: [Collection; 4] =
-        [Collection::Divisions, Collection::Facilities, Collection::Settlements, Collection::Places];
-
-    fn id(self) -> &'static str {
-        match self {
-            Collection::Divisions => "divisions",
-            Collection::Facilities => "facilities",
-            Collection::Settlements => "settlements",
-            Collection::Places => "places",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.id() == s)
-    }
-
-    fn title(self) -> &'static str {
-        match self {
-            Collection::Divisions => "行政区划（县、乡镇）Administrative divisions (county and townships)",
-            Collection::Facilities => "民政服务设施 Civil-affairs service facilities",
-            Collection::Settlements => "居民点（村、社区）Settlements (villages and communities)",
-            Collection::Places => "标准地名 Standard place names",
-        }
-    }
-
-    fn description(self) -> &'static str {
-        match self {
-            Collection::Divisions => {
-                "县级与乡级行政区划面（MultiPolygon）。代码与名称为国家统计局 2023 年区划代码（provenance）；\
-                 每条记录的边界来源见 geometry_provenance（synthetic 为合成示例数据）。\
-                 County and township polygons; codes and names are real (NBS 2023), and each polygon says where it comes from in geometry_provenance."
-            }
-            Collection::Facilities => {
-                "社区服务、养老、殡葬等民政服务设施（Point），含规划与已关闭设施（status）。合成数据（provenance: synthetic）。\
-                 Community service centres, care homes, cemeteries and other facilities, all statuses."
-            }
-            Collection::Settlements => {
-                "村级单位驻地点（Point）及人口，为覆盖分析的需求点。代码与名称真实；位置与人口的来源见 \
-                 location_provenance、population_provenance（synthetic 为合成示例数据）。\
-                 Village-level units as demand points; codes and names real, points and populations labelled by location_provenance and population_provenance."
-            }
-            Collection::Places => {
-                "标准地名及其审批状态；几何类型混合（点、线、面，或无几何）。\
-                 Standard place names with their approval status; geometry types are mixed (point, line, polygon or none)."
-            }
-        }
-    }
-
-    /// A hint for GIS clients; `places` mixes types and says so.
-    fn geometry_type(self) -> &'static str {
-        match self {
-            Collection::Divisions => "MultiPolygon",
-            Collection::Facilities | Collection::Settlements => "Point",
-            Collection::Places => "Geometry",
-        }
-    }
-}
 
 fn unknown_collection(id: &str) -> Problem {
     Problem::not_found(format!(

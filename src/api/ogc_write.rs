@@ -7,7 +7,7 @@
 
 use super::body::parse_json;
 use super::geojson_out::geo_json;
-use super::ogc::Collection;
+use super::ogc_collections::Collection;
 use super::params::if_match;
 use super::problem::{FieldError, Problem};
 use super::AppState;

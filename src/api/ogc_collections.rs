@@ -1,13 +1,79 @@
-//! The queryables of the OGC collections (OGC API Features Part 3): every scalar
-//! property a feature carries, with its type, and how each is read off a record
-//! of the snapshot. A CQL2 `filter` may name any of them, and each scalar one
+//! The four OGC collections, and their queryables (OGC API Features Part 3): every
+//! scalar property a feature carries, with its type, and how each is read off a
+//! record of the snapshot. A CQL2 `filter` may name any of them, and each scalar one
 //! is also a `name=value` parameter of `items`.
 
-use super::ogc::Collection;
 use crate::domain::{DivisionLevel, FacilityKind, FacilityStatus, Operator, Place, PlaceStatus, Provenance};
 use crate::spatial::filter::{Feature, Queryable, Scalar, Shape, Type};
 use crate::spatial::{DivisionEntry, FacilityEntry, SettlementEntry, Snapshot};
 use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Collection {
+    Divisions,
+    Facilities,
+    Settlements,
+    Places,
+}
+
+impl Collection {
+    pub(crate) const ALL: [Collection; 4] =
+        [Collection::Divisions, Collection::Facilities, Collection::Settlements, Collection::Places];
+
+    pub(crate) fn id(self) -> &'static str {
+        match self {
+            Collection::Divisions => "divisions",
+            Collection::Facilities => "facilities",
+            Collection::Settlements => "settlements",
+            Collection::Places => "places",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.id() == s)
+    }
+
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Collection::Divisions => "行政区划（县、乡镇）Administrative divisions (county and townships)",
+            Collection::Facilities => "民政服务设施 Civil-affairs service facilities",
+            Collection::Settlements => "居民点（村、社区）Settlements (villages and communities)",
+            Collection::Places => "标准地名 Standard place names",
+        }
+    }
+
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            Collection::Divisions => {
+                "县级与乡级行政区划面（MultiPolygon）。代码与名称为国家统计局 2023 年区划代码（provenance）；\
+                 每条记录的边界来源见 geometry_provenance（synthetic 为合成示例数据）。\
+                 County and township polygons; codes and names are real (NBS 2023), and each polygon says where it comes from in geometry_provenance."
+            }
+            Collection::Facilities => {
+                "社区服务、养老、殡葬等民政服务设施（Point），含规划与已关闭设施（status）。合成数据（provenance: synthetic）。\
+                 Community service centres, care homes, cemeteries and other facilities, all statuses."
+            }
+            Collection::Settlements => {
+                "村级单位驻地点（Point）及人口，为覆盖分析的需求点。代码与名称真实；位置与人口的来源见 \
+                 location_provenance、population_provenance（synthetic 为合成示例数据）。\
+                 Village-level units as demand points; codes and names real, points and populations labelled by location_provenance and population_provenance."
+            }
+            Collection::Places => {
+                "标准地名及其审批状态；几何类型混合（点、线、面，或无几何）。\
+                 Standard place names with their approval status; geometry types are mixed (point, line, polygon or none)."
+            }
+        }
+    }
+
+    /// A hint for GIS clients; `places` mixes types and says so.
+    pub(crate) fn geometry_type(self) -> &'static str {
+        match self {
+            Collection::Divisions => "MultiPolygon",
+            Collection::Facilities | Collection::Settlements => "Point",
+            Collection::Places => "Geometry",
+        }
+    }
+}
 
 /// A record of one of the collections, as a filter reads it.
 #[derive(Clone, Copy)]
