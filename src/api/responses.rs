@@ -38,6 +38,14 @@ problems! {
     PlaceNotFound = (404, "No place name with this id");
     AccountNotFound = (404, "No such account");
     CollectionNotFound = (404, "No such collection");
+    /// An OGC feature to change.
+    FeatureNotFound = (404, "No such collection or feature");
+    /// A write to `divisions` or `settlements`.
+    ReadOnlyCollection = (405, "The collection is read only: divisions and settlements change by import");
+    /// An OGC write's envelope.
+    InvalidFeature = (400, "The body is not a GeoJSON Feature (or has a member other than type, id, geometry, properties), or `If-Match` or `Content-Crs` is malformed; `errors` names each");
+    /// A Feature the collection does not take.
+    FeatureRefused = (422, "The collection does not take this Feature (a facility that is not a Point, an unknown kind, a point outside the county, a naming rule); `errors` name the members");
     /// `If-Match` names an older version.
     Stale = (412, "The record changed since the version in `If-Match`");
     TooLarge = (413, "The body is too large");
