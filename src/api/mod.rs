@@ -25,6 +25,7 @@ mod problem;
 mod responses;
 mod security;
 mod spatial_api;
+mod tiles;
 mod validators;
 mod webhooks;
 
@@ -192,6 +193,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(health))
         .nest("/api/v1", v1)
         .merge(ogc::routes())
+        .routes(routes!(tiles::tile))
+        .routes(routes!(tiles::tilejson))
         .split_for_parts();
     let router = router.method_not_allowed_fallback(|| async { Problem::method_not_allowed() });
     let router = match &state.inner.web_dir {

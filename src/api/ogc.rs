@@ -58,7 +58,7 @@ fn unknown_collection(id: &str) -> Problem {
 }
 
 /// `scheme://host` of this request, for absolute links (honours `X-Forwarded-*`).
-fn base_url(headers: &HeaderMap) -> String {
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let pick = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let host = pick("x-forwarded-host")
         .or_else(|| pick("host"))

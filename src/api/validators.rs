@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 /// The answers that carry validators: the registry's data, the same for every
 /// caller. (Accounts, sessions, tokens and the audit depend on who asks; the
 /// OpenAPI document and the page's settings on the deployment.)
-const DATA: [&str; 9] = [
+const DATA: [&str; 10] = [
     "/api/v1/counties",
     "/api/v1/coverage",
     "/api/v1/divisions",
@@ -32,6 +32,7 @@ const DATA: [&str; 9] = [
     "/api/v1/places",
     "/api/v1/settlements",
     "/ogc",
+    "/tiles",
 ];
 
 /// Whether a GET of `path` (a request's path, or an OpenAPI path template)

@@ -19,6 +19,7 @@ pub mod partition;
 mod points;
 mod polygons;
 mod snapshot;
+pub mod tiles;
 
 pub use points::{Hit, PointIndex, StatusSet};
 pub use polygons::{PolygonIndex, RingEdges};

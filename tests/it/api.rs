@@ -394,6 +394,8 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("put", "/ogc/collections/{collection}/items/{id}"),
     ("patch", "/ogc/collections/{collection}/items/{id}"),
     ("delete", "/ogc/collections/{collection}/items/{id}"),
+    ("get", "/tiles/{layer}/{z}/{x}/{y}"),
+    ("get", "/tiles/{tilejson}"),
 ];
 
 /// The endpoints that need a login: they write to the registry or mint a token.
@@ -622,9 +624,11 @@ async fn documented_query_parameters_and_bounds_are_the_ones_the_handlers_enforc
         let media: Vec<&String> = op["responses"]["200"]["content"].as_object().expect("200 content").keys().collect();
         assert!(media.iter().any(|m| ct.starts_with(m.as_str())), "GET {path}: {ct} is not one of {media:?}");
         let schema = &op["responses"]["200"]["content"][ct.as_str()]["schema"];
-        let answer: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
-        for field in required_fields(&doc, schema) {
-            assert!(answer.get(&field).is_some(), "GET {path}: the answer lacks documented field {field}");
+        if ct.contains("json") {
+            let answer: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
+            for field in required_fields(&doc, schema) {
+                assert!(answer.get(&field).is_some(), "GET {path}: the answer lacks documented field {field}");
+            }
         }
         checked += 1;
 

@@ -25,5 +25,6 @@ mod postgres;
 mod region;
 mod spatial_oracle;
 mod store;
+mod tiles;
 mod trust;
 mod webhooks;
