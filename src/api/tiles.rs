@@ -84,7 +84,7 @@ fn unknown_layer(s: &str) -> Problem {
         ("y" = String, Path, description = "Row, 0..2^z, then `.mvt`", pattern = r"^\d{1,7}\.mvt$", example = "92.mvt"),
     ),
     responses(
-        (status = 200, description = "The tile", content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>),
+        (status = 200, description = "The tile: a binary protobuf (vector_tile.proto 2.1)", content_type = "application/vnd.mapbox-vector-tile", body = String),
         (status = 204, description = "Nothing of the layer in this tile"),
         (status = 400, description = "The tile address is malformed (not whole numbers, no `.mvt`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such layer", body = Problem, content_type = "application/problem+json"),
