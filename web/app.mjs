@@ -154,6 +154,52 @@ function addLayers() {
   map.addLayer({ id: 'sites', type: 'circle', source: 'sites', paint: { 'circle-radius': 7, 'circle-color': '#6a1b9a', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
 }
 
+// A prefecture or province holds more facilities and townships than the page can
+// draw as GeoJSON: there they come as vector tiles of the registry (`/tiles/…`), the
+// facilities of the kind from zoom 7 and each township's coverage from zoom 8; the
+// counties' choropleth stays GeoJSON. A note says what waits for a closer zoom.
+const TILE_LAYERS = ['coverage-town-fill', 'coverage-town-line', 'facility-tiles'];
+const FACILITY_ZOOM = 7;
+const TOWNSHIP_ZOOM = 8;
+const tileUrl = (layer, q) => `${location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt?${q}`;
+
+function setRegionTiles() {
+  const cq = new URLSearchParams({ kind: state.kind });
+  if (state.radiusKm) cq.set('radius_m', String(Math.round(state.radiusKm * 1000)));
+  if (state.xpcc) cq.set('include_xpcc', 'true');
+  const fq = new URLSearchParams({ kind: state.kind, status: 'open,planned' });
+  const want = isCounty() ? null : `${cq}|${fq}`;
+  if (state.tiles === want) return renderTilesNote();
+  for (const id of TILE_LAYERS) if (map.getLayer(id)) map.removeLayer(id);
+  for (const id of ['coverage-tiles', 'facility-tiles']) if (map.getSource(id)) map.removeSource(id);
+  state.tiles = want;
+  if (want) {
+    map.addSource('coverage-tiles', { type: 'vector', tiles: [tileUrl('coverage', cq)], minzoom: TOWNSHIP_ZOOM, maxzoom: 12 });
+    map.addSource('facility-tiles', { type: 'vector', tiles: [tileUrl('facilities', fq)], minzoom: FACILITY_ZOOM, maxzoom: 14 });
+    const opacity = map.getPaintProperty('township-fill', 'fill-opacity');
+    map.addLayer({ id: 'coverage-town-fill', type: 'fill', source: 'coverage-tiles', 'source-layer': 'coverage', minzoom: TOWNSHIP_ZOOM, paint: { 'fill-color': fillColour(), 'fill-opacity': opacity } }, 'township-line');
+    map.addLayer({ id: 'coverage-town-line', type: 'line', source: 'coverage-tiles', 'source-layer': 'coverage', minzoom: TOWNSHIP_ZOOM, paint: { 'line-color': '#ffffff', 'line-width': 0.8 } }, 'county-line');
+    map.addLayer({
+      id: 'facility-tiles', type: 'circle', source: 'facility-tiles', 'source-layer': 'facilities', minzoom: FACILITY_ZOOM,
+      paint: { 'circle-radius': 5, 'circle-color': ['case', ['==', ['get', 'status'], 'planned'], '#90caf9', '#1565c0'], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 },
+    }, 'hypothetical');
+    if (!state.tileCursor) {
+      state.tileCursor = true;
+      map.on('mouseenter', 'facility-tiles', () => { if (!state.mode) map.getCanvas().style.cursor = 'pointer'; });
+      map.on('mouseleave', 'facility-tiles', () => { if (!state.mode) map.getCanvas().style.cursor = ''; });
+    }
+  }
+  renderTilesNote();
+}
+
+function renderTilesNote() {
+  const el = $('tiles-note');
+  const z = map.getZoom();
+  const waiting = isCounty() ? [] : [z < FACILITY_ZOOM && `${KINDS[state.kind] || state.kind}点位（第 ${FACILITY_ZOOM} 级起）`, z < TOWNSHIP_ZOOM && `各乡镇覆盖（第 ${TOWNSHIP_ZOOM} 级起）`].filter(Boolean);
+  el.hidden = waiting.length === 0;
+  el.textContent = waiting.length ? `放大地图可显示${waiting.join('、')}。(zoom in for facility points and township coverage)` : '';
+}
+
 function setData(id, data) {
   const src = map.getSource(id);
   if (src) src.setData(data);
@@ -363,6 +409,7 @@ async function loadCoverage() {
     isCounty() ? api(`/api/v1/facilities?${facilities}`) : none,
   ]);
   state.facilities = facs;
+  setRegionTiles();
   notePartial('设施', facs);
   notePartial('未覆盖居民点', gaps);
   state.realCoverage = cov;
@@ -831,7 +878,7 @@ function wire() {
 
   map.on('click', async (e) => {
     const lngLat = [e.lngLat.lng, e.lngLat.lat];
-    const hit = map.queryRenderedFeatures(e.point, { layers: ['facilities'] })[0];
+    const hit = map.queryRenderedFeatures(e.point, { layers: ['facilities', ...(map.getLayer('facility-tiles') ? ['facility-tiles'] : [])] })[0];
     if (state.mode === 'add') {
       setMode(null);
       openForm(null, lngLat);
@@ -862,6 +909,7 @@ function wire() {
     const town = map.queryRenderedFeatures(e.point, { layers: ['township-fill'] })[0];
     selectTownship(town ? town.properties.code : null);
   });
+  map.on('zoomend', renderTilesNote);
   for (const layer of ['facilities', 'township-fill']) {
     map.on('mouseenter', layer, () => { if (!state.mode) map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', layer, () => { if (!state.mode) map.getCanvas().style.cursor = ''; });

@@ -29,7 +29,7 @@ fn bool_param(p: &mut Params, name: &str) -> Result<bool, Problem> {
 }
 
 /// The coverage question of the query: `kind`, `rule`, `radius_m`, `status`, `include_xpcc`.
-fn ask(p: &mut Params) -> Result<Ask, Problem> {
+pub(crate) fn ask(p: &mut Params) -> Result<Ask, Problem> {
     Ok(Ask {
         kind: p.kind(),
         rule: p.raw("rule"),

@@ -259,6 +259,14 @@ mod refine {
                 let description = id.get("description").cloned().unwrap_or(Value::Null);
                 *id = json!({"type": ["string", "number", "null"], "pattern": NO_NUL, "description": description});
             }
+            if let Some(links) = schemas.get_mut("FeatureInput").and_then(|p| p.pointer_mut("/properties/links")) {
+                let description = links.get("description").cloned().unwrap_or(Value::Null);
+                *links = json!({
+                    "type": ["array", "null"],
+                    "description": description,
+                    "items": {"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": flat_value()},
+                });
+            }
             if let Some(props) = schemas.get_mut("FeatureInput").and_then(|p| p.pointer_mut("/properties/properties")) {
                 let description = props.get("description").cloned().unwrap_or(Value::Null);
                 *props = json!({
@@ -836,6 +844,31 @@ mod params {
         /// `counties` has one row per county, and `townships` every township of the area.
         #[param(pattern = r"^(\d{2}|\d{4}|\d{6})$", example = "6523")]
         pub region: Option<String>,
+    }
+
+    /// Every query parameter a tile layer can take (`Layer::params` says which layer takes which).
+    pub const TILE_PARAMS: &[&str] = &["kind", "status", "rule", "radius_m", "include_xpcc"];
+
+    /// `GET /tiles/{layer}/…` parameters: `kind` and `status` filter `facilities`; with
+    /// `rule`, `radius_m` and `include_xpcc` they ask the `coverage` layer's question.
+    /// `divisions` and `settlements` take none; a parameter a layer does not take is a 422.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct TileQuery {
+        /// 设施类型 `facilities`: only this kind. `coverage`: the kind asked about (`kind` or `rule` required).
+        #[param(example = "care_home")]
+        pub kind: Option<FacilityKindSchema>,
+        /// Statuses, comma-separated. `facilities`: default every status; `coverage`: which count, default `open`.
+        #[param(style = Form, explode = false, min_items = 1)]
+        pub status: Option<Vec<FacilityStatusSchema>>,
+        /// `coverage` only: a rule id from `GET /api/v1/coverage/rules`.
+        pub rule: Option<String>,
+        /// `coverage` only: a distance rule with this geodesic radius, metres: > 0 and ≤ 1,000,000.
+        #[param(exclusive_minimum = 0.0, maximum = 1000000.0)]
+        pub radius_m: Option<f64>,
+        /// `coverage` only: count XPCC (兵团) settlements, townships and facilities too; default false.
+        #[param(default = false)]
+        pub include_xpcc: Option<bool>,
     }
 
     /// `GET /coverage/siting`, besides the coverage question.

@@ -202,6 +202,20 @@ impl Registry {
         question(&self.rules(), &self.snapshot(), ask)
     }
 
+    /// The question over every county of the registry at once (a map tile spans
+    /// counties): the rule and options of `ask`, which names no area.
+    pub fn question_everywhere(&self, ask: &Ask) -> RegistryResult<Question> {
+        let rule = resolve_rule(&self.rules(), ask)?;
+        Ok(Question {
+            rule,
+            opts: CoverageOptions {
+                include_xpcc: ask.include_xpcc,
+                statuses: ask.statuses.unwrap_or(StatusSet::OPEN),
+                area: None,
+            },
+        })
+    }
+
     /// Coverage of the current snapshot, from its cache or computed off the async
     /// workers; with the snapshot it was computed over.
     pub async fn coverage(&self, q: &Question) -> RegistryResult<(Arc<Snapshot>, Arc<Coverage>)> {

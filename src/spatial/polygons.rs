@@ -201,6 +201,21 @@ impl PolygonIndex {
         v
     }
 
+    /// The polygons whose bounding box meets `bbox` (`[west, south, east, north]`),
+    /// in index order.
+    pub fn intersecting(&self, bbox: [f64; 4]) -> Vec<usize> {
+        let window = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+        let mut v: Vec<usize> = self.tree.locate_in_envelope_intersecting(&window).map(|e| e.idx as usize).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The oracle for `intersecting`: every polygon's box, no index.
+    pub fn intersecting_brute_force(&self, bbox: [f64; 4]) -> Vec<usize> {
+        let meets = |b: [f64; 4]| b[0] <= bbox[2] && bbox[0] <= b[2] && b[1] <= bbox[3] && bbox[1] <= b[3];
+        (0..self.polygons.len()).filter(|&i| self.polygons.get(i).is_some_and(|p| meets(p.bbox()))).collect()
+    }
+
     /// The oracle: every polygon, every edge, no index.
     pub fn locate_brute_force(&self, lon: f64, lat: f64) -> Option<usize> {
         self.polygons.iter().position(|p| p.contains_brute_force(lon, lat))
@@ -229,6 +244,27 @@ mod tests {
         // Top edge is exclusive, west edge inclusive.
         assert_eq!(idx.locate_all(0.5, 1.0), Vec::<usize>::new());
         assert_eq!(idx.locate_all(0.0, 0.5), vec![0]);
+    }
+
+    #[test]
+    fn boxes_meeting_a_window_equal_the_brute_force_answer() {
+        let mut squares = Vec::new();
+        for i in 0..40 {
+            let (x, y) = (f64::from(i % 8) * 1.5, f64::from(i / 8) * 1.5);
+            squares.push(RingEdges::new(&square(x, y, x + 1.0 + f64::from(i % 3), y + 1.0)));
+        }
+        let idx = PolygonIndex::new(squares);
+        for w in [
+            [0.0, 0.0, 0.5, 0.5],
+            [2.0, 2.0, 6.0, 3.0],
+            [-5.0, -5.0, 50.0, 50.0],
+            [100.0, 100.0, 101.0, 101.0],
+            [1.0, 1.0, 1.0, 1.0],
+        ] {
+            assert_eq!(idx.intersecting(w), idx.intersecting_brute_force(w), "{w:?}");
+        }
+        assert_eq!(idx.intersecting([-5.0, -5.0, 50.0, 50.0]).len(), 40);
+        assert!(idx.intersecting([100.0, 100.0, 101.0, 101.0]).is_empty());
     }
 
     #[test]

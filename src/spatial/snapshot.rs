@@ -9,6 +9,8 @@ use super::points::{Hit, StatusSet};
 use super::polygons::{PolygonIndex, RingEdges};
 use crate::domain::{Division, DivisionLevel, Facility, FacilityKind, Settlement};
 use geo_types::{Geometry, MultiPolygon};
+use rstar::primitives::GeomWithData;
+use rstar::{RTree, AABB};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -64,6 +66,8 @@ struct Areas {
     township_div: Vec<usize>,
     settlements: Vec<SettlementEntry>,
     settlement_by_code: HashMap<String, usize>,
+    /// Settlement points (lon/lat) with their index in `settlements`.
+    settlement_points: RTree<GeomWithData<[f64; 2], u32>>,
 }
 
 impl Snapshot {
@@ -117,6 +121,16 @@ impl Snapshot {
         });
         let settlement_by_code =
             settlements.iter().enumerate().map(|(i, s)| (s.settlement.code.to_string(), i)).collect();
+        let settlement_points = RTree::bulk_load(
+            settlements
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let p = [s.settlement.location.lon(), s.settlement.location.lat()];
+                    GeomWithData::new(p, u32::try_from(i).unwrap_or(u32::MAX))
+                })
+                .collect(),
+        );
         tracing::debug!("settlements rendered");
 
         let facilities: Vec<FacilityEntry> = facilities
@@ -139,6 +153,7 @@ impl Snapshot {
                 township_div,
                 settlements,
                 settlement_by_code,
+                settlement_points,
             }),
             facilities: FacilityLayer::new(FacilityBase::new(facilities)),
             counties_held: Arc::new(counties_held),
@@ -268,6 +283,25 @@ impl Snapshot {
     /// The brute-force oracle over one kind's facilities (tests only).
     pub fn nearest_brute_force(&self, at: [f64; 2], kind: Option<FacilityKind>, statuses: StatusSet) -> Vec<Hit> {
         self.facilities.brute_force(at, kind, statuses)
+    }
+
+    /// The counties or townships whose outline's bounding box meets `bbox`
+    /// (`[west, south, east, north]`), in code order; none for other levels.
+    pub fn divisions_in_bbox(&self, level: DivisionLevel, bbox: [f64; 4]) -> Vec<&DivisionEntry> {
+        let (index, div) = match level {
+            DivisionLevel::County => (&self.areas.counties, &self.areas.county_div),
+            DivisionLevel::Township => (&self.areas.townships, &self.areas.township_div),
+            DivisionLevel::Village => return Vec::new(),
+        };
+        index.intersecting(bbox).into_iter().filter_map(|i| self.division_of(div, i)).collect()
+    }
+
+    /// The settlements inside a lon/lat box, in code order.
+    pub fn settlements_in_bbox(&self, bbox: [f64; 4]) -> Vec<&SettlementEntry> {
+        let window = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+        let mut idx: Vec<u32> = self.areas.settlement_points.locate_in_envelope(&window).map(|p| p.data).collect();
+        idx.sort_unstable();
+        idx.into_iter().filter_map(|i| self.areas.settlements.get(i as usize)).collect()
     }
 
     /// Divisions containing the point, largest first: the county, then the

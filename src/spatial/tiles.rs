@@ -147,10 +147,13 @@ impl LayerBuilder {
             Geometry::Polygon(p) => MultiPolygon(vec![p.clone()]),
             _ => return,
         };
-        if !mp.bounding_rect().is_some_and(|r| r.intersects(&window)) {
+        let Some(rect) = mp.bounding_rect() else { return };
+        if !rect.intersects(&window) {
             return;
         }
-        let cut = mp.intersection(&MultiPolygon(vec![window.to_polygon()]));
+        // Wholly inside the buffered tile (a county on a low-zoom tile): nothing to cut.
+        let inside = x0 <= rect.min().x && rect.max().x <= x1 && y0 <= rect.min().y && rect.max().y <= y1;
+        let cut = if inside { mp } else { mp.intersection(&MultiPolygon(vec![window.to_polygon()])) };
         if cut.0.is_empty() {
             return;
         }

@@ -50,6 +50,37 @@ try {
   }));
   check('the picker shows the province and prefecture', picker.province === '65' && picker.prefecture === '6523' && picker.provinces.includes('北京市'), JSON.stringify(picker));
 
+  // A prefecture holds more points and townships than GeoJSON can carry: they come as
+  // vector tiles, and until the zoom reaches them a note says what is not drawn yet.
+  const note = () => page.evaluate(() => ({ hidden: document.querySelector('#tiles-note').hidden, text: document.querySelector('#tiles-note').textContent }));
+  let n = await note();
+  check('the prefecture view says which layers wait for a closer zoom', !n.hidden && n.text.includes('放大地图可显示') && n.text.includes('第 7 级'), JSON.stringify(n));
+  await page.evaluate(() => window.diming.map.jumpTo({ center: [86.25, 44.2], zoom: 9 }));
+  await page.waitForFunction(() => window.diming.map.isSourceLoaded('facility-tiles') && window.diming.map.isSourceLoaded('coverage-tiles'), { timeout: 20000 });
+  await idle();
+  await shot('region-01b-changji-tiles-z9');
+  n = await note();
+  check('at zoom 9 nothing waits', n.hidden, JSON.stringify(n));
+  const tiled = await page.evaluate(async () => {
+    const m = window.diming.map;
+    const b = m.getBounds();
+    const [w, s, e, nn] = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+    const dx = (e - w) * 0.05, dy = (nn - s) * 0.05;
+    const drawn = m.queryRenderedFeatures({ layers: ['facility-tiles'] }).map((f) => f.properties);
+    const q = (box) => fetch(`/api/v1/facilities?kind=community_service&status=open,planned&limit=10000&bbox=${box.join(',')}`).then((r) => r.json());
+    const outer = await q([w - dx, s - dy, e + dx, nn + dy]);
+    const inner = await q([w + dx, s + dy, e - dx, nn - dy]);
+    const towns = m.querySourceFeatures('coverage-tiles', { sourceLayer: 'coverage' }).map((f) => f.properties);
+    const cov = await (await fetch('/api/v1/coverage?kind=community_service&county=652324')).json();
+    return { drawn, outer: outer.features.map((f) => f.id), inner: inner.features.map((f) => f.id), towns, manas: cov.townships };
+  });
+  const drawnIds = new Set(tiled.drawn.map((p) => p.id));
+  check('zoomed in, the kind\'s facilities are drawn from tiles', tiled.drawn.length > 0 && tiled.drawn.every((p) => p.kind === 'community_service'), `${tiled.drawn.length}`);
+  check('the tiles draw exactly the facilities the REST listing has in view', tiled.inner.every((id) => drawnIds.has(id)) && [...drawnIds].every((id) => tiled.outer.includes(id)), JSON.stringify({ drawn: [...drawnIds].length, inner: tiled.inner.length, outer: tiled.outer.length }));
+  const tileRatio = new Map(tiled.towns.filter((t) => t.level === 'township').map((t) => [t.code, t.coverage_ratio]));
+  const shared = tiled.manas.filter((t) => tileRatio.has(t.code));
+  check('each township\'s tile carries the coverage the API answers', shared.length > 5 && shared.every((t) => Math.abs(tileRatio.get(t.code) - t.coverage_ratio) < 1e-9), JSON.stringify(shared.map((t) => [t.code, t.coverage_ratio, tileRatio.get(t.code)]).slice(0, 5)));
+
   // Drill down: click 呼图壁县's row.
   await page.evaluate(() => [...document.querySelectorAll('#townships tbody tr')].find((tr) => tr.cells[0].textContent === '呼图壁县').click());
   await page.waitForFunction(() => window.diming.state.area?.code === '652323' && window.diming.state.coverage?.area === '652323');

@@ -106,5 +106,5 @@ async fn the_region_picker_shows_a_prefecture_per_county_and_each_county_in_chro
         assert!(out.status.success(), "init {region}: {}", String::from_utf8_lossy(&out.stderr));
     }
     let served = common::spawn_serve(&url, &[]).expect("serve");
-    run_script("region.mjs", &served.base, &[], 18).await;
+    run_script("region.mjs", &served.base, &[], 23).await;
 }

@@ -180,3 +180,186 @@ async fn tilejson_and_bad_tile_addresses() {
         assert_eq!(res.status().as_u16(), want, "{path}");
     }
 }
+
+/// Each feature's string and number tags (no geometry), by its `code` or `id`.
+fn tags_by(layer: &geozero::mvt::tile::Layer, key: &str) -> BTreeMap<String, BTreeMap<String, Value>> {
+    let mut out = BTreeMap::new();
+    for f in &layer.features {
+        let mut tags = BTreeMap::new();
+        for kv in f.tags.chunks(2) {
+            let v = &layer.values[kv[1] as usize];
+            let value = match (&v.string_value, v.sint_value, v.bool_value, v.double_value) {
+                (Some(s), _, _, _) => json!(s),
+                (_, Some(i), _, _) => json!(i),
+                (_, _, Some(b), _) => json!(b),
+                (_, _, _, Some(d)) => json!(d),
+                _ => Value::Null,
+            };
+            tags.insert(layer.keys[kv[0] as usize].clone(), value);
+        }
+        let k = tags[key].as_str().expect("key").to_string();
+        assert!(out.insert(k.clone(), tags).is_none(), "{k} twice");
+    }
+    out
+}
+
+async fn tile(url: &str) -> (u16, Option<Tile>) {
+    let res = reqwest::get(url).await.expect("tile");
+    let status = res.status().as_u16();
+    let bytes = res.bytes().await.expect("bytes");
+    (status, (status == 200).then(|| Tile::decode(bytes).expect("a vector tile")))
+}
+
+#[tokio::test]
+async fn coverage_tiles_carry_the_coverage_answer_and_facility_tiles_filter_by_kind() {
+    let app = common::start_in_process().await;
+    let base = &app.base;
+    let (_, _, cov) = get_json(&format!("{base}/api/v1/coverage?kind=care_home")).await;
+
+    // From zoom 8, townships, each with its row of the coverage answer.
+    let (s, t) = tile(&format!("{base}/tiles/coverage/8/189/92.mvt?kind=care_home")).await;
+    assert_eq!(s, 200);
+    let t = t.expect("tile");
+    assert_eq!(t.layers[0].name, "coverage");
+    let towns = tags_by(&t.layers[0], "code");
+    let rows = cov["townships"].as_array().expect("townships");
+    let mut seen = 0;
+    for row in rows {
+        let code = row["code"].as_str().expect("code");
+        let Some(tags) = towns.get(code) else { continue };
+        seen += 1;
+        assert_eq!(tags["level"], "township");
+        assert_eq!(tags["kind"], "care_home");
+        for k in ["coverage_ratio", "target"] {
+            assert!((tags[k].as_f64().expect(k) - row[k].as_f64().expect(k)).abs() < 1e-12, "{code}.{k}");
+        }
+        for k in
+            ["meets_target", "population", "population_covered", "settlements", "settlements_covered", "facilities"]
+        {
+            assert_eq!(tags[k], row[k], "{code}.{k}");
+        }
+    }
+    assert!(seen >= 10 && towns.keys().all(|c| c.len() == 9), "{seen} of {}: {:?}", rows.len(), towns.keys());
+    // Below zoom 8, the county with its row.
+    let (s, t) = tile(&format!("{base}/tiles/coverage/7/94/46.mvt?kind=care_home&radius_m=3000")).await;
+    assert_eq!(s, 200);
+    let counties = tags_by(&t.expect("tile").layers[0], "code");
+    let (_, _, cov3) = get_json(&format!("{base}/api/v1/coverage?kind=care_home&radius_m=3000")).await;
+    let manas = &counties["652324"];
+    assert_eq!(manas["level"], "county");
+    assert!(
+        (manas["coverage_ratio"].as_f64().expect("ratio") - cov3["counties"][0]["coverage_ratio"].as_f64().expect("r"))
+            .abs()
+            < 1e-12
+    );
+    assert_eq!(manas["townships_meeting_target"], cov3["counties"][0]["townships_meeting_target"]);
+    assert!(counties.keys().all(|c| c.len() == 6), "{counties:?}");
+    // The divisions layer below zoom 8 holds counties only; from 8, townships too.
+    let (_, t) = tile(&format!("{base}/tiles/divisions/7/94/46.mvt")).await;
+    assert!(tags_by(&t.expect("tile").layers[0], "code").keys().all(|c| c.len() == 6));
+
+    // Facilities of one kind, and only open and planned ones.
+    let (_, _, all) =
+        get_json(&format!("{base}/api/v1/facilities?limit=10000&kind=community_service&status=open")).await;
+    let [l, b, r, tp] = buffered(8, 189, 92);
+    let want: Vec<&str> = all["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| {
+            let c = &f["geometry"]["coordinates"];
+            let (mx, my) = merc(c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"));
+            mx >= l && mx <= r && my >= b && my <= tp
+        })
+        .map(|f| f["id"].as_str().expect("id"))
+        .collect();
+    let (_, t) = tile(&format!("{base}/tiles/facilities/8/189/92.mvt?kind=community_service&status=open")).await;
+    let got = tags_by(&t.expect("tile").layers[0], "id");
+    assert!(!want.is_empty());
+    assert_eq!(got.keys().map(String::as_str).collect::<Vec<_>>(), want);
+    assert!(got.values().all(|t| t["kind"] == "community_service" && t["status"] == "open"));
+
+    // Settlements from the point index: every settlement of the listing in the buffered tile.
+    let (_, _, sett) = get_json(&format!("{base}/api/v1/settlements?limit=10000")).await;
+    let mut want: Vec<String> = sett["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| {
+            let c = &f["geometry"]["coordinates"];
+            let (mx, my) = merc(c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"));
+            mx >= l && mx <= r && my >= b && my <= tp
+        })
+        .map(|f| f["properties"]["code"].as_str().expect("code").to_string())
+        .collect();
+    want.sort();
+    let (_, t) = tile(&format!("{base}/tiles/settlements/8/189/92.mvt")).await;
+    let got = tags_by(&t.expect("tile").layers[0], "code");
+    assert!(want.len() > 50);
+    assert_eq!(got.keys().cloned().collect::<Vec<_>>(), want);
+    assert!(got.values().all(|t| t["population_provenance"].is_string() || !t.contains_key("population")), "{got:?}");
+}
+
+#[tokio::test]
+async fn tile_parameters_and_addresses_that_attackers_and_careless_clients_send() {
+    let app = common::start_in_process().await;
+    let base = &app.base;
+    for (path, want) in [
+        // A parameter the layer does not take, or none at all where one is required.
+        ("/tiles/divisions/8/189/92.mvt?kind=care_home", 422),
+        ("/tiles/facilities/8/189/92.mvt?radius_m=1000", 422),
+        ("/tiles/coverage/8/189/92.mvt", 422),
+        ("/tiles/coverage/8/189/92.mvt?rule=no-such-rule", 400),
+        // Malformed values and unknown parameters.
+        ("/tiles/facilities/8/189/92.mvt?kind=castle", 400),
+        ("/tiles/facilities/8/189/92.mvt?kind=", 400),
+        ("/tiles/facilities/8/189/92.mvt?kind=care_home&kind=cemetery", 400),
+        ("/tiles/facilities/8/189/92.mvt?status=gone", 400),
+        ("/tiles/coverage/8/189/92.mvt?kind=care_home&radius_m=-5", 400),
+        ("/tiles/coverage/8/189/92.mvt?kind=care_home&radius_m=NaN", 400),
+        ("/tiles/coverage/8/189/92.mvt?kind=care_home&include_xpcc=maybe", 400),
+        ("/tiles/coverage/8/189/92.mvt?kind=care_home&county=652324", 400),
+        ("/tiles/settlements/8/189/92.mvt?%3Cscript%3E=1", 400),
+        // Multibyte, markup and control characters in the path.
+        ("/tiles/%E6%95%AC%E8%80%81%E9%99%A2/8/189/92.mvt", 404),
+        ("/tiles/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E/8/189/92.mvt", 404),
+        ("/tiles/%3Cscript%3E.json", 404),
+        ("/tiles/facilities/%EF%BC%98/189/92.mvt", 400),
+        ("/tiles/facilities/8/189/%E4%B9%9D%E4%BA%8C.mvt", 400),
+        ("/tiles/facilities/8/189/92.mvt%00", 400),
+        ("/tiles/facilities/8/189/92%0A.mvt", 400),
+        ("/tiles/facilities/255/0/0.mvt", 422),
+        ("/tiles/facilities/8/4294967296/92.mvt", 400),
+        ("/tiles/coverage/2/2/1.mvt?kind=care_home", 422),
+        ("/tiles/coverage/3/5/2.mvt?kind=care_home", 200),
+        ("/tiles/coverage.json", 422),
+        ("/tiles/coverage.json?kind=care_home&radius_m=3000", 200),
+        ("/tiles/divisions.json?kind=care_home", 422),
+        ("/tiles/facilities.json?kind=%3Cb%3E", 400),
+    ] {
+        let res = reqwest::get(format!("{base}{path}")).await.expect("get");
+        let status = res.status().as_u16();
+        let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_string()).unwrap_or_default();
+        let body = res.text().await.expect("body");
+        assert_eq!(status, want, "{path}: {body}");
+        if status >= 400 {
+            assert_eq!(ct, "application/problem+json", "{path}");
+            let p: Value = serde_json::from_str(&body).expect("problem JSON");
+            assert_eq!(p["status"], want, "{path}");
+            // A path segment is not echoed (a parameter's name is, as a JSON string).
+            if status == 404 {
+                assert!(!body.contains("<img") && !body.contains("<script"), "{path} echoes its segment: {body}");
+            }
+        }
+    }
+    // A coverage map's TileJSON names its question in the tiles' URL.
+    let (_, _, tj) = get_json(&format!("{base}/tiles/coverage.json?kind=care_home")).await;
+    assert!(
+        tj["tiles"][0].as_str().is_some_and(|t| t.ends_with("/tiles/coverage/{z}/{x}/{y}.mvt?kind=care_home")),
+        "{tj}"
+    );
+    assert_eq!(tj["minzoom"], 3);
+    // The server still answers.
+    let (s, _, _) = get_json(&format!("{base}/health")).await;
+    assert_eq!(s, 200);
+}
