@@ -3,8 +3,8 @@
 # PROJ (linked by the proj crate) with pkg-config and libclang for its bindings.
 # With --test, also what the test suite needs: Debian's Chromium, CJK fonts for
 # the page's screenshots, Node.js, the browser tests' npm packages, and GDAL
-# (ogrinfo/ogr2ogr) as a real OGC API Features client; PostGIS for a local
-# PostgreSQL 15 and psql for the PostgreSQL pass.
+# (ogrinfo/ogr2ogr) and OWSLib (in target/clients-venv) as real OGC API Features
+# clients; PostGIS for a local PostgreSQL 15 and psql for the PostgreSQL pass.
 # Idempotent and quiet when everything is there; needs root (or sudo) only when
 # something must be installed.
 set -euo pipefail
@@ -47,6 +47,11 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 if [[ "${1:-}" == "--test" ]]; then
+  # OWSLib, a real OGC API Features client (Part 4 editing), for tests/clients/.
+  if [[ ! -x target/clients-venv/bin/python ]] || ! target/clients-venv/bin/python -c 'import owslib' >/dev/null 2>&1; then
+    python3 -m venv target/clients-venv
+    target/clients-venv/bin/pip install -q --disable-pip-version-check 'OWSLib==0.35.0'
+  fi
   # puppeteer-core drives the system Chromium; it must not download a browser.
   if [[ ! -d tests/browser/node_modules/puppeteer-core ]] || [[ tests/browser/package-lock.json -nt tests/browser/node_modules ]]; then
     (cd tests/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)

@@ -727,5 +727,15 @@ async fn item(
     let body = feature_in(&found.render(&snap), crs, Some(("links", links)))?;
     let mut res = (StatusCode::OK, body).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GEO_JSON));
+    // A feature that takes writes carries its version as its ETag, the value Part 4's
+    // `If-Match` names (as the REST answers do); the others the registry's validator.
+    let version = match found.source {
+        Source::Facility(f) => Some(f.facility.version),
+        Source::Place(p) => Some(p.version),
+        Source::Json(_) => None,
+    };
+    if let Some(v) = version.and_then(|v| HeaderValue::from_str(&format!("\"{v}\"")).ok()) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
     Ok(with_crs(res, crs))
 }

@@ -25,9 +25,10 @@ use serde_json::{Map, Value};
 
 /// A GeoJSON Feature sent to `items`: its geometry in `Content-Crs` (default CRS84,
 /// authority axis order), its properties those of a feature of the collection.
-/// The server's own `id` and read-only properties (`version`, `updated_at`, …) may
-/// be sent back as read and are ignored; other members (`links`, foreign members)
-/// are refused, so that nothing sent is silently dropped.
+/// The server's own `id`, `links` and read-only properties (`version`, `updated_at`,
+/// …) may be sent back as read and are ignored (a GIS client sends the feature it
+/// read); other members (foreign members) are refused, so that nothing a client
+/// meant to write is silently dropped.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeatureInput {
@@ -50,6 +51,21 @@ pub struct FeatureInput {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub properties: Option<Map<String, Value>>,
+    /// Ignored: the links are the server's (as a GET returned them). Each a flat object
+    /// (`href`, `rel`, `type`, `title`…: strings, numbers, booleans or null).
+    #[serde(default)]
+    #[expect(dead_code, reason = "read so that a feature sent back as read is taken; its links are the server's")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub links: Option<Vec<std::collections::BTreeMap<String, Option<ScalarValue>>>>,
+}
+
+/// A value of a link object sent back: a JSON scalar, as OGC links have them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ScalarValue {
+    Bool(#[expect(dead_code, reason = "ignored")] bool),
+    Number(#[expect(dead_code, reason = "ignored")] serde_json::Number),
+    Text(#[expect(dead_code, reason = "ignored")] String),
 }
 
 /// The CRSs a body's geometry may be in (`Content-Crs`).
