@@ -261,20 +261,23 @@ struct Timed {
     found_src: bool,
 }
 
-/// Per-query time of the first (exact/prefix/substring) pass alone: with limit 0
-/// the index verifies every candidate of its first pass but never runs the
-/// one-typo pass nor the top-k selection.
-fn first_pass_times(ix: &SearchIndex, qs: &[Query]) -> Vec<Duration> {
+/// Per-query time of the exhaustive oracle (`search_exhaustive`: every candidate of
+/// the rarest postings verified, as the search was before it stopped early), the
+/// baseline in the same run; and how many of its answers `search` equals.
+fn exhaustive_times(ix: &SearchIndex, qs: &[Query]) -> (Vec<Duration>, usize) {
     for q in qs.iter().take(256) {
-        black_box(ix.search(&q.q, 0, |_| true));
+        black_box(ix.search_exhaustive(&q.q, LIMIT, |_| true));
     }
-    qs.iter()
+    let same = qs.iter().filter(|q| ix.search(&q.q, LIMIT, |_| true) == ix.search_exhaustive(&q.q, LIMIT, |_| true)).count();
+    let times = qs
+        .iter()
         .map(|q| {
             let t0 = Instant::now();
-            black_box(ix.search(black_box(&q.q), 0, |_| true));
+            black_box(ix.search_exhaustive(black_box(&q.q), LIMIT, |_| true));
             t0.elapsed()
         })
-        .collect()
+        .collect();
+    (times, same)
 }
 
 fn summary(ts: &[Duration]) -> String {
@@ -335,12 +338,13 @@ fn report(ix: &SearchIndex, label: &str, qs: &[Query], timed: &[Timed]) {
         frac(&|t| t.fuzzy),
         frac(&|t| t.found_src),
     );
-    let first = first_pass_times(ix, qs);
-    let (fm, m) = (first.iter().sum::<Duration>(), ts.iter().sum::<Duration>());
+    let (oracle, same) = exhaustive_times(ix, qs);
+    let (om, m) = (oracle.iter().sum::<Duration>(), ts.iter().sum::<Duration>());
     println!(
-        "          {label:<17} first pass alone (limit 0): {}  = {:.0}% of the full mean",
-        summary(&first),
-        100.0 * fm.as_secs_f64() / m.as_secs_f64()
+        "          {label:<17} exhaustive oracle (the search before early stopping): {}  mean {:.1}× the index's; same answers {same}/{}",
+        summary(&oracle),
+        om.as_secs_f64() / m.as_secs_f64(),
+        qs.len()
     );
 }
 
@@ -481,195 +485,6 @@ fn diagnose_typo_misses(ix: &SearchIndex, diag: &Diag, qs: &[Query]) {
     }
 }
 
-/// Prototype (this bench only) of a first pass that can stop early: entries are
-/// renumbered in ranking order (rank, then length in characters, then insertion),
-/// so every posting list is already in ranking order within a match kind.
-/// Exact matches are a (rank, length) block of the postings of names starting
-/// with the query's first bigram; prefix matches are the first ones verified in
-/// that list; substring matches the first ones of a lazy galloping intersection
-/// of the two rarest bigram postings. Each scan stops once `limit` matches of
-/// that kind or better are in hand; the final top-k is the same as the index's.
-struct RankedFirstPass {
-    arena: String,
-    span: Vec<(u32, u32)>,
-    /// (rank, length in characters) per internal id: the order of every list.
-    key: Vec<(u8, u32)>,
-    ext: Vec<u32>,
-    ranks: Vec<u8>,
-    starts: HashMap<(char, char), Vec<u32>>,
-    starts1: HashMap<char, Vec<u32>>,
-    bi: HashMap<(char, char), Vec<u32>>,
-    uni: HashMap<char, Vec<u32>>,
-}
-
-impl RankedFirstPass {
-    fn build(names: &[String], ranks: &[u8]) -> Self {
-        let lens: Vec<u32> = names.iter().map(|n| n.chars().count() as u32).collect();
-        let mut ext: Vec<u32> = (0..names.len() as u32).collect();
-        ext.sort_by_key(|&i| (ranks[i as usize], lens[i as usize], i));
-        let mut ix = RankedFirstPass {
-            arena: String::new(),
-            span: Vec::with_capacity(names.len()),
-            key: Vec::with_capacity(names.len()),
-            ext: Vec::new(),
-            ranks: ranks.iter().copied().collect::<BTreeSet<u8>>().into_iter().collect(),
-            starts: HashMap::new(),
-            starts1: HashMap::new(),
-            bi: HashMap::new(),
-            uni: HashMap::new(),
-        };
-        for (j, &i) in ext.iter().enumerate() {
-            let j = j as u32;
-            let name = &names[i as usize];
-            ix.span.push((ix.arena.len() as u32, (ix.arena.len() + name.len()) as u32));
-            ix.arena.push_str(name);
-            ix.key.push((ranks[i as usize], lens[i as usize]));
-            let cs: Vec<char> = name.chars().collect();
-            for &c in &cs {
-                let l = ix.uni.entry(c).or_default();
-                if l.last() != Some(&j) {
-                    l.push(j);
-                }
-            }
-            for w in cs.windows(2) {
-                let l = ix.bi.entry((w[0], w[1])).or_default();
-                if l.last() != Some(&j) {
-                    l.push(j);
-                }
-            }
-            if let Some(&c) = cs.first() {
-                ix.starts1.entry(c).or_default().push(j);
-            }
-            if cs.len() >= 2 {
-                ix.starts.entry((cs[0], cs[1])).or_default().push(j);
-            }
-        }
-        ix.ext = ext;
-        ix
-    }
-
-    fn name(&self, j: u32) -> &str {
-        let (a, b) = self.span[j as usize];
-        &self.arena[a as usize..b as usize]
-    }
-
-    fn search(&self, q: &str, limit: usize) -> Vec<(u32, MatchKind)> {
-        let qc: Vec<char> = q.chars().filter(|c| !c.is_whitespace()).collect();
-        let q: String = qc.iter().collect();
-        let qlen = qc.len() as u32;
-        let empty: Vec<u32> = Vec::new();
-        let starts = if qc.len() >= 2 { self.starts.get(&(qc[0], qc[1])) } else { self.starts1.get(&qc[0]) };
-        let starts = starts.unwrap_or(&empty);
-        let mut hits: Vec<(MatchKind, u8, u32, u32)> = Vec::new();
-        // Exact: for each rank, the block of entries of the query's length.
-        for &r in &self.ranks {
-            let lo = starts.partition_point(|&j| self.key[j as usize] < (r, qlen));
-            let hi = lo + starts[lo..].partition_point(|&j| self.key[j as usize] <= (r, qlen));
-            for &j in &starts[lo..hi] {
-                if self.name(j) == q {
-                    hits.push((MatchKind::Exact, r, qlen, j));
-                }
-            }
-        }
-        // Prefix: the first `limit` in ranking order.
-        let mut n = hits.len();
-        for &j in starts {
-            if n >= limit {
-                break;
-            }
-            let (r, len) = self.key[j as usize];
-            if len > qlen && self.name(j).starts_with(&q) {
-                hits.push((MatchKind::Prefix, r, len, j));
-                n += 1;
-            }
-        }
-        // Substring (not at the start): lazy intersection of the two rarest lists.
-        if n < limit {
-            let lists: Vec<Option<&Vec<u32>>> = if qc.len() >= 2 {
-                qc.windows(2).map(|w| self.bi.get(&(w[0], w[1]))).collect()
-            } else {
-                vec![self.uni.get(&qc[0])]
-            };
-            if lists.iter().all(|l| l.is_some()) {
-                let mut ls: Vec<&Vec<u32>> = lists.into_iter().flatten().collect();
-                ls.sort_by_key(|l| l.len());
-                let (a, b) = (ls[0], ls.get(1).copied());
-                let mut k = 0usize;
-                for &j in a {
-                    if n >= limit {
-                        break;
-                    }
-                    if let Some(b) = b {
-                        k += b[k..].partition_point(|&y| y < j);
-                        if k >= b.len() {
-                            break;
-                        }
-                        if b[k] != j {
-                            continue;
-                        }
-                    }
-                    let name = self.name(j);
-                    if !name.starts_with(&q) && name.contains(&q) {
-                        let (r, len) = self.key[j as usize];
-                        hits.push((MatchKind::Substring, r, len, j));
-                        n += 1;
-                    }
-                }
-            }
-        }
-        // Same final order as the index: kind, rank, length, insertion order.
-        let mut out: Vec<(MatchKind, u8, u32, u32)> =
-            hits.into_iter().map(|(k, r, l, j)| (k, r, l, self.ext[j as usize])).collect();
-        out.sort_unstable();
-        out.truncate(limit);
-        out.into_iter().map(|(k, _, _, i)| (i, k)).collect()
-    }
-}
-
-/// The prototype against the index's first pass on the Chinese set: same top 10
-/// wherever the index did not need its one-typo pass, and the time per query.
-fn compare_ranked_first_pass(ix: &SearchIndex, names: &[String], ranks: &[u8], qs: &[Query]) {
-    let t0 = Instant::now();
-    let proto = RankedFirstPass::build(names, ranks);
-    println!("prototype: ranked-order bigram index built in {:.2?} (bench only)", t0.elapsed());
-    let qs: Vec<Query> = qs.iter().filter(|q| q.q.chars().any(is_han)).cloned().collect();
-    let (mut same, mut compared) = (0usize, 0usize);
-    for q in &qs {
-        let want = ix.search(&q.q, LIMIT, |_| true);
-        if want.iter().any(|&(_, k)| k == MatchKind::OneTypo) || want.len() < LIMIT {
-            continue;
-        }
-        compared += 1;
-        if proto.search(&q.q, LIMIT) == want {
-            same += 1;
-        }
-    }
-    println!("prototype: identical top {LIMIT} on {same} of {compared} Chinese queries with ≥ {LIMIT} first-pass hits");
-    for q in qs.iter().take(256) {
-        black_box(proto.search(&q.q, LIMIT));
-    }
-    let times: Vec<Duration> = qs
-        .iter()
-        .map(|q| {
-            let t0 = Instant::now();
-            black_box(proto.search(black_box(&q.q), LIMIT));
-            t0.elapsed()
-        })
-        .collect();
-    println!("prototype: first pass with early exit (limit {LIMIT}), chinese n={}: {}", qs.len(), summary(&times));
-    println!("prototype: index first pass (limit 0), same queries:            {}", summary(&first_pass_times(ix, &qs)));
-    for q in ["社区", "村委会", "委员会", "民委员会", "员会"] {
-        let t0 = Instant::now();
-        let a = ix.search(q, 0, |_| true);
-        let ta = t0.elapsed();
-        let t0 = Instant::now();
-        let b = proto.search(q, LIMIT);
-        let tb = t0.elapsed();
-        black_box((a, b));
-        println!("prototype: {q:<6} index first pass {}  prototype {}", ms(ta), ms(tb));
-    }
-}
-
 fn bench_search(c: &mut Criterion) {
     let t0 = Instant::now();
     let Corpus { names, ranks, real } = corpus();
@@ -774,7 +589,6 @@ fn bench_search(c: &mut Criterion) {
         diagnose_typo_misses(&ix, &diag, &sets.one_typo);
         drop(diag);
         drop(pinyin);
-        compare_ranked_first_pass(&ix, &names, &ranks, &sets.chinese);
     }
 
     let mut group = c.benchmark_group("search");
