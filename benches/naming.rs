@@ -268,7 +268,8 @@ fn exhaustive_times(ix: &SearchIndex, qs: &[Query]) -> (Vec<Duration>, usize) {
     for q in qs.iter().take(256) {
         black_box(ix.search_exhaustive(&q.q, LIMIT, |_| true));
     }
-    let same = qs.iter().filter(|q| ix.search(&q.q, LIMIT, |_| true) == ix.search_exhaustive(&q.q, LIMIT, |_| true)).count();
+    let same =
+        qs.iter().filter(|q| ix.search(&q.q, LIMIT, |_| true) == ix.search_exhaustive(&q.q, LIMIT, |_| true)).count();
     let times = qs
         .iter()
         .map(|q| {

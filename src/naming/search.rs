@@ -194,7 +194,7 @@ impl SearchIndex {
             let qc: Vec<char> = q.chars().filter(|c| !c.is_whitespace()).collect();
             self.han_first_pass(&qc, limit, &keep, &mut hits);
             if hits.len() < limit && qc.len() >= 2 {
-                self.fuzzy_han(&qc, &keep, &mut hits);
+                self.fuzzy_han(&qc, limit, &keep, &mut hits);
             }
         } else {
             let ql = normalize_latin(q);
@@ -214,7 +214,7 @@ impl SearchIndex {
                 }
             }
             if hits.len() < limit && ql.len() >= 4 {
-                self.fuzzy_latin(&ql, &keep, &mut hits);
+                self.fuzzy_latin(&ql, limit, &keep, &mut hits);
             }
         }
         self.best(hits, limit)
@@ -241,7 +241,7 @@ impl SearchIndex {
                 }
             }
             if hits.len() < limit && qc.len() >= 2 {
-                self.fuzzy_han(&qc, &keep, &mut hits);
+                self.fuzzy_han(&qc, usize::MAX, &keep, &mut hits);
             }
         } else {
             let ql = normalize_latin(q);
@@ -261,7 +261,7 @@ impl SearchIndex {
                 }
             }
             if hits.len() < limit && ql.len() >= 4 {
-                self.fuzzy_latin(&ql, &keep, &mut hits);
+                self.fuzzy_latin(&ql, usize::MAX, &keep, &mut hits);
             }
         }
         let n = if limit == 0 { hits.len() } else { limit };
@@ -406,17 +406,20 @@ impl SearchIndex {
         }
     }
 
-    fn fuzzy_han(&self, qc: &[char], keep: &impl Fn(u32) -> bool, hits: &mut Vec<Hit>) {
+    /// One-typo matches of a Chinese query, in ranking order, until `hits` holds
+    /// `limit` (the oracle passes `usize::MAX`).
+    fn fuzzy_han(&self, qc: &[char], limit: usize, keep: &impl Fn(u32) -> bool, hits: &mut Vec<Hit>) {
         let seen: std::collections::HashSet<u32> = hits.iter().map(|h| h.1).collect();
         // Any one-character typo keeps all but one character: the two rarest
         // characters' postings hold every candidate.
         let mut lists: Vec<&Vec<u32>> = qc.iter().filter_map(|c| self.uni.get(c)).collect();
         lists.sort_by_key(|l| l.len());
-        let mut cands: Vec<u32> =
-            lists.iter().take(2).filter(|l| l.len() <= FUZZY_POSTING_MAX).flat_map(|l| l.iter().copied()).collect();
-        cands.sort_unstable();
-        cands.dedup();
-        for i in cands {
+        let lists: Vec<&[u32]> =
+            lists.iter().take(2).filter(|l| l.len() <= FUZZY_POSTING_MAX).map(|l| l.as_slice()).collect();
+        for i in union_ascending(lists) {
+            if hits.len() >= limit {
+                return;
+            }
             if seen.contains(&i) {
                 continue;
             }
@@ -427,27 +430,33 @@ impl SearchIndex {
         }
     }
 
-    fn fuzzy_latin(&self, ql: &str, keep: &impl Fn(u32) -> bool, hits: &mut Vec<Hit>) {
+    /// One-typo matches of a pinyin or initials query, in ranking order, until
+    /// `hits` holds `limit` (the oracle passes `usize::MAX`).
+    fn fuzzy_latin(&self, ql: &str, limit: usize, keep: &impl Fn(u32) -> bool, hits: &mut Vec<Hit>) {
         let seen: std::collections::HashSet<u32> = hits.iter().map(|h| h.1).collect();
         // Pigeonhole: one edit leaves one half of the query intact. Either the first
         // half is a prefix of the name's pinyin (or initials), or the second half's
         // rarest trigram occurs in it.
         let half = ql.len() / 2;
-        let mut cands: Vec<u32> = Vec::new();
+        let mut by_prefix: Vec<u32> = Vec::new();
         for initials in [false, true] {
             // `ql` is ASCII (normalize_latin), so `half` is a character boundary.
-            cands.extend_from_slice(self.prefix_range(ql.get(..half).unwrap_or(ql), initials, FUZZY_POSTING_MAX));
+            by_prefix.extend_from_slice(self.prefix_range(ql.get(..half).unwrap_or(ql), initials, FUZZY_POSTING_MAX));
         }
+        by_prefix.sort_unstable();
+        by_prefix.dedup();
+        let mut lists: Vec<&[u32]> = vec![&by_prefix];
         let second = ql.as_bytes().get(half..).unwrap_or_default();
         if second.len() >= 3 {
             if let Some(list) = trigrams(second).filter_map(|t| self.tri.get(&t)).min_by_key(|l| l.len()) {
                 // All of it: cutting this list could drop the only match.
-                cands.extend(list.iter());
+                lists.push(list);
             }
         }
-        cands.sort_unstable();
-        cands.dedup();
-        for i in cands {
+        for i in union_ascending(lists) {
+            if hits.len() >= limit {
+                return;
+            }
             if seen.contains(&i) {
                 continue;
             }
@@ -458,6 +467,21 @@ impl SearchIndex {
             }
         }
     }
+}
+
+/// The union of ascending lists without repeats, ascending, made as it is read.
+fn union_ascending(lists: Vec<&[u32]>) -> impl Iterator<Item = u32> + '_ {
+    let mut heads: Vec<std::iter::Peekable<std::iter::Copied<std::slice::Iter<'_, u32>>>> =
+        lists.into_iter().map(|l| l.iter().copied().peekable()).collect();
+    std::iter::from_fn(move || {
+        let next = heads.iter_mut().filter_map(|h| h.peek().copied()).min()?;
+        for h in &mut heads {
+            if h.peek() == Some(&next) {
+                h.next();
+            }
+        }
+        Some(next)
+    })
 }
 
 /// The entries in every list (all must hold a match), computed from the two
@@ -602,9 +626,8 @@ mod tests {
         // pinyin, as village names ending in 村, 社区 and 委员会 do.
         let alphabet: Vec<char> = "乐土驿镇社区村委员会玛纳斯兰州湾".chars().collect();
         let mut g = Lcg(20_261_207);
-        let names: Vec<String> = (0..3_000)
-            .map(|_| (0..1 + g.next(6)).map(|_| alphabet[g.next(alphabet.len())]).collect())
-            .collect();
+        let names: Vec<String> =
+            (0..3_000).map(|_| (0..1 + g.next(6)).map(|_| alphabet[g.next(alphabet.len())]).collect()).collect();
         let ranks: Vec<u8> = (0..names.len()).map(|_| [0, 0, 0, 1, 2, 3][g.next(6)]).collect();
         let ix = SearchIndex::build(names.iter().map(String::as_str).zip(ranks.iter().copied()));
         let mut queries: Vec<String> = Vec::new();
@@ -623,13 +646,27 @@ mod tests {
             queries.push(pinyin.chars().take(1 + g.next(pinyin.len().max(1))).collect());
             queries.push(pinyin.chars().skip(g.next(pinyin.len().max(1))).collect());
             queries.push(initials);
+            // One typo: a character of the name, a letter of its pinyin.
+            let mut typo = cs.clone();
+            typo[g.next(cs.len())] = alphabet[g.next(alphabet.len())];
+            queries.push(typo.iter().collect());
+            let mut letters: Vec<u8> = pinyin.clone().into_bytes();
+            if !letters.is_empty() {
+                let k = g.next(letters.len());
+                letters[k] = b'a' + g.next(26) as u8;
+            }
+            queries.push(String::from_utf8(letters).unwrap_or_default());
         }
         let mut compared = 0;
         for q in &queries {
             for limit in [1, 3, 10] {
                 for filtered in [false, true] {
                     let keep = |i: u32| !filtered || i % 3 != 0;
-                    assert_eq!(ix.search(q, limit, keep), ix.search_exhaustive(q, limit, keep), "{q:?} limit {limit} filtered {filtered}");
+                    assert_eq!(
+                        ix.search(q, limit, keep),
+                        ix.search_exhaustive(q, limit, keep),
+                        "{q:?} limit {limit} filtered {filtered}"
+                    );
                     compared += 1;
                 }
             }

@@ -25,6 +25,7 @@ use crate::store::records::{division_json, facility_json, place_json, settlement
 use crate::store::{Actor, ApiToken, AuditEntry, HistoryRow, LoginSession, StoreError, StoreResult};
 use serde_json::Value;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction, Type};
+use std::collections::HashSet;
 use std::future::Future;
 
 /// A registry in a SQL database: `SqliteStore` and `PgStore` are its two kinds.
@@ -205,6 +206,23 @@ struct HistoryIn<'a> {
 }
 
 type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
+
+const AUDIT_ROWS: Insert = Insert {
+    head: "INSERT INTO audit (id, at, actor, action, entity, entity_id, before, after, prev_hash, hash) VALUES ",
+    columns: 10,
+};
+
+/// A creation's audit entry to insert with others of the same write, its hash
+/// already chained to the entry before it.
+struct AuditIn<'a> {
+    id: i64,
+    at: &'a str,
+    actor: &'a str,
+    entity_id: String,
+    after: String,
+    prev: String,
+    hash: String,
+}
 
 const AUDIT_INSERT: &str =
     "INSERT INTO audit (id, at, actor, action, entity, entity_id, before, after, prev_hash, hash) \
@@ -426,6 +444,58 @@ where
         *slot = Some(n + 1);
         Self::advance_counter(tx, table, n + 1).await?;
         Ok(id)
+    }
+
+    /// `k` free generated ids of `table` for one write (`next_id`'s numbering, in
+    /// one lookup per batch instead of one per id), none of them in `exclude` (ids
+    /// the same write brings); the counter written back once.
+    async fn next_ids(
+        slot: &mut Option<i64>,
+        tx: &mut Tx<DB>,
+        table: &'static str,
+        prefix: char,
+        width: usize,
+        k: usize,
+        exclude: &HashSet<&str>,
+    ) -> StoreResult<Vec<String>> {
+        let mut out = Vec::with_capacity(k);
+        if k == 0 {
+            return Ok(out);
+        }
+        let mut n = match *slot {
+            Some(n) => n,
+            None => sqlx::query_scalar::<DB, i64>("SELECT next FROM counters WHERE name = $1")
+                .bind(table)
+                .fetch_optional(&mut **tx)
+                .await?
+                .unwrap_or(1),
+        };
+        while out.len() < k {
+            let want = i64::try_from(k - out.len()).unwrap_or(i64::MAX);
+            let candidates: Vec<String> = (n..n.saturating_add(want)).map(|i| format!("{prefix}{i:0width$}")).collect();
+            let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+            let held = Self::ids_held(tx, table, &refs).await?;
+            out.extend(candidates.into_iter().filter(|c| !held.contains(c) && !exclude.contains(c.as_str())));
+            n = n.saturating_add(want);
+        }
+        *slot = Some(n);
+        Self::advance_counter(tx, table, n).await?;
+        Ok(out)
+    }
+
+    /// Which of `ids` `table` holds, in statements of at most 500 ids.
+    async fn ids_held(tx: &mut Tx<DB>, table: &'static str, ids: &[&str]) -> StoreResult<HashSet<String>> {
+        let mut held = HashSet::new();
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT id FROM {table} WHERE id IN ({})", list.join(", "));
+            let mut q = sqlx::query_scalar::<DB, String>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            held.extend(q.fetch_all(&mut **tx).await?);
+        }
+        Ok(held)
     }
 
     /// Move `table`'s counter to at least `next`.
@@ -816,6 +886,103 @@ where
         Self::insert_facility(tx, &f).await?;
         Self::record(tx, Change::new("facility", &f.id, 1, "create", &facility_json(&f), at), actor).await?;
         Ok(f)
+    }
+
+    /// Facilities created together (an import's run of new rows): the ids given
+    /// checked (none twice, none held) and the others numbered, then the rows, their
+    /// audit entries (each its own link of the chain, in order: one read of the
+    /// chain's head) and history rows in multi-row statements. The same records,
+    /// chain and change sequence as `create_facility_tx` row by row, in a handful of
+    /// statements per thousand rows instead of six or seven per row.
+    async fn create_facilities_tx(
+        tx: &mut Tx<DB>,
+        rows: &[(Option<&str>, &NewFacility)],
+        numbers: &mut Numbers,
+        actor: &Actor,
+        at: &str,
+    ) -> StoreResult<Vec<Facility>> {
+        let given: Vec<&str> = rows.iter().filter_map(|r| r.0).collect();
+        let mut seen: HashSet<&str> = HashSet::with_capacity(given.len());
+        if let Some(id) = given.iter().find(|id| !seen.insert(id)) {
+            return Err(StoreError::Duplicate { entity: "facility", id: id.to_string() });
+        }
+        let held = Self::ids_held(tx, "facilities", &given).await?;
+        if let Some(id) = given.iter().find(|id| held.contains(**id)) {
+            return Err(StoreError::Duplicate { entity: "facility", id: id.to_string() });
+        }
+        for id in &given {
+            Numbers::taken(&mut numbers.facility, id);
+        }
+        Self::counter_past(tx, "facilities", 'f', given.iter().copied()).await?;
+        let need = rows.len() - given.len();
+        let mut fresh = Self::next_ids(&mut numbers.facility, tx, "facilities", 'f', 4, need, &seen).await?.into_iter();
+        let mut created = Vec::with_capacity(rows.len());
+        for (id, new) in rows {
+            let id = match id {
+                Some(id) => id.to_string(),
+                None => fresh.next().ok_or_else(|| corrupt("facility ids", "fewer numbered than asked"))?,
+            };
+            created.push(Facility::new(id, new, at));
+        }
+        Self::insert_rows(tx, FACILITY_INSERT, &created, Self::bind_facility).await?;
+        let (mut seq, mut prev) = Self::chain_head(tx).await?;
+        let mut audit = Vec::with_capacity(created.len());
+        let mut history = Vec::with_capacity(created.len());
+        for f in &created {
+            seq += 1;
+            let after = facility_json(f);
+            let hash = crate::store::chain::entry_hash(
+                seq,
+                &prev,
+                at,
+                &actor.0,
+                "create",
+                "facility",
+                &f.id,
+                None,
+                Some(&after),
+            );
+            let data = after.to_string();
+            history.push(HistoryIn {
+                entity: "facility",
+                entity_id: f.id.clone(),
+                version: f.version,
+                data: data.clone(),
+                at,
+                actor: &actor.0,
+                action: "create",
+                seq,
+                county: crate::store::records::county_of("facility", &f.id, &after),
+            });
+            let link = std::mem::replace(&mut prev, hash.clone());
+            audit.push(AuditIn {
+                id: seq,
+                at,
+                actor: &actor.0,
+                entity_id: f.id.clone(),
+                after: data,
+                prev: link,
+                hash,
+            });
+        }
+        Self::insert_rows(tx, AUDIT_ROWS, &audit, |q, a| {
+            q.bind(a.id)
+                .bind(a.at)
+                .bind(a.actor)
+                .bind("create")
+                .bind("facility")
+                .bind(&a.entity_id)
+                .bind(None::<String>)
+                .bind(&a.after)
+                .bind(&a.prev)
+                .bind(&a.hash)
+        })
+        .await?;
+        if let (Some(sql), false) = (DB::NOTIFY, created.is_empty()) {
+            sqlx::query(sql).bind("facility").execute(&mut **tx).await?;
+        }
+        Self::insert_history(tx, &history).await?;
+        Ok(created)
     }
 
     async fn update_facility_tx(

@@ -11,6 +11,9 @@ use crate::store::{
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Encode, Executor, Row, Type};
 
+/// New facilities an import writes in one batch of multi-row statements.
+const IMPORT_RUN: usize = 1_000;
+
 #[async_trait]
 impl<DB> RegistryStore for SqlStore<DB>
 where
@@ -210,7 +213,27 @@ where
         let at = now_rfc3339();
         let mut ids = Vec::with_capacity(batch.len());
         let mut numbers = Numbers::default();
-        for (i, op) in batch.iter().enumerate() {
+        let mut i = 0;
+        while i < batch.len() {
+            // A run of new facilities (most of a facility import) in multi-row statements.
+            let run: Vec<(Option<&str>, &NewFacility)> = batch
+                .get(i..)
+                .unwrap_or_default()
+                .iter()
+                .take(IMPORT_RUN)
+                .map_while(|op| match op {
+                    ImportOp::CreateFacility { id, fields } => Some((id.as_deref(), fields)),
+                    _ => None,
+                })
+                .collect();
+            if !run.is_empty() {
+                let created = Self::create_facilities_tx(&mut tx, &run, &mut numbers, actor, &at).await?;
+                ids.extend(created.into_iter().map(|f| f.id));
+                i += run.len();
+                progress(i);
+                continue;
+            }
+            let Some(op) = batch.get(i) else { break };
             let id = match op {
                 ImportOp::CreateFacility { id, fields } => {
                     Self::create_facility_tx(&mut tx, id.as_deref(), &mut numbers, fields, actor, &at).await?.id
@@ -231,8 +254,9 @@ where
                 }
             };
             ids.push(id);
-            if i % 500 == 499 {
-                progress(i + 1);
+            i += 1;
+            if i % 500 == 0 {
+                progress(i);
             }
         }
         tx.commit().await?;
