@@ -143,7 +143,7 @@ fn read_query(l: Layer, q: Option<&str>) -> Result<LayerQuery, Problem> {
         `kind` and `status` filter `facilities` (default: every status); a parameter the layer does not take \
         is refused (422). Empty tiles are `204`. The `y` segment ends in `.mvt`.",
     params(
-        ("layer" = String, Path, description = "`divisions`, `settlements`, `facilities` or `coverage`", example = "facilities"),
+        ("layer" = String, Path, description = "`divisions`, `settlements`, `facilities` or `coverage`", example = "coverage"),
         ("z" = String, Path, description = "Zoom, 0..=22", pattern = r"^\d{1,2}$", example = "8"),
         ("x" = String, Path, description = "Column, 0..2^z", pattern = r"^\d{1,7}$", example = "189"),
         ("y" = String, Path, description = "Row, 0..2^z, then `.mvt`", pattern = r"^\d{1,7}\.mvt$", example = "92.mvt"),
@@ -318,7 +318,7 @@ fn coverage_layer(b: &mut LayerBuilder, snap: &Snapshot, cov: &Coverage, level: 
     summary = "TileJSON 瓦片说明 A layer's TileJSON",
     description = "TileJSON 3.0 of a tiled layer: the tile URL template (with the query given: `coverage.json?kind=care_home` is the care-home choropleth), zooms, bounds and the layer's fields.",
     params(
-        ("tilejson" = String, Path, description = "`divisions.json`, `settlements.json`, `facilities.json` or `coverage.json`", example = "facilities.json"),
+        ("tilejson" = String, Path, description = "`divisions.json`, `settlements.json`, `facilities.json` or `coverage.json`", example = "coverage.json"),
         super::openapi::TileQuery,
     ),
     responses(

@@ -423,14 +423,7 @@ where
         prefix: char,
         width: usize,
     ) -> StoreResult<String> {
-        let mut n = match *slot {
-            Some(n) => n,
-            None => sqlx::query_scalar::<DB, i64>("SELECT next FROM counters WHERE name = $1")
-                .bind(table)
-                .fetch_optional(&mut **tx)
-                .await?
-                .unwrap_or(1),
-        };
+        let mut n = Self::counter_start(*slot, tx, table).await?;
         let taken_sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
         let id = loop {
             let id = format!("{prefix}{n:0width$}");
@@ -462,14 +455,7 @@ where
         if k == 0 {
             return Ok(out);
         }
-        let mut n = match *slot {
-            Some(n) => n,
-            None => sqlx::query_scalar::<DB, i64>("SELECT next FROM counters WHERE name = $1")
-                .bind(table)
-                .fetch_optional(&mut **tx)
-                .await?
-                .unwrap_or(1),
-        };
+        let mut n = Self::counter_start(*slot, tx, table).await?;
         while out.len() < k {
             let want = i64::try_from(k - out.len()).unwrap_or(i64::MAX);
             let candidates: Vec<String> = (n..n.saturating_add(want)).map(|i| format!("{prefix}{i:0width$}")).collect();
@@ -496,6 +482,19 @@ where
             held.extend(q.fetch_all(&mut **tx).await?);
         }
         Ok(held)
+    }
+
+    /// Where `table`'s generated ids count from: `slot` once this transaction has
+    /// counted, else the `counters` row (1 when there is none).
+    async fn counter_start(slot: Option<i64>, tx: &mut Tx<DB>, table: &'static str) -> StoreResult<i64> {
+        if let Some(n) = slot {
+            return Ok(n);
+        }
+        Ok(sqlx::query_scalar::<DB, i64>("SELECT next FROM counters WHERE name = $1")
+            .bind(table)
+            .fetch_optional(&mut **tx)
+            .await?
+            .unwrap_or(1))
     }
 
     /// Move `table`'s counter to at least `next`.

@@ -203,6 +203,15 @@ fn tags_by(layer: &geozero::mvt::tile::Layer, key: &str) -> BTreeMap<String, BTr
     out
 }
 
+/// The point features of a GeoJSON answer inside a tile's buffered Web Mercator box.
+fn in_tile(answer: &Value, [l, b, r, t]: [f64; 4]) -> impl Iterator<Item = &Value> {
+    answer["features"].as_array().expect("features").iter().filter(move |f| {
+        let c = &f["geometry"]["coordinates"];
+        let (mx, my) = merc(c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"));
+        mx >= l && mx <= r && my >= b && my <= t
+    })
+}
+
 async fn tile(url: &str) -> (u16, Option<Tile>) {
     let res = reqwest::get(url).await.expect("tile");
     let status = res.status().as_u16();
@@ -261,18 +270,8 @@ async fn coverage_tiles_carry_the_coverage_answer_and_facility_tiles_filter_by_k
     // Facilities of one kind, and only open and planned ones.
     let (_, _, all) =
         get_json(&format!("{base}/api/v1/facilities?limit=10000&kind=community_service&status=open")).await;
-    let [l, b, r, tp] = buffered(8, 189, 92);
-    let want: Vec<&str> = all["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .filter(|f| {
-            let c = &f["geometry"]["coordinates"];
-            let (mx, my) = merc(c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"));
-            mx >= l && mx <= r && my >= b && my <= tp
-        })
-        .map(|f| f["id"].as_str().expect("id"))
-        .collect();
+    let box_ = buffered(8, 189, 92);
+    let want: Vec<&str> = in_tile(&all, box_).map(|f| f["id"].as_str().expect("id")).collect();
     let (_, t) = tile(&format!("{base}/tiles/facilities/8/189/92.mvt?kind=community_service&status=open")).await;
     let got = tags_by(&t.expect("tile").layers[0], "id");
     assert!(!want.is_empty());
@@ -281,17 +280,8 @@ async fn coverage_tiles_carry_the_coverage_answer_and_facility_tiles_filter_by_k
 
     // Settlements from the point index: every settlement of the listing in the buffered tile.
     let (_, _, sett) = get_json(&format!("{base}/api/v1/settlements?limit=10000")).await;
-    let mut want: Vec<String> = sett["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .filter(|f| {
-            let c = &f["geometry"]["coordinates"];
-            let (mx, my) = merc(c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"));
-            mx >= l && mx <= r && my >= b && my <= tp
-        })
-        .map(|f| f["properties"]["code"].as_str().expect("code").to_string())
-        .collect();
+    let mut want: Vec<String> =
+        in_tile(&sett, box_).map(|f| f["properties"]["code"].as_str().expect("code").to_string()).collect();
     want.sort();
     let (_, t) = tile(&format!("{base}/tiles/settlements/8/189/92.mvt")).await;
     let got = tags_by(&t.expect("tile").layers[0], "code");
