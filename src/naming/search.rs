@@ -214,7 +214,7 @@ impl SearchIndex {
                 }
             }
             if hits.len() < limit && ql.len() >= 4 {
-                self.fuzzy_latin(&ql, limit, &keep, &mut hits);
+                self.fuzzy_latin(&ql, limit, true, &keep, &mut hits);
             }
         }
         self.best(hits, limit)
@@ -261,7 +261,7 @@ impl SearchIndex {
                 }
             }
             if hits.len() < limit && ql.len() >= 4 {
-                self.fuzzy_latin(&ql, usize::MAX, &keep, &mut hits);
+                self.fuzzy_latin(&ql, usize::MAX, false, &keep, &mut hits);
             }
         }
         let n = if limit == 0 { hits.len() } else { limit };
@@ -431,8 +431,8 @@ impl SearchIndex {
     }
 
     /// One-typo matches of a pinyin or initials query, in ranking order, until
-    /// `hits` holds `limit` (the oracle passes `usize::MAX`).
-    fn fuzzy_latin(&self, ql: &str, limit: usize, keep: &impl Fn(u32) -> bool, hits: &mut Vec<Hit>) {
+    /// `hits` holds `limit` (the oracle passes `usize::MAX` and `narrow = false`).
+    fn fuzzy_latin(&self, ql: &str, limit: usize, narrow: bool, keep: &impl Fn(u32) -> bool, hits: &mut Vec<Hit>) {
         let seen: std::collections::HashSet<u32> = hits.iter().map(|h| h.1).collect();
         // Pigeonhole: one edit leaves one half of the query intact. Either the first
         // half is a prefix of the name's pinyin (or initials), or the second half's
@@ -445,9 +445,17 @@ impl SearchIndex {
         }
         by_prefix.sort_unstable();
         by_prefix.dedup();
-        let mut lists: Vec<&[u32]> = vec![&by_prefix];
         let second = ql.as_bytes().get(half..).unwrap_or_default();
-        if second.len() >= 3 {
+        // The names holding the intact second half: every one of its trigrams occurs
+        // in them, so the two rarest trigram lists intersected hold them all (the
+        // oracle reads the whole rarest list instead, the wider set).
+        let holding: Vec<u32> = if second.len() >= 3 && narrow {
+            rarest_intersection(&trigrams(second).map(|t| self.tri.get(&t)).collect::<Vec<_>>())
+        } else {
+            Vec::new()
+        };
+        let mut lists: Vec<&[u32]> = vec![&by_prefix, &holding];
+        if second.len() >= 3 && !narrow {
             if let Some(list) = trigrams(second).filter_map(|t| self.tri.get(&t)).min_by_key(|l| l.len()) {
                 // All of it: cutting this list could drop the only match.
                 lists.push(list);
@@ -656,6 +664,14 @@ mod tests {
                 letters[k] = b'a' + g.next(26) as u8;
             }
             queries.push(String::from_utf8(letters).unwrap_or_default());
+            // A letter left out, and one too many.
+            if pinyin.len() > 4 {
+                let k = g.next(pinyin.len());
+                queries.push(pinyin.chars().enumerate().filter(|&(j, _)| j != k).map(|(_, c)| c).collect());
+                let mut more = pinyin.clone();
+                more.insert(g.next(pinyin.len()), (b'a' + g.next(26) as u8) as char);
+                queries.push(more);
+            }
         }
         let mut compared = 0;
         for q in &queries {
