@@ -81,7 +81,7 @@ impl Layer {
                 "population": "Number", "population_covered": "Number",
                 "settlements": "Number", "settlements_covered": "Number", "facilities": "Number",
                 "townships": "Number", "townships_meeting_target": "Number",
-                "geometry_provenance": "String"
+                "provenance": "String", "geometry_provenance": "String", "synthetic_data": "Boolean"
             }),
         }
     }
@@ -272,8 +272,15 @@ pub async fn tile(
 /// with its row of the coverage answer; a unit the answer has no row for (no
 /// demand, or 兵团 left out) is drawn without values.
 fn coverage_layer(b: &mut LayerBuilder, snap: &Snapshot, cov: &Coverage, level: DivisionLevel, window: [f64; 4]) {
-    let counties: HashMap<&str, &CountyRow> = cov.counties.iter().map(|c| (c.code.as_str(), c)).collect();
-    let townships: HashMap<&str, &TownshipCoverage> = cov.townships.iter().map(|t| (t.code.as_str(), t)).collect();
+    // Only the rows of the level drawn (a tile of counties needs no township rows).
+    let counties: HashMap<&str, &CountyRow> = match level {
+        DivisionLevel::County => cov.counties.iter().map(|c| (c.code.as_str(), c)).collect(),
+        _ => HashMap::new(),
+    };
+    let townships: HashMap<&str, &TownshipCoverage> = match level {
+        DivisionLevel::Township => cov.townships.iter().map(|t| (t.code.as_str(), t)).collect(),
+        _ => HashMap::new(),
+    };
     for e in snap.divisions_in_bbox(level, window) {
         let d = &e.division;
         let Some(g) = &d.geometry else { continue };
@@ -282,9 +289,12 @@ fn coverage_layer(b: &mut LayerBuilder, snap: &Snapshot, cov: &Coverage, level: 
             ("name", Some(Attr::Str(&d.name))),
             ("level", Some(Attr::Str(d.level.as_str()))),
             ("kind", Some(Attr::Str(cov.kind))),
+            ("provenance", Some(Attr::Str(d.provenance.as_str()))),
             ("geometry_provenance", d.geometry_provenance.map(|p| Attr::Str(p.as_str()))),
+            // Whether any record behind the answer (populations, facilities) is sample data.
+            ("synthetic_data", Some(Attr::Bool(cov.synthetic_data))),
         ];
-        if let Some(c) = counties.get(d.code.as_str()).filter(|_| level == DivisionLevel::County) {
+        if let Some(c) = counties.get(d.code.as_str()) {
             attrs.extend([
                 ("coverage_ratio", Some(Attr::Num(c.coverage_ratio))),
                 ("target", Some(Attr::Num(c.target))),
@@ -297,7 +307,7 @@ fn coverage_layer(b: &mut LayerBuilder, snap: &Snapshot, cov: &Coverage, level: 
                 ("townships_meeting_target", count(c.townships_meeting_target)),
             ]);
         }
-        if let Some(t) = townships.get(d.code.as_str()).filter(|_| level == DivisionLevel::Township) {
+        if let Some(t) = townships.get(d.code.as_str()) {
             attrs.extend([
                 ("coverage_ratio", Some(Attr::Num(t.coverage_ratio))),
                 ("target", Some(Attr::Num(t.target))),

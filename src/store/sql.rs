@@ -407,15 +407,8 @@ where
         }
     }
 
-    /// The next free number of ids like `f0042` in `table`, inside the write
-    /// transaction (so two writers cannot take the same one): scanned at the first
-    /// call, then counted on in `slot`. Ids an import brought (`fac-7`) do not
-    /// count; the scan is done here so the SQL is the same everywhere.
     /// The next free generated id of `table` (`f0001`, `p00001`: `prefix` and at
-    /// least `width` digits). The number comes from the `counters` row, read once
-    /// per transaction (`slot` counts on from there) and written back with each id;
-    /// an id already taken (given explicitly, loaded, copied) is stepped over. A
-    /// create costs a few indexed lookups, never a scan of the table.
+    /// least `width` digits): `next_ids` for one.
     async fn next_id(
         slot: &mut Option<i64>,
         tx: &mut Tx<DB>,
@@ -423,25 +416,15 @@ where
         prefix: char,
         width: usize,
     ) -> StoreResult<String> {
-        let mut n = Self::counter_start(*slot, tx, table).await?;
-        let taken_sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
-        let id = loop {
-            let id = format!("{prefix}{n:0width$}");
-            let taken: i64 =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(taken_sql.clone())).bind(&id).fetch_one(&mut **tx).await?;
-            if taken == 0 {
-                break id;
-            }
-            n += 1;
-        };
-        *slot = Some(n + 1);
-        Self::advance_counter(tx, table, n + 1).await?;
-        Ok(id)
+        let ids = Self::next_ids(slot, tx, table, prefix, width, 1, &HashSet::new()).await?;
+        ids.into_iter().next().ok_or_else(|| corrupt(table, "no id numbered"))
     }
 
-    /// `k` free generated ids of `table` for one write (`next_id`'s numbering, in
-    /// one lookup per batch instead of one per id), none of them in `exclude` (ids
-    /// the same write brings); the counter written back once.
+    /// `k` free generated ids of `table` for one write, none of them in `exclude`
+    /// (ids the same write brings). The number comes from the `counters` row, read
+    /// once per transaction (`slot` counts on from there) and written back; an id
+    /// already taken (given explicitly, loaded, copied) is stepped over, found by
+    /// one lookup per batch of candidates — never a scan of the table.
     async fn next_ids(
         slot: &mut Option<i64>,
         tx: &mut Tx<DB>,

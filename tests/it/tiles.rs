@@ -239,6 +239,10 @@ async fn coverage_tiles_carry_the_coverage_answer_and_facility_tiles_filter_by_k
         seen += 1;
         assert_eq!(tags["level"], "township");
         assert_eq!(tags["kind"], "care_home");
+        // Manas's townships and populations are synthesised: the tile says so.
+        assert_eq!(tags["synthetic_data"], cov["synthetic_data"], "{code}");
+        assert_eq!(tags["synthetic_data"], true, "{code}");
+        assert!(tags["geometry_provenance"].is_string() && tags["provenance"].is_string(), "{code}");
         for k in ["coverage_ratio", "target"] {
             assert!((tags[k].as_f64().expect(k) - row[k].as_f64().expect(k)).abs() < 1e-12, "{code}.{k}");
         }
